@@ -1,0 +1,1 @@
+"""Parse a service-norm document into a tree of numbered sections (pure, no Flask)."""
