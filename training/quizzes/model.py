@@ -1,0 +1,79 @@
+"""Plain data types for quiz banks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+KINDS = ("single", "multiple", "truefalse", "order")
+TAGS = ("external", "internal", "concept")
+TRUE_KEY = "true"
+FALSE_KEY = "false"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer option; ``key`` is stable so a stored draw can refer to it."""
+
+    key: str
+    text: str
+    correct: bool
+    feedback: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """One validated quiz item.
+
+    For ``truefalse`` the options are built from ``answer`` (keys "true"/"false");
+    for ``order`` the options are the steps, keys "1", "2", … in correct order.
+    """
+
+    id: str
+    kind: str
+    cites: tuple[str, ...]
+    scenario: str
+    prompt: str
+    options: tuple[Option, ...]
+    answer: bool | None
+    steps: tuple[str, ...]
+    feedback: str
+    tags: tuple[str, ...]
+    generated: bool
+    lesson: str
+    source_clause: str | None = None
+
+    def correct_keys(self) -> tuple[str, ...]:
+        """Return the keys of the correct options; for ``order`` the full correct sequence."""
+        return tuple(o.key for o in self.options if o.correct)
+
+    def option(self, key: str) -> Option | None:
+        """Return the option with this key, if any."""
+        return next((o for o in self.options if o.key == key), None)
+
+
+@dataclass(frozen=True)
+class Bank:
+    """All questions of one lesson's bank file."""
+
+    lesson: str
+    path: Path
+    questions: tuple[Question, ...]
+
+    def by_id(self) -> dict[str, Question]:
+        """Return the questions keyed by id."""
+        return {q.id: q for q in self.questions}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a bank file; ``place`` is a question id, a line or empty."""
+
+    path: Path
+    place: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.place:
+            return f"{self.path}: {self.place}: {self.message}"
+        return f"{self.path}: {self.message}"
