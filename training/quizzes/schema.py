@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import yaml
@@ -54,7 +54,7 @@ class _LineDict(dict):
     line: int = 0
 
 
-def _construct_mapping(loader: BankLoader, node: yaml.MappingNode):
+def _construct_mapping(loader: BankLoader, node: yaml.MappingNode) -> Iterator[_LineDict]:
     """Build a _LineDict, refusing duplicate keys, which YAML would silently overwrite."""
     data = _LineDict()
     data.line = node.start_mark.line + 1
