@@ -1,0 +1,320 @@
+"""Section numbering styles and the rule deciding which number may come next.
+
+A number only counts as a heading where it continues the sequence: the first
+child of the current section, the next sibling, or the next sibling of an
+ancestor. ``Sequencer`` tracks the open sections and answers that question.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import Enum
+
+_CN_DIGITS = "零一二三四五六七八九"
+CN_CHARS = "零〇一二三四五六七八九十百两"
+
+
+def to_chinese(n: int) -> str:
+    """Return the Chinese numeral for 1 <= n <= 999 (十一, 二十三, 一百零五)."""
+    if not 0 < n < 1000:
+        raise ValueError(f"cannot write {n} as a Chinese ordinal")
+    hundreds, rest = divmod(n, 100)
+    tens, units = divmod(rest, 10)
+    out = ""
+    if hundreds:
+        out += _CN_DIGITS[hundreds] + "百"
+    if tens:
+        # "十一" not "一十一" on its own; after hundreds the 一 is written.
+        out += ("" if tens == 1 and not hundreds else _CN_DIGITS[tens]) + "十"
+    elif hundreds and units:
+        out += "零"
+    if units:
+        out += _CN_DIGITS[units]
+    return out
+
+
+def from_chinese(text: str) -> int | None:
+    """Return the value of a Chinese numeral, or None if it is not one."""
+    total = current = 0
+    for ch in text.replace("〇", "零").replace("两", "二"):
+        if ch in _CN_DIGITS:
+            current = _CN_DIGITS.index(ch)
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            return None
+    total += current
+    return total or None
+
+
+class Style(Enum):
+    """A numbering style, named by how its first marker is written."""
+
+    CHAPTER = "第一章"
+    SECTION = "第一节"
+    ARTICLE = "第一条"
+    CN = "一、"
+    PAREN_CN = "(一)"
+    ARABIC = "1、"
+    DOTTED = "1.1"
+    PAREN_AR = "(1)"
+    CIRCLED = "①"
+
+
+# A new (child) style must rank below the current section's style; this keeps
+# e.g. "第一章" inside a "(1)" item from being read as a heading.
+_RANK = {
+    Style.CHAPTER: 0,
+    Style.SECTION: 1,
+    Style.ARTICLE: 2,
+    Style.CN: 3,
+    Style.PAREN_CN: 4,
+    Style.ARABIC: 5,
+    Style.DOTTED: 5,
+    Style.PAREN_AR: 6,
+    Style.CIRCLED: 7,
+}
+# DOTTED is never started fresh: "1.1" only extends an arabic "1、" or "1.1".
+_NEW_STYLES = tuple(s for s in Style if s is not Style.DOTTED)
+_KIND_CHAR = {Style.CHAPTER: "章", Style.SECTION: "节", Style.ARTICLE: "条"}
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A section marker: its style and ordinal path.
+
+    ``path`` is the full dotted path for DOTTED ("4.2.1" -> (4, 2, 1)) and a
+    one-element tuple otherwise. ``sep`` is the separator written after an
+    arabic number ("、" or "."); None in a candidate means "any".
+    """
+
+    style: Style
+    path: tuple[int, ...]
+    sep: str | None = None
+
+    @property
+    def ordinal(self) -> int:
+        """The number of this marker among its siblings."""
+        return self.path[-1]
+
+    def display(self) -> str:
+        """Return the marker written out, for messages."""
+        n = self.ordinal
+        match self.style:
+            case Style.DOTTED:
+                return ".".join(map(str, self.path))
+            case Style.ARABIC:
+                return f"{n}{self.sep or '、'}"
+            case Style.CN:
+                return f"{to_chinese(n)}、"
+            case Style.PAREN_CN:
+                return f"({to_chinese(n)})"
+            case Style.PAREN_AR:
+                return f"({n})"
+            case Style.CIRCLED:
+                return chr(0x245F + n) if n <= 20 else f"({n})"
+            case _:
+                return f"第{to_chinese(n)}{_KIND_CHAR[self.style]}"
+
+    def matches(self, other: Marker) -> bool:
+        """True if both name the same number (a None separator matches any)."""
+        return (
+            self.style is other.style
+            and self.path == other.path
+            and (self.sep is None or other.sep is None or self.sep == other.sep)
+        )
+
+
+_ARABIC_SEPS = "、.．"
+_DETECT = re.compile(
+    rf"""
+    第(?P<kn>[{CN_CHARS}]+|\d+)(?P<kind>[章节条])
+    | (?P<dotted>\d+(?:[.．]\d+)+)(?!\d)(?:[、.．](?!\d))?
+    | (?P<arabic>\d+)(?P<asep>[{_ARABIC_SEPS}])(?!\d)
+    | (?P<cn>[{CN_CHARS}]+)[、.．](?!\d)
+    | [(（](?P<pcn>[{CN_CHARS}]+)[)）]
+    | [(（](?P<par>\d+)[)）]
+    | (?P<circ>[\u2460-\u2473])
+    """,
+    re.VERBOSE,
+)
+
+
+def detect(text: str) -> tuple[Marker, int] | None:
+    """Return the marker at the very start of text and where it ends, if any."""
+    m = _DETECT.match(text)
+    if not m:
+        return None
+    g = m.groupdict()
+    if g["kind"]:
+        style = {"章": Style.CHAPTER, "节": Style.SECTION, "条": Style.ARTICLE}[g["kind"]]
+        n = int(g["kn"]) if g["kn"].isdigit() else from_chinese(g["kn"])
+        marker = Marker(style, (n,)) if n else None
+    elif g["dotted"]:
+        marker = Marker(Style.DOTTED, tuple(int(p) for p in re.split("[.．]", g["dotted"])))
+    elif g["arabic"]:
+        marker = Marker(Style.ARABIC, (int(g["arabic"]),), g["asep"])
+    elif g["cn"] or g["pcn"]:
+        n = from_chinese(g["cn"] or g["pcn"])
+        marker = Marker(Style.CN if g["cn"] else Style.PAREN_CN, (n,)) if n else None
+    elif g["par"]:
+        marker = Marker(Style.PAREN_AR, (int(g["par"]),))
+    else:
+        marker = Marker(Style.CIRCLED, (ord(g["circ"]) - 0x245F,))
+    if marker is None or 0 in marker.path:
+        return None
+    return marker, m.end()
+
+
+def _pattern(c: Marker) -> str:
+    """Regex (no capturing groups) finding candidate c inside running text."""
+    n = c.ordinal
+    match c.style:
+        case Style.DOTTED:
+            core = "[.．]".join(map(str, c.path))
+            # Guards: not part of a longer number or a decimal like "1.1.5".
+            return rf"(?<![\d.．]){core}(?!\d)(?![.．]\d)(?:[、.．](?!\d))?"
+        case Style.ARABIC:
+            sep = re.escape(c.sep) if c.sep else f"[{_ARABIC_SEPS}]"
+            return rf"(?<![\d.．]){n}{sep}(?!\d)"
+        case Style.CN:
+            return rf"(?<![{CN_CHARS}第]){to_chinese(n)}[、.．](?!\d)"
+        case Style.PAREN_CN:
+            return rf"[(（]{to_chinese(n)}[)）]"
+        case Style.PAREN_AR:
+            return rf"[(（]{n}[)）]"
+        case Style.CIRCLED:
+            return re.escape(chr(0x245F + n)) if n <= 20 else "(?!)"
+        case _:
+            return rf"第(?:{to_chinese(n)}|{n}){_KIND_CHAR[c.style]}"
+
+
+@functools.lru_cache(maxsize=512)
+def _search_regex(cands: tuple[Marker, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<c{i}>{_pattern(c)})" for i, c in enumerate(cands)))
+
+
+def search(text: str, pos: int, cands: Sequence[Marker]) -> tuple[Marker, int, int] | None:
+    """Find the earliest candidate in text[pos:]; return (marker, start, end)."""
+    cands = tuple(cands)
+    m = _search_regex(cands).search(text, pos)
+    if not m:
+        return None
+    cand = cands[int(m.lastgroup[1:])]
+    if cand.style is Style.ARABIC:
+        cand = replace(cand, sep=m.group(0)[-1])
+    return cand, m.start(), m.end()
+
+
+def _arabic_path(m: Marker) -> tuple[int, ...] | None:
+    return m.path if m.style in (Style.ARABIC, Style.DOTTED) else None
+
+
+def _same_level(a: Marker, b: Marker) -> bool:
+    if a.style is not b.style:
+        return False
+    return a.style is not Style.DOTTED or (
+        len(a.path) == len(b.path) and a.path[:-1] == b.path[:-1]
+    )
+
+
+class Sequencer:
+    """The open sections (a stack of markers) and what may legally come next."""
+
+    def __init__(self, *, lock_separators: bool = False):
+        # Inline text has no layout to confirm a heading, so there the arabic
+        # separator of a level ("1、") must stay the same for its siblings.
+        self.lock_separators = lock_separators
+        self.stack: list[Marker] = []
+        self.seen: set[str] = set()
+        self.last_article = 0
+
+    def _first_child_of(self, style: Style) -> Marker:
+        if style is Style.ARTICLE:
+            # Articles run on across chapters in Chinese regulations.
+            return Marker(style, (self.last_article + 1,))
+        return Marker(style, (1,))
+
+    def candidates(self) -> list[Marker]:
+        """Every marker that would continue the sequence here."""
+        out: list[Marker] = []
+        top = self.stack[-1] if self.stack else None
+        if top is not None and (path := _arabic_path(top)) is not None:
+            out.append(Marker(Style.DOTTED, (*path, 1)))
+        used = {f.style for f in self.stack}
+        floor = _RANK[top.style] if top else -1
+        for style in _NEW_STYLES:
+            if style not in used and _RANK[style] > floor:
+                out.append(self._first_child_of(style))
+        for f in reversed(self.stack):
+            if f.style is Style.ARTICLE:
+                out.append(Marker(f.style, (self.last_article + 1,)))
+            else:
+                sep = f.sep if self.lock_separators else None
+                out.append(Marker(f.style, (*f.path[:-1], f.ordinal + 1), sep))
+        return list(dict.fromkeys(out))
+
+    def fits(self, marker: Marker) -> bool:
+        """True if marker continues the sequence."""
+        return any(c.matches(marker) for c in self.candidates())
+
+    def _number_for(self, marker: Marker) -> tuple[int, str]:
+        """Stack depth marker would sit at, and its canonical number."""
+        depth = len(self.stack)
+        for i in range(len(self.stack) - 1, -1, -1):
+            if _same_level(self.stack[i], marker):
+                depth = i
+                break
+        parts = [str(f.ordinal) for f in self.stack[:depth]] + [str(marker.ordinal)]
+        return depth, ".".join(parts)
+
+    def push(self, marker: Marker) -> tuple[str, int]:
+        """Open a section for a marker that fits; return (number, level)."""
+        depth, number = self._number_for(marker)
+        del self.stack[depth:]
+        self.stack.append(marker)
+        if marker.style is Style.ARTICLE:
+            self.last_article = marker.ordinal
+        self.seen.add(number)
+        return number, len(self.stack)
+
+    def explain(self, marker: Marker, later: Sequence[Marker]) -> str:
+        """Say why a heading-looking marker does not continue the sequence."""
+        label = marker.display()
+        _, number = self._number_for(marker)
+        sibling = next((f for f in reversed(self.stack) if _same_level(f, marker)), None)
+        if sibling is not None:
+            if number in self.seen or marker.ordinal == sibling.ordinal:
+                return f"编号重复：{label} 已经出现过 (duplicate number)"
+            if marker.ordinal < sibling.ordinal:
+                return f"编号顺序错误：{label} 出现在 {sibling.display()} 之后 (out of order)"
+            expected = Marker(marker.style, (*marker.path[:-1], sibling.ordinal + 1), sibling.sep)
+            if marker.style is Style.ARTICLE:
+                expected = Marker(marker.style, (self.last_article + 1,))
+        else:
+            top = self.stack[-1] if self.stack else None
+            if marker.style is Style.DOTTED:
+                parent_ok = top is not None and _arabic_path(top) == marker.path[:-1]
+            else:
+                used = {f.style for f in self.stack}
+                parent_ok = marker.style not in used and (
+                    top is None or _RANK[marker.style] > _RANK[top.style]
+                )
+            if not parent_ok:
+                options = "、".join(c.display() for c in self.candidates())
+                return f"编号 {label} 不接续前文，此处应为 {options} 之一 (number does not continue the sequence)"
+            expected = (
+                Marker(Style.DOTTED, (*marker.path[:-1], 1))
+                if marker.style is Style.DOTTED
+                else self._first_child_of(marker.style)
+            )
+        if any(expected.matches(m) for m in later):
+            return f"编号顺序错误：{label} 出现在 {expected.display()} 之前 (out of order)"
+        return f"编号不连续：缺少 {expected.display()}，却出现了 {label} (gap in numbering)"

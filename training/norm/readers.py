@@ -1,0 +1,142 @@
+"""Turn raw input (bytes, text, Markdown, .docx) into lines the parser reads."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+
+from training.norm.model import NormParseError
+
+_HEADING_STYLE = re.compile(r"^\s*(?:heading|标题)\s*\d", re.IGNORECASE)
+# Control characters that never occur in real text; \t \n \r \f \v do.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line (text) or paragraph (.docx) with the place to name in errors.
+
+    ``marked`` is True when the layout itself marks the line as a heading
+    (a Markdown ``#`` line, a .docx Heading paragraph).
+    """
+
+    text: str
+    place: str
+    marked: bool = False
+
+
+def normalize_whitespace(text: str) -> str:
+    """Unify line endings and odd spaces; the text is otherwise kept as written."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    return text.replace("\u3000", " ").replace("\xa0", " ")
+
+
+def check_text(text: str, where: str) -> None:
+    """Raise NormParseError for empty, blank or binary-looking text."""
+    if not text:
+        raise NormParseError("文件为空 (empty input)", f"{where} line 1")
+    if not text.strip():
+        raise NormParseError("文件只有空白字符 (whitespace only)", f"{where} line 1")
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise NormParseError(
+            f"含有控制字符 U+{ord(bad.group()):04X}，像是二进制文件 (binary content)",
+            f"{where} line {line}",
+        )
+
+
+def decode(data: bytes, filename: str) -> str:
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 bytes."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise NormParseError(
+                "UTF-16 内容无法解码 (undecodable UTF-16)", f"{filename} byte {exc.start}"
+            ) from exc
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise NormParseError(
+            "含有 NUL 字节，像是二进制文件 (binary content)", f"{filename} byte {nul}"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise NormParseError(
+                "既不是 UTF-8 也不是 GB18030 文本 (undecodable text)",
+                f"{filename} byte {utf8_error.start}",
+            ) from utf8_error
+
+
+def is_zip(data: bytes) -> bool:
+    """True for a ZIP container (which a .docx is)."""
+    return data.startswith(b"PK\x03\x04")
+
+
+def docx_lines(data: bytes, filename: str) -> list[Line]:
+    """Return the non-empty paragraphs of a .docx; Heading styles mark headings."""
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except zipfile.BadZipFile as exc:
+        raise NormParseError(f"ZIP 文件已损坏 (corrupt zip): {exc}", f"{filename} byte 0") from exc
+    if "word/document.xml" not in names:
+        raise NormParseError(
+            "ZIP 文件但不是 .docx，缺少 word/document.xml (not a .docx)", f"{filename} byte 0"
+        )
+    import docx  # python-docx is only needed for this format
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises many types for a broken package
+        raise NormParseError(
+            f"无法读取 .docx (unreadable .docx): {exc}", f"{filename} byte 0"
+        ) from exc
+    lines = []
+    for i, paragraph in enumerate(document.paragraphs, 1):
+        text = normalize_whitespace(paragraph.text).strip()
+        if not text:
+            continue
+        style = paragraph.style.name if paragraph.style is not None else ""
+        lines.append(
+            Line(text, f"{filename} paragraph {i}", bool(_HEADING_STYLE.match(style or "")))
+        )
+    if not lines:
+        raise NormParseError("文档没有任何文字 (empty .docx)", f"{filename} paragraph 1")
+    return lines
+
+
+_MD_HEADING = re.compile(r"^ {0,3}#{1,6}(?:\s+(.*?))?(?:\s+#+)?\s*$")
+_MD_PREFIX = re.compile(r"^\s*(?:(?:[-*+]|>)\s+|>)+")
+_MD_RULE = re.compile(r"^\s*(?:[-*_]\s*){3,}$")
+_MD_FENCE = re.compile(r"^\s*(?:```|~~~)")
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_CODE = re.compile(r"`([^`]*)`")
+# Emphasis only around non-blank content and never on escaped stars, so that
+# "\*\*\*\*年" written as escaped text survives as "****年".
+_MD_EMPHASIS = re.compile(r"(?<![\\*_])(\*\*|__|\*|_)(?=[^\s*_])(.+?)(?<=[^\s\\*_])\1(?![*_])")
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])")
+
+
+def looks_like_markdown(lines: list[str]) -> bool:
+    """True if any line is an ATX (``#``) heading."""
+    return any(_MD_HEADING.match(line) for line in lines)
+
+
+def markdown_line(line: str) -> tuple[str, bool]:
+    """Strip Markdown syntax from one line; return (text, is_heading)."""
+    if _MD_RULE.match(line) or _MD_FENCE.match(line):
+        return "", False
+    heading = _MD_HEADING.match(line)
+    text = (heading.group(1) or "") if heading else _MD_PREFIX.sub("", line)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_CODE.sub(r"\1", text)
+    previous = None
+    while previous != text:
+        previous, text = text, _MD_EMPHASIS.sub(r"\2", text)
+    return _MD_ESCAPE.sub(r"\1", text), heading is not None
