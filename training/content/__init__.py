@@ -1,0 +1,1 @@
+"""Lessons generated from the service norm, and the ``flask content`` commands."""
