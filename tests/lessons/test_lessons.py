@@ -1,0 +1,139 @@
+"""Course outline, lesson pages and read acknowledgements."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from training.extensions import db
+from training.lessons.models import Lesson, ReadEvent
+from training.lessons.services import sync_lessons
+
+
+def _read_count(user_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(ReadEvent).where(ReadEvent.user_id == user_id)
+    )
+
+
+def test_sync_loads_every_lesson_and_is_idempotent(app, lessons):
+    assert len(lessons) == 14
+    assert [lesson.number for lesson in lessons][:3] == ["1.1", "1.2", "2.1"]
+    report = sync_lessons(app.config["CONTENT_DIR"])
+    assert report.created == []
+    assert report.updated == []
+    assert report.retired == []
+    assert len(report.unchanged) == 14
+
+
+def test_sync_command_reports_counts(runner, app):
+    result = runner.invoke(args=["content", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "14 created" in result.output
+    result = runner.invoke(args=["content", "sync"])
+    assert "14 unchanged" in result.output
+
+
+def test_sync_refuses_broken_lesson_file_and_writes_nothing(app, tmp_path):
+    (tmp_path / "lessons").mkdir()
+    source = app.config["CONTENT_DIR"] / "lessons"
+    for path in sorted(source.glob("*.md"))[:2]:
+        (tmp_path / "lessons" / path.name).write_text(path.read_text("utf-8"), "utf-8")
+    (tmp_path / "lessons" / "9.9-broken.md").write_text("---\ntitle: x\n---\nbody\n", "utf-8")
+    app.config["CONTENT_DIR"] = tmp_path
+    result = app.test_cli_runner().invoke(args=["content", "sync"])
+    assert result.exit_code == 1
+    assert "9.9-broken.md" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Lesson)) == 0
+
+
+def test_home_lists_chapters_with_status(client, login_as, lessons):
+    login_as()
+    page = client.get("/").get_data(as_text=True)
+    assert "服务的概念及公司服务总则" in page
+    assert "外部服务的方式" in page
+    assert page.count('data-status="unread"') == 14
+
+
+def test_lesson_page_renders_markdown_with_clause_anchors(client, login_as, lessons):
+    login_as()
+    response = client.get("/lessons/4.2")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="s-4.2.1.2"' in page
+    assert "标准用语" in page
+    assert "我已阅读并理解" in page
+
+
+def test_unknown_lesson_is_404(client, login_as, lessons):
+    login_as()
+    assert client.get("/lessons/9.9").status_code == 404
+
+
+def test_acknowledge_records_read_once(client, login_as, lessons):
+    user = login_as()
+    lesson = lessons[0]
+    for _ in range(3):
+        response = client.post(
+            f"/lessons/{lesson.number}/read", data={"lesson_hash": lesson.content_hash}
+        )
+        assert response.status_code == 302
+    assert _read_count(user.id) == 1
+    event = db.session.scalar(select(ReadEvent).where(ReadEvent.user_id == user.id))
+    assert event.lesson_hash == lesson.content_hash
+    assert event.read_at.tzinfo is not None
+    page = client.get("/").get_data(as_text=True)
+    assert page.count('data-status="read"') == 1
+
+
+def test_acknowledge_for_outdated_hash_is_not_recorded(client, login_as, lessons):
+    user = login_as()
+    response = client.post(f"/lessons/{lessons[0].number}/read", data={"lesson_hash": "0" * 64})
+    assert response.status_code == 302
+    assert _read_count(user.id) == 0
+
+
+def test_acknowledge_with_tampered_form_is_400(client, login_as, lessons):
+    user = login_as()
+    response = client.post(f"/lessons/{lessons[0].number}/read", data={"lesson_hash": "x"})
+    assert response.status_code == 400
+    assert _read_count(user.id) == 0
+
+
+def test_reads_are_per_user(client, app, login_as, create_user, lessons):
+    other = create_user()
+    login_as()
+    client.post(f"/lessons/{lessons[0].number}/read", data={"lesson_hash": lessons[0].content_hash})
+    assert _read_count(other.id) == 0
+
+
+def test_concurrent_acknowledgements_record_one_read(make_app, create_user, lessons):
+    """Parallel double posts from two browser tabs leave one read event."""
+    app = make_app()
+    with app.app_context():
+        user = create_user()
+        lesson_number, lesson_hash = lessons[1].number, lessons[1].content_hash
+    clients = []
+    with app.app_context():
+        for _ in range(8):
+            c = app.test_client()
+            c.post("/login", data={"employee_no": user.employee_no, "password": "Correct-Horse-42"})
+            clients.append(c)
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def post(c):
+        barrier.wait()
+        statuses.append(
+            c.post(f"/lessons/{lesson_number}/read", data={"lesson_hash": lesson_hash}).status_code
+        )
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [302] * len(clients)
+    with app.app_context():
+        assert _read_count(user.id) == 1

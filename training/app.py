@@ -1,0 +1,78 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from flask_babel import gettext
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from training import config as config_module
+from training.extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the Flask application."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.config.from_object(config_module.DefaultConfig)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("TRAINING")
+    else:
+        app.config.from_mapping(test_config)
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", config_module.database_url(app.instance_path))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_module.load_secret_key(app.instance_path)
+
+    if app.config["PROXY_COUNT"]:
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.localize_callback = gettext
+    babel.init_app(app)
+
+    from training import errors, security
+
+    security.init_app(app)
+    errors.init_app(app)
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        from training.db import configure_sqlite
+
+        configure_sqlite(engine)
+
+    # Import models so metadata is complete for migrations.
+    from training.auth import models as _auth_models  # noqa: F401
+    from training.lessons import models as _lesson_models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from training.auth.views import bp as auth_bp
+    from training.lessons.views import bp as lessons_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(lessons_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from training.auth.cli import users_cli
+    from training.lessons.cli import register as register_lesson_cli
+
+    app.cli.add_command(users_cli)
+    register_lesson_cli(app)

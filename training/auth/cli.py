@@ -1,0 +1,77 @@
+"""`flask users …`: account commands for set-up and scripted administration."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from training.auth.models import Role, User
+from training.auth.passwords import generate_password, hash_password
+from training.extensions import db
+
+users_cli = AppGroup("users", help="Manage employee accounts.")
+
+
+def _create(employee_no: str, name: str, department: str, role: Role) -> str:
+    password = generate_password()
+    db.session.add(
+        User(
+            employee_no=employee_no,
+            name=name,
+            department=department,
+            role=role,
+            password_hash=hash_password(password),
+            must_change_password=True,
+        )
+    )
+    db.session.commit()
+    return password
+
+
+def _print_credentials(employee_no: str, password: str) -> None:
+    click.echo(f"工号 (employee no.): {employee_no}")
+    click.echo(f"一次性密码 (one-time password): {password}")
+    click.echo("This password is shown once; it must be changed at first login.")
+
+
+@users_cli.command("ensure-hr")
+@click.option("--employee-no", default="HR0001", show_default=True, help="工号 for the account.")
+@click.option("--name", default="人事管理员", show_default=True)
+@click.option("--department", default="人事行政部", show_default=True)
+def ensure_hr(employee_no: str, name: str, department: str) -> None:
+    """Create the first HR account, with a one-time password, if there is no active HR account."""
+    has_hr = db.session.scalar(
+        select(User.id).where(User.role == Role.HR, User.active.is_(True)).limit(1)
+    )
+    if has_hr is not None:
+        click.echo("An active HR account exists; nothing to do.")
+        return
+    if db.session.scalar(select(User.id).where(User.employee_no == employee_no)):
+        raise click.ClickException(
+            f"工号 {employee_no} is taken by a non-HR account; pass --employee-no"
+        )
+    password = _create(employee_no, name, department, Role.HR)
+    click.echo("Created the first HR account.")
+    _print_credentials(employee_no, password)
+
+
+@users_cli.command("create")
+@click.argument("employee_no")
+@click.option("--name", required=True)
+@click.option("--department", default="")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.LEARNER.value,
+    show_default=True,
+)
+def create(employee_no: str, name: str, department: str, role: str) -> None:
+    """Create one account and print its one-time password."""
+    employee_no = employee_no.strip()
+    if not employee_no or not name.strip():
+        raise click.ClickException("工号 and --name must not be empty")
+    if db.session.scalar(select(User.id).where(User.employee_no == employee_no)):
+        raise click.ClickException(f"工号 {employee_no} already exists")
+    password = _create(employee_no, name.strip(), department.strip(), Role(role))
+    _print_credentials(employee_no, password)

@@ -1,0 +1,108 @@
+"""Account, session and login-attempt models."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from training.db import UTCDateTime, utcnow
+from training.extensions import db
+
+
+class Role(enum.StrEnum):
+    """What an account may do."""
+
+    LEARNER = "learner"
+    HR = "hr"
+
+
+class User(db.Model):
+    """An employee account, identified by 工号 (employee number)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_no: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str] = mapped_column(String(100), default="")
+    hire_date: Mapped[date | None]
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            name="user_role",
+            native_enum=False,
+            length=16,
+            values_callable=lambda roles: [r.value for r in roles],
+        ),
+        default=Role.LEARNER,
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    sessions: Mapped[list[UserSession]] = relationship(back_populates="user")
+
+    # Set by the user loader: the server-side session this request runs under.
+    session_token = None
+
+    # Flask-Login protocol, written out so the session token, not the user id,
+    # is what the cookie carries.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+    @property
+    def is_hr(self) -> bool:
+        return self.role == Role.HR
+
+
+class UserSession(db.Model):
+    """A login session; the cookie carries its token, the database its hash.
+
+    Ending a session is a revocation here, so a copied or replayed cookie is
+    refused after logout, a password change or deactivation.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+
+class LoginAttempt(db.Model):
+    """One login attempt, kept in the database so throttling holds across workers."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_employee_no_at", "employee_no", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_no: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool]
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,120 @@
+"""Server-side sessions and login throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from training.auth.models import LoginAttempt, User, UserSession
+from training.db import utcnow
+from training.extensions import db
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def start_session(user: User, *, user_agent: str = "", address: str = "") -> str:
+    """Create a server-side session for the user and return its token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            token_hash=_token_hash(token),
+            user=user,
+            user_agent=user_agent[:255],
+            address=address[:64],
+        )
+    )
+    user.session_token = token
+    return token
+
+
+def load_session_user(token: str) -> User | None:
+    """Return the active user of a live session token, or None."""
+    row = db.session.execute(
+        select(User, UserSession.id)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
+    ).first()
+    if row is None or not row.User.active:
+        return None
+    user = row.User
+    user.session_token = token
+    return user
+
+
+def end_session(token: str | None) -> None:
+    """Revoke one session so its cookie is refused from now on."""
+    if not token:
+        return
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def end_all_sessions(user: User, *, keep_token: str | None = None) -> int:
+    """Revoke every live session of the user except ``keep_token``; return how many."""
+    stmt = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+    )
+    if keep_token:
+        stmt = stmt.where(UserSession.token_hash != _token_hash(keep_token))
+    return db.session.execute(stmt.values(revoked_at=utcnow())).rowcount
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Whether login is currently refused, and until when."""
+
+    blocked: bool
+    retry_after: datetime | None = None
+
+
+def _failures_since(column, value: str, since: datetime) -> tuple[int, datetime | None]:
+    return db.session.execute(
+        select(func.count(), func.min(LoginAttempt.at)).where(
+            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since
+        )
+    ).one()
+
+
+def check_throttle(employee_no: str, address: str) -> Throttle:
+    """Refuse further attempts once an account or an address has failed too often.
+
+    Failures are counted in the database, so the limit holds however many
+    worker processes serve the login form. An account's count restarts after
+    a successful login.
+    """
+    config = current_app.config
+    window = timedelta(seconds=config["LOGIN_THROTTLE_WINDOW"])
+    now = utcnow()
+    since = now - window
+    last_success = db.session.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.employee_no == employee_no, LoginAttempt.succeeded.is_(True)
+        )
+    )
+    account_since = max(since, last_success) if last_success else since
+    account_failures, account_first = _failures_since(
+        LoginAttempt.employee_no, employee_no, account_since
+    )
+    if account_failures >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
+        return Throttle(True, account_first + window)
+    address_failures, address_first = _failures_since(LoginAttempt.address, address, since)
+    if address_failures >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
+        return Throttle(True, address_first + window)
+    return Throttle(False)
+
+
+def record_attempt(employee_no: str, address: str, *, succeeded: bool) -> None:
+    """Store one login attempt."""
+    db.session.add(
+        LoginAttempt(employee_no=employee_no[:32], address=address[:64], succeeded=succeeded)
+    )

@@ -1,0 +1,116 @@
+"""Login, logout and password change."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from training.auth import passwords, services
+from training.auth.forms import ChangePasswordForm, LoginForm
+from training.auth.models import User
+from training.db import utcnow
+from training.extensions import db
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+def client_address() -> str:
+    """Return the client's address as the (proxy-corrected) WSGI environ reports it."""
+    return request.remote_addr or "unknown"
+
+
+def safe_next(target: str | None) -> str:
+    """Return a same-site path to go to after login, or the home page."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
+            return target
+    return url_for("lessons.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form and log the employee in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("lessons.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        employee_no = form.employee_no.data.strip()
+        address = client_address()
+        throttle = services.check_throttle(employee_no, address)
+        if throttle.blocked:
+            flash(
+                _(
+                    "登录失败次数过多,请在 %(time)s 之后再试。",
+                    time=format_datetime(throttle.retry_after, "HH:mm"),
+                ),
+                "error",
+            )
+            return render_template("auth/login.html", form=form), 429
+        user = db.session.scalar(select(User).where(User.employee_no == employee_no))
+        ok = passwords.verify_password(user.password_hash if user else None, form.password.data)
+        if not ok or user is None or not user.active:
+            services.record_attempt(employee_no, address, succeeded=False)
+            db.session.commit()
+            flash(_("工号或密码不正确,或账号已停用。"), "error")
+            return render_template("auth/login.html", form=form), 200
+        services.record_attempt(employee_no, address, succeeded=True)
+        if passwords.needs_rehash(user.password_hash):
+            user.password_hash = passwords.hash_password(form.password.data)
+        # A fresh cookie session and a fresh server-side session: nothing from
+        # before login (a planted session id) survives it.
+        session.clear()
+        services.start_session(user, user_agent=request.user_agent.string, address=address)
+        db.session.commit()
+        login_user(user)
+        if user.must_change_password:
+            flash(_("这是一次性密码,请先设置您自己的密码。"), "info")
+            return redirect(url_for("auth.change_password"))
+        return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """End this session on the server and in the browser."""
+    services.end_session(current_user.session_token)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("您已退出登录。"), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password and end every other session."""
+    form = ChangePasswordForm(current_user)
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not passwords.verify_password(user.password_hash, form.current_password.data):
+            form.current_password.errors.append(_("当前密码不正确。"))
+            return render_template("auth/change_password.html", form=form), 200
+        user.password_hash = passwords.hash_password(form.new_password.data)
+        user.must_change_password = False
+        user.password_changed_at = utcnow()
+        # Every session, this one included, ends; this browser gets a new one.
+        services.end_all_sessions(user)
+        session.clear()
+        services.start_session(user, user_agent=request.user_agent.string, address=client_address())
+        db.session.commit()
+        login_user(user)
+        flash(_("密码已修改。其他设备上的登录已全部退出。"), "success")
+        return redirect(url_for("lessons.home"))
+    return render_template("auth/change_password.html", form=form)

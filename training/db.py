@@ -1,0 +1,92 @@
+"""Database helpers shared by features: UTC timestamps, SQLite tuning, idempotent inserts."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import has_request_context, request
+from sqlalchemy import DateTime, Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeDecorator
+
+from training.extensions import db
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Store aware datetimes as UTC and always hand back aware UTC datetimes.
+
+    SQLite has no time zone type, so values are normalised to UTC on the way in
+    and tagged as UTC on the way out; PostgreSQL gets ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware UTC datetime is required")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int = 10_000) -> None:
+    """Tune a SQLite engine for several server processes writing one file.
+
+    WAL lets readers run beside one writer; ``synchronous=FULL`` makes each
+    commit durable; the busy timeout makes a second writer wait instead of
+    failing. pysqlite's own transaction handling is switched off so that
+    write transactions can start with ``BEGIN IMMEDIATE``: taking the write
+    lock up front avoids the deadlock where two deferred transactions both
+    read and then both try to upgrade to a write lock (SQLite then fails one
+    at once instead of waiting).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Requests that may change state (POST and friends) take the write
+        # lock at once; page views and CLI reads begin deferred so that they
+        # never hold the write lock while idle.
+        if has_request_context() and request.method not in READ_ONLY_METHODS:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def insert_ignoring_duplicates(model: type, **values: Any) -> bool:
+    """Insert one row unless it violates a unique constraint; return True if inserted.
+
+    Uses the database's own ``ON CONFLICT DO NOTHING`` so two concurrent
+    requests cannot both insert, and neither sees an error.
+    """
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(model).values(**values).on_conflict_do_nothing()
+    result = db.session.execute(stmt)
+    return bool(result.rowcount)

@@ -1,0 +1,1 @@
+"""Lessons: the course outline, lesson pages and read acknowledgements."""

@@ -1,0 +1,46 @@
+"""Lesson and read-event models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from training.db import UTCDateTime, utcnow
+from training.extensions import db
+
+
+class Lesson(db.Model):
+    """A lesson generated from one section of the norm, loaded by `flask content sync`."""
+
+    __tablename__ = "lessons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    slug: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))
+    chapter_number: Mapped[str] = mapped_column(String(32))
+    chapter_title: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    body_markdown: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReadEvent(db.Model):
+    """An employee confirmed reading a lesson; written once per lesson content hash."""
+
+    __tablename__ = "read_events"
+    __table_args__ = (UniqueConstraint("user_id", "lesson_id", "lesson_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    lesson_hash: Mapped[str] = mapped_column(String(64))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lesson: Mapped[Lesson] = relationship()

@@ -1,0 +1,72 @@
+"""Course outline, lesson pages and read acknowledgements."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from training.extensions import db
+from training.lessons import services
+from training.lessons.forms import AcknowledgeForm
+from training.lessons.models import Lesson
+
+bp = Blueprint("lessons", __name__, template_folder="templates")
+
+
+def _get_lesson(number: str) -> Lesson:
+    lesson = db.session.scalar(
+        select(Lesson).where(Lesson.number == number, Lesson.active.is_(True))
+    )
+    if lesson is None:
+        abort(404)
+    return lesson
+
+
+@bp.route("/")
+def home():
+    """Show the course outline by chapter with the learner's status per lesson."""
+    lessons = services.active_lessons()
+    read_ids = services.read_lesson_ids(current_user.id)
+    next_lesson = next((lesson for lesson in lessons if lesson.id not in read_ids), None)
+    return render_template(
+        "lessons/home.html",
+        chapters=services.group_by_chapter(lessons),
+        read_ids=read_ids,
+        read_count=len(read_ids),
+        total=len(lessons),
+        next_lesson=next_lesson,
+    )
+
+
+@bp.route("/lessons/<number>")
+def lesson(number: str):
+    """Show one lesson and the acknowledgement button."""
+    lesson = _get_lesson(number)
+    lessons = services.active_lessons()
+    index = next(i for i, item in enumerate(lessons) if item.id == lesson.id)
+    form = AcknowledgeForm(lesson_hash=lesson.content_hash)
+    return render_template(
+        "lessons/lesson.html",
+        lesson=lesson,
+        form=form,
+        read=services.read_event(current_user.id, lesson),
+        previous=lessons[index - 1] if index > 0 else None,
+        following=lessons[index + 1] if index + 1 < len(lessons) else None,
+    )
+
+
+@bp.route("/lessons/<number>/read", methods=["POST"])
+def acknowledge(number: str):
+    """Record that the learner read this version of the lesson (once, however often posted)."""
+    lesson = _get_lesson(number)
+    form = AcknowledgeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.lesson_hash.data != lesson.content_hash:
+        flash(_("这一课的内容已更新,请重新阅读后再确认。"), "warning")
+        return redirect(url_for("lessons.lesson", number=number))
+    if services.record_read(current_user.id, lesson):
+        flash(_("已记录:您已阅读《%(title)s》。", title=lesson.title), "success")
+    return redirect(url_for("lessons.lesson", number=number))

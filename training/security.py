@@ -1,0 +1,64 @@
+"""Response headers, login-everywhere and the session user loader."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, redirect, request, url_for
+from flask_login import current_user
+
+from training.auth import services
+from training.extensions import login_manager
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+# Endpoints reachable without logging in.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+# Endpoints a user who must replace a one-time password may still use.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
+
+
+@login_manager.user_loader
+def _load_user(token: str):
+    return services.load_session_user(token)
+
+
+def set_security_headers(response: Response) -> Response:
+    """Add the headers every response carries."""
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def require_login():
+    """Send anonymous visitors to the login page; one-time passwords must be replaced first."""
+    # Always check the session against the database for this request, even
+    # where an application context (and its cached user) outlives a request,
+    # as in tests and CLI-driven clients.
+    g.pop("_login_user", None)
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Wire the security hooks into the app."""
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # the server-side session is the protection
+    app.before_request(require_login)
+    app.after_request(set_security_headers)
