@@ -173,6 +173,16 @@ def detect(text: str) -> tuple[Marker, int] | None:
     return marker, m.end()
 
 
+_QUANTITY = re.compile(
+    r"\d+[.．]\d+\s*(?:倍|%|％|‰|元|万|亿|次|天|小时|个|分钟|秒|米|吨|公斤|千克|克|年|月|日|岁)"
+)
+
+
+def looks_like_quantity(text: str) -> bool:
+    """True if text starts with a decimal quantity such as "1.5倍" or "2.5小时"."""
+    return _QUANTITY.match(text) is not None
+
+
 def _pattern(c: Marker) -> str:
     """Regex (no capturing groups) finding candidate c inside running text."""
     n = c.ordinal

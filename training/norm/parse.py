@@ -10,7 +10,7 @@ from pathlib import Path
 
 from training.norm import readers
 from training.norm.model import NormDocument, NormParseError, Section, text_hash
-from training.norm.numbering import Sequencer, detect, search
+from training.norm.numbering import Sequencer, detect, looks_like_quantity, search
 
 # A heading text up to this long is a title; longer text gets a derived title.
 TITLE_MAX = 24
@@ -159,6 +159,10 @@ def _scan_lines(lines: list[readers.Line], *, marked: bool) -> tuple[list[str], 
             (flats[-1].body if flats else pre).append(line.text)
             continue
         marker, end = hit
+        if not seq.fits(marker) and flats and looks_like_quantity(line.text):
+            # "1.5倍…" opening a line is a quantity, not a misnumbered heading.
+            flats[-1].body.append(line.text)
+            continue
         if not seq.fits(marker):
             later = [f[0] for f in found[i + 1 :] if f]
             raise NormParseError(seq.explain(marker, later), line.place)
