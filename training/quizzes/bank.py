@@ -11,7 +11,7 @@ import yaml
 
 from training.norm.model import normalize_text
 from training.quizzes import schema
-from training.quizzes.model import KINDS, TAGS, Bank, Option, Problem, Question
+from training.quizzes.items import KINDS, TAGS, Bank, Option, Problem, Question
 
 __all__ = [
     "Bank",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from training.quizzes.model import Bank, Question
+from training.quizzes.items import Bank, Question
 
 DEFAULT_PASS_MARK = 0.8
 

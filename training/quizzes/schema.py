@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from training.norm.model import normalize_text
-from training.quizzes.model import FALSE_KEY, KINDS, TAGS, TRUE_KEY, Option, Question
+from training.quizzes.items import FALSE_KEY, KINDS, TAGS, TRUE_KEY, Option, Question
 
 Report = Callable[[str, str], None]
 
