@@ -318,7 +318,7 @@ class Sequencer:
                     top is None or _RANK[marker.style] > _RANK[top.style]
                 )
             if not parent_ok:
-                options = "、".join(c.display() for c in self.candidates())
+                options = " / ".join(c.display() for c in self.candidates())
                 return f"编号 {label} 不接续前文，此处应为 {options} 之一 (number does not continue the sequence)"
             expected = (
                 Marker(Style.DOTTED, (*marker.path[:-1], 1))
