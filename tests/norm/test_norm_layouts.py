@@ -186,3 +186,10 @@ def test_line_without_number_continues_body() -> None:
     doc = parse_text("规范\n1、总则\n2026年起施行。\n24小时值班。\n1.5倍计酬\n2、附则")
     assert [s.number for s in doc.walk()] == ["1", "2"]
     assert doc.find("1").body == "2026年起施行。\n24小时值班。\n1.5倍计酬"
+
+
+def test_marked_chapters_with_plain_numbered_items() -> None:
+    text = "# 规范\n## 1、总则\n1.1 目的\n正文。\n1.2 范围\n1. 列表项\n## 2、附则\n2.1 施行"
+    doc = parse_text(text)
+    assert [s.number for s in doc.walk()] == ["1", "1.1", "1.2", "2", "2.1"]
+    assert doc.find("1.2").body == "1. 列表项"

@@ -148,24 +148,34 @@ def _scan_inline(text: str) -> tuple[list[str], list[_Flat]]:
 
 
 def _scan_lines(lines: list[readers.Line], *, marked: bool) -> tuple[list[str], list[_Flat]]:
-    """Find headings at line starts; a heading-looking line out of sequence is an error."""
+    """Find headings at line starts; a heading-looking line out of sequence is an error.
+
+    With ``marked`` (Markdown ``#``, .docx Heading styles) only marked lines are
+    held to that: an unmarked line opens a section only if its number fits,
+    since documents often style chapters as headings but number sub-items in
+    plain paragraphs, while lists in the body restart at 1.
+    """
     seq = Sequencer()
-    found = [detect(line.text) if line.marked or not marked else None for line in lines]
+    found = [detect(line.text) for line in lines]
     pre: list[str] = []
     flats: list[_Flat] = []
     for i, line in enumerate(lines):
         hit = found[i]
+        strict = line.marked or not marked
+        if hit is not None and not seq.fits(hit[0]):
+            # "1.5倍…" opening a line is a quantity, not a misnumbered heading.
+            if strict and not (flats and looks_like_quantity(line.text)):
+                later = [
+                    f[0]
+                    for f, ln in zip(found[i + 1 :], lines[i + 1 :], strict=True)
+                    if f and (ln.marked or not marked)
+                ]
+                raise NormParseError(seq.explain(hit[0], later), line.place)
+            hit = None
         if hit is None:
             (flats[-1].body if flats else pre).append(line.text)
             continue
         marker, end = hit
-        if not seq.fits(marker) and flats and looks_like_quantity(line.text):
-            # "1.5倍…" opening a line is a quantity, not a misnumbered heading.
-            flats[-1].body.append(line.text)
-            continue
-        if not seq.fits(marker):
-            later = [f[0] for f in found[i + 1 :] if f]
-            raise NormParseError(seq.explain(marker, later), line.place)
         number, level = seq.push(marker)
         flats.append(_Flat(number, line.text[:end].strip(), level, line.text[end:].strip()))
     return pre, flats
