@@ -1,7 +1,14 @@
 """Hand-built norm trees for content tests that must not depend on the parser."""
 
+import html
+import re
+import shutil
+import unicodedata
+from pathlib import Path
+
 import pytest
 
+from training.content.outline import load_outline
 from training.norm.model import NormDocument, Section, text_hash
 
 
@@ -59,3 +66,45 @@ def small_doc():
         "5", "其它", "本规范由人事行政部负责解释、并适时修订。本规范自****年**月**日起实施。"
     )
     return NormDocument(title="公司服务规范", sections=(chapter4, chapter5), source_sha256="0" * 64)
+
+
+REPO = Path(__file__).resolve().parents[2]
+CONTENT = REPO / "content"
+
+
+@pytest.fixture(scope="session")
+def seed_doc():
+    """Return the seed norm parsed with the title overrides of content/outline.yaml."""
+    from training.content.build import parse_norm
+
+    outline = load_outline(CONTENT / "outline.yaml")
+    return parse_norm(outline.source_path(), outline)
+
+
+@pytest.fixture
+def content_dir(tmp_path):
+    """Return a scratch content/ with the real outline.yaml and norm source, no lessons."""
+    target = tmp_path / "content"
+    (target / "source").mkdir(parents=True)
+    shutil.copy(CONTENT / "outline.yaml", target / "outline.yaml")
+    shutil.copy(CONTENT / "source" / "service-norm.txt", target / "source" / "service-norm.txt")
+    return target
+
+
+@pytest.fixture(name="section")
+def section_fixture():
+    """Return the Section builder."""
+    return section
+
+
+@pytest.fixture(name="plain_text")
+def plain_text_fixture():
+    """Return the letters-and-digits view used to compare norm text with lessons."""
+    return plain_text
+
+
+def plain_text(html_or_text):
+    """Return only letters and digits: tags, markup, punctuation and spaces removed."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", html_or_text))
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
