@@ -73,10 +73,11 @@ def render_lesson_body(lesson: Lesson) -> str:
         label = f"{ancestor.number} {escape(ancestor.title)}".strip()
         blocks.append(f"{anchor(ancestor.number)}**{label}**")
         blocks.extend(_text_with_callout(ancestor.body, clause_text(ancestor)))
-    if section.body:
-        blocks.extend(_text_with_callout(section.body, clause_text(section)))
-    else:
+    body = _text_with_callout(section.body, clause_text(section)) if section.body else []
+    if not body or body[0].startswith("- "):
+        # No opening sentence of its own: say where the lesson sits instead.
         blocks.append(_generated_intro(lesson))
+    blocks.extend(body)
     blocks.extend(_children_blocks(section.children, 2))
     blocks.append("## 要点")
     blocks.append(_key_points(section))
