@@ -22,6 +22,7 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        """Return the counts as one line."""
         return (
             f"{len(self.written)} written, {len(self.unchanged)} unchanged, "
             f"{len(self.removed)} removed"

@@ -39,14 +39,17 @@ class Lesson:
 
     @property
     def number(self) -> str:
+        """Return the lesson's section number ("4.2")."""
         return self.section.number
 
     @property
     def id(self) -> str:
+        """Return the stable lesson id used in front matter ("lesson-4.2")."""
         return f"lesson-{self.number}"
 
     @property
     def title(self) -> str:
+        """Return the section title, or its first short sentence when it has none."""
         return self.section.title or t.short_point(self.section.body) or self.number
 
     @property
@@ -61,6 +64,7 @@ class Lesson:
 
     @property
     def filename(self) -> str:
+        """Return "<number>-<title>.md" with characters unsafe in file names removed."""
         slug = UNSAFE_FILENAME_RE.sub("-", self.title).strip("-. ")[:SLUG_CHARS].rstrip("-. ")
         return f"{self.number}-{slug}.md" if slug else f"{self.number}.md"
 
