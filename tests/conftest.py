@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -41,13 +42,13 @@ def _reset_postgres(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Return a migrated database: TEST_DATABASE_URL (PostgreSQL) or a SQLite file."""
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Return a database migrated to head: TEST_DATABASE_URL (PostgreSQL) or a SQLite template."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         _reset_postgres(url)
     else:
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("template") / "template.sqlite")
     app = create_app(_base_config(url))
     with app.app_context():
         upgrade()
@@ -55,13 +56,24 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def _clear_tables() -> None:
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - names from our metadata
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path) -> str:
+    """Return an empty migrated database for one test.
+
+    SQLite tests get their own copy of the template file; PostgreSQL tests
+    share one database whose tables are emptied afterwards (TRUNCATE does not
+    fire the append-only row triggers, DELETE would).
+    """
+    if not migrated_database.startswith("sqlite:///"):
+        return migrated_database
+    copy = tmp_path / "test.sqlite"
+    shutil.copyfile(migrated_database.removeprefix("sqlite:///"), copy)
+    return f"sqlite:///{copy}"
+
+
+def _truncate_postgres() -> None:
+    tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     db.session.commit()
 
 
@@ -71,8 +83,7 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
     created: list[Flask] = []
 
     def factory(**overrides) -> Flask:
-        config = _base_config(database_url) | overrides
-        app = create_app(config)
+        app = create_app(_base_config(database_url) | overrides)
         created.append(app)
         return app
 
@@ -81,9 +92,9 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    if created:
+    if created and not database_url.startswith("sqlite"):
         with created[0].app_context():
-            _clear_tables()
+            _truncate_postgres()
             db.engine.dispose()
 
 
@@ -167,10 +178,11 @@ def login_as(client: FlaskClient, create_user) -> Callable[..., User]:
 
 @pytest.fixture
 def lessons(app: Flask):
-    """Load the committed lessons into the database and return them in order."""
-    from training.lessons.services import active_lessons, sync_lessons
+    """Load the committed lessons and quiz banks into the database; return the lessons in order."""
+    from training.lessons.services import active_lessons
+    from training.lessons.sync import sync_course
 
-    sync_lessons(app.config["CONTENT_DIR"])
+    sync_course(app.config["CONTENT_DIR"], app.config["QUIZ_DIR"])
     return active_lessons()
 
 

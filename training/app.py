@@ -60,14 +60,17 @@ def _init_extensions(app: Flask) -> None:
     # Import models so metadata is complete for migrations.
     from training.auth import models as _auth_models  # noqa: F401
     from training.lessons import models as _lesson_models  # noqa: F401
+    from training.quizzes import models as _quiz_models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from training.auth.views import bp as auth_bp
     from training.lessons.views import bp as lessons_bp
+    from training.quizzes.views import bp as quizzes_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(lessons_bp)
+    app.register_blueprint(quizzes_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -31,6 +31,10 @@ class DefaultConfig:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 30
 
+    QUIZ_SIZE = 5  # questions drawn per attempt (all of them if the bank has fewer)
+    QUIZ_PASS_MARK = 0.8  # default; a bank's `pass_mark` overrides it for its lesson
+    QUIZ_MAX_ATTEMPTS = None  # None: unlimited retries
+
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers
     # are trusted; 0 means none (the app is reached directly).
     PROXY_COUNT = 0

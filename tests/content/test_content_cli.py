@@ -21,7 +21,7 @@ def make_runner(content_dir):
 @pytest.fixture
 def built(content_dir):
     """Return a scratch content/ with freshly built lessons."""
-    build(content_dir)
+    build(content_dir, quiz_dir=content_dir.parent / "quizzes")
     return content_dir
 
 

@@ -15,11 +15,14 @@ LESSONS_DIR = "lessons"
 
 @dataclass
 class BuildReport:
-    """What a build did, as file names inside the lessons folder."""
+    """What a build did, as file names inside the lessons folder (and generated banks)."""
 
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    banks_written: list[str] = field(default_factory=list)
+    banks_unchanged: list[str] = field(default_factory=list)
+    banks_removed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """Return the counts as one line."""
@@ -57,6 +60,34 @@ def expected_lessons(content_dir: Path, source: Path | None = None) -> dict[str,
     )
 
 
+def expected_generated_banks(
+    content_dir: Path, quiz_dir: Path, source: Path | None = None
+) -> dict[str, str]:
+    """Return the generated quiz banks a fresh build would write, as {lesson: text}.
+
+    Raises OutlineError, NormParseError or DistractorError; nothing is written.
+    """
+    from training.content.generated import (
+        DISTRACTORS_FILE,
+        generated_banks,
+        lesson_map,
+        load_distractors,
+    )
+    from training.content.lessons import plan_lessons
+
+    outline = load_outline(content_dir / OUTLINE_FILE)
+    source = source if source is not None else outline.source_path()
+    doc = parse_norm(source, outline)
+    lessons = [lesson.number for lesson in plan_lessons(doc, outline.lesson_level)]
+    distractors = load_distractors(quiz_dir / DISTRACTORS_FILE)
+    return generated_banks(
+        doc,
+        distractors,
+        lesson_map(doc, lessons),
+        source=f"content/{source_label(source, content_dir)}",
+    )
+
+
 def is_generated_lesson(path: Path) -> bool:
     """Return True if the file carries our front matter (``id: lesson-<number>``)."""
     try:
@@ -68,9 +99,15 @@ def is_generated_lesson(path: Path) -> bool:
     return bool(LESSON_ID_RE.fullmatch(head[1].removeprefix("id: ").strip()))
 
 
-def build(content_dir: Path, source: Path | None = None) -> BuildReport:
-    """Generate lessons into ``content_dir/lessons``, touching only files that change."""
+def build(
+    content_dir: Path, source: Path | None = None, quiz_dir: Path | None = None
+) -> BuildReport:
+    """Generate lessons (and, with ``quiz_dir``, generated quiz items), touching only changes.
+
+    Everything is parsed and generated before the first file is written.
+    """
     files = expected_lessons(content_dir, source)
+    banks = expected_generated_banks(content_dir, quiz_dir, source) if quiz_dir else None
     lessons_dir = content_dir / LESSONS_DIR
     lessons_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport()
@@ -85,4 +122,11 @@ def build(content_dir: Path, source: Path | None = None) -> BuildReport:
         if path.name not in files and is_generated_lesson(path):
             path.unlink()
             report.removed.append(path.name)
+    if banks is not None:
+        from training.content.generated import write_generated
+
+        written, unchanged, removed = write_generated(quiz_dir, banks)
+        report.banks_written = [p.name for p in written]
+        report.banks_unchanged = [p.name for p in unchanged]
+        report.banks_removed = [p.name for p in removed]
     return report

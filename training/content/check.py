@@ -162,7 +162,14 @@ def _difference(actual: str, expected: str) -> tuple[str, str]:
     return f"line {line}", f"differs from a fresh build (hand-edited?); {REBUILD}"
 
 
-CHECKS: list[Check] = [check_outline, check_lessons]
+def _check_quiz_banks(content_dir: Path, app: Any = None) -> list[Problem]:
+    # Imported late: the quiz check builds on this module.
+    from training.quizzes.check import check_quiz_banks
+
+    return check_quiz_banks(content_dir, app)
+
+
+CHECKS: list[Check] = [check_outline, check_lessons, _check_quiz_banks]
 
 
 def run_checks(content_dir: Path, app: Any = None) -> list[Problem]:

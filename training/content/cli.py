@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from training.content.build import build
 from training.content.check import run_checks
+from training.content.generated import DistractorError
 from training.content.outline import OUTLINE_FILE, OutlineError, load_outline
 from training.norm.model import NormParseError
 
@@ -25,6 +26,11 @@ def content_dir() -> Path:
     return Path(current_app.config.get("CONTENT_DIR", DEFAULT_CONTENT_DIR))
 
 
+def quiz_dir() -> Path:
+    """Return the quiz bank folder from config (QUIZ_DIR), defaulting to the repo's quizzes/."""
+    return Path(current_app.config.get("QUIZ_DIR", DEFAULT_CONTENT_DIR.parent / "quizzes"))
+
+
 def _fail(message: str) -> NoReturn:
     click.echo(message, err=True)
     raise click.exceptions.Exit(1)
@@ -33,9 +39,11 @@ def _fail(message: str) -> NoReturn:
 @content_cli.command("build")
 @click.argument("source", required=False, type=click.Path(dir_okay=False, path_type=Path))
 def build_command(source: Path | None) -> None:
-    """Generate content/lessons/*.md from the norm (default source from outline.yaml)."""
+    """Generate lessons and generated quiz items from the norm (source from outline.yaml)."""
     try:
-        report = build(content_dir(), source)
+        report = build(content_dir(), source, quiz_dir())
+    except DistractorError as exc:
+        _fail(f"{exc}\nNothing was written.")
     except NormParseError as exc:
         _fail(f"{exc}\nNothing was written.")
     except OutlineError as exc:
@@ -47,6 +55,14 @@ def build_command(source: Path | None) -> None:
     for name in report.removed:
         click.echo(f"removed    lessons/{name}")
     click.echo(f"Lessons: {report.summary()}.")
+    for name in report.banks_written:
+        click.echo(f"written    quizzes/generated/{name}")
+    for name in report.banks_removed:
+        click.echo(f"removed    quizzes/generated/{name}")
+    click.echo(
+        f"Generated quiz banks: {len(report.banks_written)} written, "
+        f"{len(report.banks_unchanged)} unchanged, {len(report.banks_removed)} removed."
+    )
 
 
 @content_cli.command("outline")
@@ -86,4 +102,6 @@ def check_command() -> None:
     if problems:
         _fail(f"{len(problems)} problem(s) found.")
     lessons = len(list((content_dir() / "lessons").glob("*.md")))
-    click.echo(f"Content OK: outline.yaml and {lessons} lessons match the norm.")
+    click.echo(
+        f"Content OK: outline.yaml and {lessons} lessons match the norm; quiz banks are valid."
+    )

@@ -22,6 +22,7 @@ from training.norm.model import NormDocument, Section, normalize_text
 
 DEFAULT_SOURCE = "content/source/service-norm.txt"
 GENERATED_DIR = "generated"
+DISTRACTORS_FILE = "distractors.yaml"
 PROMPT = "按照公司服务规范,这时应该怎么说?"
 DISTRACTORS_PER_ITEM = 3
 MIN_PER_CATEGORY = 5

@@ -1,29 +1,47 @@
-"""`flask content sync`: load generated lessons into the database."""
+"""`flask content sync`: load the built course into the database."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 
 from training.content.cli import content_cli
-from training.lessons.services import LessonFileError, sync_lessons
+from training.content.outline import OutlineError
+from training.lessons.services import LessonFileError
+from training.lessons.sync import sync_course
+from training.norm.model import NormParseError
+from training.quizzes.services import BankError
 
 
 @click.command("sync")
 def sync_command() -> None:
-    """Load content/lessons into the database (idempotent)."""
+    """Load lessons and quiz banks into the database (idempotent; all or nothing)."""
     try:
-        report = sync_lessons(current_app.config["CONTENT_DIR"])
-    except LessonFileError as error:
-        raise click.ClickException(str(error)) from error
+        report = sync_course(
+            Path(current_app.config["CONTENT_DIR"]), Path(current_app.config["QUIZ_DIR"])
+        )
+    except (OutlineError, NormParseError, LessonFileError, BankError) as error:
+        click.echo(f"{error}\nNothing was loaded.", err=True)
+        raise click.exceptions.Exit(1) from error
+    lessons, questions = report.lessons, report.questions
     click.echo(
-        f"lessons: {len(report.created)} created, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged, {len(report.retired)} retired"
+        f"norm: {report.version.title} {report.version.short_sha}"
+        f"{' (new version)' if report.version_created else ''}"
+    )
+    click.echo(
+        f"lessons: {len(lessons.created)} created, {len(lessons.updated)} updated, "
+        f"{len(lessons.unchanged)} unchanged, {len(lessons.retired)} retired"
+    )
+    click.echo(
+        f"questions: {len(questions.created)} created, {len(questions.updated)} updated, "
+        f"{len(questions.unchanged)} unchanged, {len(questions.retired)} retired"
     )
 
 
 def register(app: Flask) -> None:
-    """Add the lesson commands to the app's `flask content` group."""
+    """Add the sync command to the app's `flask content` group."""
     if "sync" not in content_cli.commands:
         content_cli.add_command(sync_command)
     app.cli.add_command(content_cli)

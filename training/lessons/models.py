@@ -27,8 +27,27 @@ class Lesson(db.Model):
     source_sha256: Mapped[str] = mapped_column(String(64))
     body_markdown: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # The quiz pass mark from the lesson's bank (e.g. "0.8"); None: the app default.
+    quiz_pass_mark: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class NormVersion(db.Model):
+    """A version of the norm that lessons were generated from, named by its source digest."""
+
+    __tablename__ = "norm_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    source_name: Mapped[str] = mapped_column(String(255))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def short_sha(self) -> str:
+        """Return the short form of the digest shown on certificates."""
+        return self.source_sha256[:12]
 
 
 class ReadEvent(db.Model):

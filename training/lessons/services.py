@@ -53,9 +53,9 @@ def _lesson_values(path: Path) -> dict:
 
 
 def sync_lessons(content_dir: Path) -> SyncReport:
-    """Load content/lessons/*.md into the database; running it twice changes nothing.
+    """Load content/lessons/*.md into the session (the caller commits); idempotent.
 
-    Every file is read and checked before anything is written, so a broken
+    Every file is read and checked before anything is changed, so a broken
     file leaves the database as it was. Lessons whose file is gone are
     retired, never deleted: read events and attempts refer to them.
     """
@@ -94,7 +94,7 @@ def sync_lessons(content_dir: Path) -> SyncReport:
             lesson.active = False
             lesson.updated_at = utcnow()
             report.retired.append(lesson.number)
-    db.session.commit()
+    db.session.flush()
     return report
 
 
@@ -154,3 +154,9 @@ def group_by_chapter(lessons: list[Lesson]) -> list[tuple[str, str, list[Lesson]
             chapters.append((lesson.chapter_number, lesson.chapter_title, []))
         chapters[-1][2].append(lesson)
     return chapters
+
+
+def lesson_for_clause(clause: str, lesson_numbers: Iterable[str]) -> str | None:
+    """Return the number of the lesson covering a clause (the longest matching prefix)."""
+    matches = [n for n in lesson_numbers if clause == n or clause.startswith(n + ".")]
+    return max(matches, key=len, default=None)

@@ -11,6 +11,7 @@ from training.extensions import db
 from training.lessons import services
 from training.lessons.forms import AcknowledgeForm
 from training.lessons.models import Lesson
+from training.quizzes import services as quiz_services
 
 bp = Blueprint("lessons", __name__, template_folder="templates")
 
@@ -27,16 +28,13 @@ def _get_lesson(number: str) -> Lesson:
 @bp.route("/")
 def home():
     """Show the course outline by chapter with the learner's status per lesson."""
-    lessons = services.active_lessons()
-    read_ids = services.read_lesson_ids(current_user.id)
-    next_lesson = next((lesson for lesson in lessons if lesson.id not in read_ids), None)
+    progress = quiz_services.progress_for(current_user.id)
     return render_template(
         "lessons/home.html",
-        chapters=services.group_by_chapter(lessons),
-        read_ids=read_ids,
-        read_count=len(read_ids),
-        total=len(lessons),
-        next_lesson=next_lesson,
+        chapters=services.group_by_chapter(progress.lessons),
+        progress=progress,
+        next_lesson=progress.next_lesson(),
+        certificate=quiz_services.certificate_for(current_user.id) if progress.completed else None,
     )
 
 
@@ -44,13 +42,15 @@ def home():
 def lesson(number: str):
     """Show one lesson and the acknowledgement button."""
     lesson = _get_lesson(number)
-    lessons = services.active_lessons()
+    progress = quiz_services.progress_for(current_user.id)
+    lessons = progress.lessons
     index = next(i for i, item in enumerate(lessons) if item.id == lesson.id)
     form = AcknowledgeForm(lesson_hash=lesson.content_hash)
     return render_template(
         "lessons/lesson.html",
         lesson=lesson,
         form=form,
+        status=progress.status(lesson),
         read=services.read_event(current_user.id, lesson),
         previous=lessons[index - 1] if index > 0 else None,
         following=lessons[index + 1] if index + 1 < len(lessons) else None,
@@ -69,4 +69,5 @@ def acknowledge(number: str):
         return redirect(url_for("lessons.lesson", number=number))
     if services.record_read(current_user.id, lesson):
         flash(_("已记录:您已阅读《%(title)s》。", title=lesson.title), "success")
+        quiz_services.issue_certificate_if_complete(current_user.id)
     return redirect(url_for("lessons.lesson", number=number))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ __all__ = [
     "load_bank",
     "load_banks",
 ]
+
+
+# YAML files in quizzes/ that are data for generating items, not banks.
+NOT_BANKS = frozenset({"distractors.yaml"})
 
 
 def load_bank(
@@ -44,8 +49,16 @@ def load_bank(
         return None, problems
 
     for key in data:
-        if key not in ("lesson", "questions"):
+        if key not in ("lesson", "questions", "pass_mark"):
             report(_line(data), f"unknown top-level key {key!r}")
+    pass_mark = data.get("pass_mark")
+    if pass_mark is not None and (
+        isinstance(pass_mark, bool)
+        or not isinstance(pass_mark, int | float)
+        or not 0 < pass_mark <= 1
+    ):
+        report(_line(data), f"pass_mark must be a number in (0, 1], not {pass_mark!r}")
+        pass_mark = None
     lesson = data.get("lesson")
     if not isinstance(lesson, str) or not lesson.strip():
         report(_line(data), _string_needed("lesson", lesson))
@@ -80,7 +93,13 @@ def load_bank(
 
     if problems:
         return None, problems
-    return Bank(lesson=lesson, path=path, questions=tuple(questions)), problems
+    bank = Bank(
+        lesson=lesson,
+        path=path,
+        questions=tuple(questions),
+        pass_mark=None if pass_mark is None else Fraction(str(pass_mark)),
+    )
+    return bank, problems
 
 
 def load_banks(
@@ -95,6 +114,8 @@ def load_banks(
     for stray in sorted(quiz_dir.glob("*.yml")):
         problems.append(Problem(stray, "", "bank files must end in .yaml; this file is ignored"))
     for path in sorted(quiz_dir.glob("*.yaml")):
+        if path.name in NOT_BANKS:
+            continue
         bank, found = load_bank(path, clause_numbers=clause_numbers, lesson_numbers=lesson_numbers)
         problems.extend(found)
         if bank is None:
@@ -191,3 +212,35 @@ def _string_needed(name: str, value: object) -> str:
     if value is None or value == "":
         return f"'{name}' is missing or empty"
     return f"'{name}' must be a quoted string, not {type(value).__name__} {value!r}"
+
+
+GENERATED_DIR = "generated"
+
+
+def load_all_banks(
+    quiz_dir: Path, *, clause_numbers: Collection[str], lesson_numbers: Collection[str]
+) -> tuple[dict[str, list[Question]], list[Problem]]:
+    """Load authored banks and ``generated/`` banks together: questions by lesson, and problems.
+
+    Ids must be unique across both folders.
+    """
+    authored, problems = load_banks(
+        quiz_dir, clause_numbers=clause_numbers, lesson_numbers=lesson_numbers
+    )
+    generated: dict[str, Bank] = {}
+    if (quiz_dir / GENERATED_DIR).is_dir():
+        generated, more = load_banks(
+            quiz_dir / GENERATED_DIR, clause_numbers=clause_numbers, lesson_numbers=lesson_numbers
+        )
+        problems.extend(more)
+    seen: dict[str, Path] = {}
+    by_lesson: dict[str, list[Question]] = {}
+    for bank in [*authored.values(), *generated.values()]:
+        for question in bank.questions:
+            if question.id in seen:
+                problems.append(
+                    Problem(bank.path, question.id, f"id is also used in {seen[question.id]}")
+                )
+            seen[question.id] = bank.path
+            by_lesson.setdefault(bank.lesson, []).append(question)
+    return by_lesson, problems

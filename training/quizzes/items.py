@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 KINDS = ("single", "multiple", "truefalse", "order")
@@ -59,6 +60,7 @@ class Bank:
     lesson: str
     path: Path
     questions: tuple[Question, ...]
+    pass_mark: Fraction | None = None  # None: the configured default applies
 
     def by_id(self) -> dict[str, Question]:
         """Return the questions keyed by id."""

@@ -1,0 +1,57 @@
+"""`flask content check` for quiz banks: schema, clauses, lessons, generated items up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from training.content.build import expected_generated_banks, parse_norm
+from training.content.check import Problem, check_outline, display_path
+from training.content.generated import GENERATED_DIR, DistractorError
+from training.content.lessons import plan_lessons
+from training.content.outline import OUTLINE_FILE, OutlineError, load_outline
+from training.norm.model import NormParseError
+from training.quizzes.bank import load_all_banks
+
+REBUILD = "run `flask content build`"
+
+
+def quiz_dir_of(content_dir: Path, app: Any) -> Path:
+    """Return the quiz folder: QUIZ_DIR from the app, else quizzes/ beside content/."""
+    if app is not None and app.config.get("QUIZ_DIR"):
+        return Path(app.config["QUIZ_DIR"])
+    return content_dir.parent / "quizzes"
+
+
+def check_quiz_banks(content_dir: Path, app: Any = None) -> list[Problem]:
+    """Validate every bank against the norm and check generated banks equal a fresh build."""
+    if check_outline(content_dir, app):
+        return []  # reported by check_outline
+    quiz_dir = quiz_dir_of(content_dir, app)
+    outline = load_outline(content_dir / OUTLINE_FILE)
+    try:
+        doc = parse_norm(outline.source_path(), outline)
+    except (NormParseError, OutlineError):
+        return []  # reported by check_lessons
+    lessons = [lesson.number for lesson in plan_lessons(doc, outline.lesson_level)]
+    _, problems = load_all_banks(
+        quiz_dir, clause_numbers={s.number for s in doc.walk()}, lesson_numbers=set(lessons)
+    )
+    found = [Problem(display_path(p.path, quiz_dir.parent), p.place, p.message) for p in problems]
+    try:
+        expected = expected_generated_banks(content_dir, quiz_dir)
+    except DistractorError as exc:
+        return [*found, Problem(display_path(quiz_dir, quiz_dir.parent), "distractors", str(exc))]
+    generated_dir = quiz_dir / GENERATED_DIR
+    for lesson, text in expected.items():
+        path = generated_dir / f"{lesson}.yaml"
+        shown = display_path(path, quiz_dir.parent)
+        if not path.is_file():
+            found.append(Problem(shown, "file", f"missing; {REBUILD}"))
+        elif path.read_text(encoding="utf-8") != text:
+            found.append(Problem(shown, "file", f"differs from a fresh build; {REBUILD}"))
+    for path in sorted(generated_dir.glob("*.yaml")) if generated_dir.is_dir() else []:
+        if path.stem not in expected:
+            shown = display_path(path, quiz_dir.parent)
+            found.append(Problem(shown, "file", f"no clause generates this bank now; {REBUILD}"))
+    return found

@@ -1,0 +1,374 @@
+"""Quiz banks in the database, attempts, submissions and course completion."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, select
+
+from training.db import insert_ignoring_duplicates, utcnow
+from training.extensions import db
+from training.lessons.models import Lesson, NormVersion
+from training.lessons.services import active_lessons, read_lesson_ids
+from training.quizzes import grading
+from training.quizzes.bank import load_all_banks, load_banks
+from training.quizzes.items import Bank, Option, Problem, Question
+from training.quizzes.models import Certificate, QuizAttempt, QuizQuestion, QuizSubmission
+
+
+class BankError(ValueError):
+    """The quiz banks cannot be loaded; ``problems`` lists each with its file and question."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+# --- banks -------------------------------------------------------------------------------
+
+
+def question_to_dict(question: Question) -> dict[str, Any]:
+    """Return a JSON-ready form of a question (stored with questions and attempts)."""
+    data = dataclasses.asdict(question)
+    # A JSON round trip turns tuples into lists, as the database hands them back,
+    # so a stored copy compares equal to a fresh one.
+    return json.loads(json.dumps(data, ensure_ascii=False))
+
+
+def question_from_dict(data: Mapping[str, Any]) -> Question:
+    """Rebuild a question stored with ``question_to_dict``."""
+    values = dict(data)
+    values["options"] = tuple(Option(**o) for o in values["options"])
+    for key in ("cites", "steps", "tags"):
+        values[key] = tuple(values.get(key) or ())
+    return Question(**values)
+
+
+def load_course_banks(
+    quiz_dir: Path, *, clause_numbers: Iterable[str], lesson_numbers: Iterable[str]
+) -> dict[str, list[Question]]:
+    """Load authored and generated banks, questions by lesson; raise BankError on any problem."""
+    by_lesson, problems = load_all_banks(
+        quiz_dir, clause_numbers=set(clause_numbers), lesson_numbers=set(lesson_numbers)
+    )
+    if problems:
+        raise BankError(problems)
+    return by_lesson
+
+
+def pass_marks(quiz_dir: Path) -> dict[str, Fraction]:
+    """Return per-lesson pass marks set in the authored banks."""
+    banks, _ = load_banks(quiz_dir)
+    return {lesson: bank.pass_mark for lesson, bank in banks.items() if bank.pass_mark is not None}
+
+
+def _digest(data: Mapping[str, Any]) -> str:
+    encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
+
+
+@dataclass
+class QuestionSyncReport:
+    """What `sync_questions` changed."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+
+
+def sync_questions(
+    by_lesson: Mapping[str, list[Question]], marks: Mapping[str, Fraction]
+) -> QuestionSyncReport:
+    """Upsert questions by id and retire those no longer in any bank (no commit)."""
+    lessons = {lesson.number: lesson for lesson in db.session.scalars(select(Lesson))}
+    existing = {q.qid: q for q in db.session.scalars(select(QuizQuestion))}
+    report = QuestionSyncReport()
+    for number, lesson in lessons.items():
+        mark = marks.get(number)
+        lesson.quiz_pass_mark = None if mark is None else str(mark)
+    for number, questions in by_lesson.items():
+        lesson = lessons[number]
+        for position, question in enumerate(questions):
+            data = question_to_dict(question)
+            values = {
+                "lesson_id": lesson.id,
+                "position": position,
+                "data": data,
+                "content_hash": _digest(data),
+                "generated": question.generated,
+                "active": True,
+            }
+            row = existing.pop(question.id, None)
+            if row is None:
+                db.session.add(QuizQuestion(qid=question.id, updated_at=utcnow(), **values))
+                report.created.append(question.id)
+            elif any(getattr(row, key) != value for key, value in values.items()):
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.updated_at = utcnow()
+                report.updated.append(question.id)
+            else:
+                report.unchanged.append(question.id)
+    for row in existing.values():
+        if row.active:
+            row.active = False
+            row.updated_at = utcnow()
+            report.retired.append(row.qid)
+    return report
+
+
+# --- attempts ----------------------------------------------------------------------------
+
+
+def lesson_questions(lesson: Lesson) -> list[Question]:
+    """Return the lesson's active questions in bank order."""
+    rows = db.session.scalars(
+        select(QuizQuestion)
+        .where(QuizQuestion.lesson_id == lesson.id, QuizQuestion.active.is_(True))
+        .order_by(QuizQuestion.position, QuizQuestion.id)
+    )
+    return [question_from_dict(row.data) for row in rows]
+
+
+def pass_mark_for(lesson: Lesson) -> Fraction:
+    """Return the lesson's pass mark, or the configured default."""
+    if lesson.quiz_pass_mark:
+        return Fraction(lesson.quiz_pass_mark)
+    return Fraction(str(current_app.config["QUIZ_PASS_MARK"]))
+
+
+def submitted_count(user_id: int, lesson: Lesson) -> int:
+    """Return how many attempts at the lesson's current content the user has submitted."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(QuizSubmission)
+        .join(QuizAttempt, QuizAttempt.id == QuizSubmission.attempt_id)
+        .where(
+            QuizAttempt.user_id == user_id,
+            QuizAttempt.lesson_id == lesson.id,
+            QuizAttempt.lesson_hash == lesson.content_hash,
+        )
+    )
+
+
+def attempts_left(user_id: int, lesson: Lesson) -> int | None:
+    """Return the attempts left under QUIZ_MAX_ATTEMPTS, or None when retries are unlimited."""
+    limit = current_app.config.get("QUIZ_MAX_ATTEMPTS")
+    if not limit:
+        return None
+    return max(0, int(limit) - submitted_count(user_id, lesson))
+
+
+def open_attempt(user_id: int, lesson: Lesson) -> QuizAttempt | None:
+    """Return the user's latest unsubmitted attempt at the lesson's current content."""
+    return db.session.scalar(
+        select(QuizAttempt)
+        .outerjoin(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
+        .where(
+            QuizAttempt.user_id == user_id,
+            QuizAttempt.lesson_id == lesson.id,
+            QuizAttempt.lesson_hash == lesson.content_hash,
+            QuizSubmission.id.is_(None),
+        )
+        .order_by(QuizAttempt.id.desc())
+        .limit(1)
+    )
+
+
+def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
+    """Draw questions at random and store the draw, with a snapshot, as a new attempt."""
+    questions = lesson_questions(lesson)
+    if not questions:
+        raise LookupError(f"lesson {lesson.number} has no quiz questions")
+    seed = secrets.randbits(31)
+    bank = Bank(lesson=lesson.number, path=Path(), questions=tuple(questions))
+    draw = grading.make_draw(bank, seed, size=int(current_app.config["QUIZ_SIZE"]))
+    by_id = {q.id: q for q in questions}
+    stored = draw.as_dict() | {
+        "snapshot": {d.question_id: question_to_dict(by_id[d.question_id]) for d in draw.questions}
+    }
+    attempt = QuizAttempt(
+        user_id=user_id,
+        lesson_id=lesson.id,
+        lesson_hash=lesson.content_hash,
+        seed=seed,
+        draw=stored,
+        pass_mark=str(pass_mark_for(lesson)),
+        started_at=utcnow(),
+    )
+    db.session.add(attempt)
+    db.session.commit()
+    return attempt
+
+
+@dataclass(frozen=True)
+class ShownQuestion:
+    """A drawn question with its options in display order, ready for a template."""
+
+    index: int
+    question: Question
+    options: tuple[Option, ...]
+
+
+def attempt_draw(attempt: QuizAttempt) -> grading.Draw:
+    """Return the attempt's stored draw."""
+    return grading.Draw.from_dict(attempt.draw)
+
+
+def attempt_questions(attempt: QuizAttempt) -> dict[str, Question]:
+    """Return the questions exactly as they were shown in the attempt."""
+    return {qid: question_from_dict(data) for qid, data in attempt.draw["snapshot"].items()}
+
+
+def shown_questions(attempt: QuizAttempt) -> list[ShownQuestion]:
+    """Return the attempt's questions in display order with options in display order."""
+    questions = attempt_questions(attempt)
+    shown = []
+    for index, drawn in enumerate(attempt_draw(attempt).questions):
+        question = questions[drawn.question_id]
+        options = tuple(question.option(key) for key in drawn.option_keys)
+        shown.append(ShownQuestion(index, question, options))
+    return shown
+
+
+def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bool:
+    """Grade and record the answers once; return False if the attempt was already submitted.
+
+    The unique attempt id on submissions, with ON CONFLICT DO NOTHING, makes a
+    double click, a second tab or a replayed POST leave exactly one row.
+    """
+    questions = attempt_questions(attempt)
+    result = grading.grade(attempt_draw(attempt), questions, answers)
+    did_pass = grading.passed(result, Fraction(attempt.pass_mark))
+    inserted = insert_ignoring_duplicates(
+        QuizSubmission,
+        attempt_id=attempt.id,
+        answers={qid: list(keys) for qid, keys in answers.items()},
+        correct_count=result.correct_count,
+        total=result.total,
+        passed=did_pass,
+        submitted_at=utcnow(),
+    )
+    db.session.commit()
+    if inserted and did_pass:
+        issue_certificate_if_complete(attempt.user_id)
+    return inserted
+
+
+def grade_submission(attempt: QuizAttempt) -> grading.Grade:
+    """Re-grade a stored submission from the attempt's own snapshot (for display)."""
+    answers = attempt.submission.answers if attempt.submission else {}
+    return grading.grade(attempt_draw(attempt), attempt_questions(attempt), answers)
+
+
+# --- completion --------------------------------------------------------------------------
+
+
+def passed_lesson_ids(user_id: int) -> set[int]:
+    """Return ids of lessons whose quiz the user passed on their current content (one query)."""
+    stmt = (
+        select(QuizAttempt.lesson_id)
+        .join(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
+        .join(
+            Lesson,
+            and_(
+                Lesson.id == QuizAttempt.lesson_id, Lesson.content_hash == QuizAttempt.lesson_hash
+            ),
+        )
+        .where(QuizAttempt.user_id == user_id, QuizSubmission.passed.is_(True))
+        .distinct()
+    )
+    return set(db.session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A learner's standing in the course."""
+
+    lessons: list[Lesson]
+    read_ids: set[int]
+    passed_ids: set[int]
+
+    @property
+    def completed_ids(self) -> set[int]:
+        return self.read_ids & self.passed_ids
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.lessons) and all(
+            lesson.id in self.completed_ids for lesson in self.lessons
+        )
+
+    def status(self, lesson: Lesson) -> str:
+        """Return one of not_started, read, quiz_passed, completed."""
+        read, passed = lesson.id in self.read_ids, lesson.id in self.passed_ids
+        if read and passed:
+            return "completed"
+        if passed:
+            return "quiz_passed"
+        return "read" if read else "not_started"
+
+    def next_lesson(self) -> Lesson | None:
+        return next(
+            (lesson for lesson in self.lessons if lesson.id not in self.completed_ids), None
+        )
+
+
+def progress_for(user_id: int) -> Progress:
+    """Return the learner's progress in three queries, whatever the number of lessons."""
+    return Progress(active_lessons(), read_lesson_ids(user_id), passed_lesson_ids(user_id))
+
+
+def current_norm_version() -> NormVersion | None:
+    """Return the norm version the active lessons were generated from."""
+    digest = db.session.scalar(select(Lesson.source_sha256).where(Lesson.active.is_(True)).limit(1))
+    if digest is None:
+        return None
+    return db.session.scalar(select(NormVersion).where(NormVersion.source_sha256 == digest))
+
+
+def issue_certificate_if_complete(user_id: int) -> Certificate | None:
+    """Issue the course certificate once, the first time every lesson is completed."""
+    if not progress_for(user_id).completed:
+        return None
+    version = current_norm_version()
+    if version is None:
+        return None
+    insert_ignoring_duplicates(
+        Certificate,
+        user_id=user_id,
+        source_sha256=version.source_sha256,
+        norm_title=version.title,
+        code=_certificate_code(),
+        issued_at=utcnow(),
+    )
+    db.session.commit()
+    return certificate_for(user_id)
+
+
+def certificate_for(user_id: int) -> Certificate | None:
+    """Return the user's certificate for the current norm version, if issued."""
+    version = current_norm_version()
+    if version is None:
+        return None
+    return db.session.scalar(
+        select(Certificate).where(
+            Certificate.user_id == user_id, Certificate.source_sha256 == version.source_sha256
+        )
+    )
+
+
+def _certificate_code() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(12))
+    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))

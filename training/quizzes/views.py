@@ -1,0 +1,145 @@
+"""Taking a lesson's quiz, its result, and the course certificate."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from training.extensions import db
+from training.lessons import services as lesson_services
+from training.lessons.models import Lesson
+from training.quizzes import forms, services
+from training.quizzes.models import QuizAttempt
+
+bp = Blueprint("quizzes", __name__, template_folder="templates")
+
+
+def _lesson(number: str) -> Lesson:
+    lesson = db.session.scalar(
+        select(Lesson).where(Lesson.number == number, Lesson.active.is_(True))
+    )
+    if lesson is None:
+        abort(404)
+    return lesson
+
+
+def _own_attempt(attempt_id: int) -> QuizAttempt:
+    """Return the current user's attempt; another user's is answered as not found."""
+    attempt = db.session.get(QuizAttempt, attempt_id)
+    if attempt is None or attempt.user_id != current_user.id:
+        abort(404)
+    return attempt
+
+
+@bp.route("/lessons/<number>/quiz", methods=["GET"])
+def quiz_start(number: str):
+    """Show the quiz's start page, or continue an attempt already started."""
+    lesson = _lesson(number)
+    attempt = services.open_attempt(current_user.id, lesson)
+    if attempt is not None:
+        return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+    return render_template(
+        "quizzes/start.html",
+        lesson=lesson,
+        question_count=len(services.lesson_questions(lesson)),
+        quiz_size=int(current_app.config["QUIZ_SIZE"]),
+        pass_mark=services.pass_mark_for(lesson),
+        attempts_left=services.attempts_left(current_user.id, lesson),
+        has_read=lesson_services.read_event(current_user.id, lesson) is not None,
+    )
+
+
+@bp.route("/lessons/<number>/quiz", methods=["POST"])
+def quiz_new(number: str):
+    """Start a new attempt with a fresh random draw."""
+    lesson = _lesson(number)
+    left = services.attempts_left(current_user.id, lesson)
+    if left == 0:
+        flash(_("本课测验的作答次数已用完,请联系人事行政部。"), "error")
+        return redirect(url_for("quizzes.quiz_start", number=number))
+    try:
+        attempt = services.start_attempt(current_user.id, lesson)
+    except LookupError:
+        abort(404)
+    return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+
+
+@bp.route("/quiz/<int:attempt_id>", methods=["GET", "POST"])
+def attempt(attempt_id: int):
+    """Show the attempt's questions and record the answers exactly once."""
+    attempt = _own_attempt(attempt_id)
+    if attempt.submission is not None:
+        return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+    shown = services.shown_questions(attempt)
+    chosen: dict[str, list[str]] = {}
+    missing: list[int] = []
+    invalid_order: list[int] = []
+    if request.method == "POST":
+        try:
+            parsed = forms.parse_answers(request.form, shown)
+        except forms.TamperedForm:
+            abort(400)
+        if parsed.complete:
+            services.submit_attempt(attempt, parsed.answers)
+            return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+        chosen, missing, invalid_order = parsed.chosen, parsed.unanswered, parsed.invalid_order
+    status = 422 if missing or invalid_order else 200
+    return render_template(
+        "quizzes/attempt.html",
+        attempt=attempt,
+        lesson=attempt.lesson,
+        shown=shown,
+        chosen=chosen,
+        missing=set(missing),
+        invalid_order=set(invalid_order),
+    ), status
+
+
+@bp.route("/quiz/<int:attempt_id>/result")
+def result(attempt_id: int):
+    """Show the score, pass or fail, and every question with its feedback and clauses."""
+    attempt = _own_attempt(attempt_id)
+    if attempt.submission is None:
+        return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+    grade = services.grade_submission(attempt)
+    lesson_numbers = [lesson.number for lesson in lesson_services.active_lessons()]
+    return render_template(
+        "quizzes/result.html",
+        attempt=attempt,
+        lesson=attempt.lesson,
+        submission=attempt.submission,
+        shown=services.shown_questions(attempt),
+        results={r.question_id: r for r in grade.per_question},
+        clause_lesson={
+            clause: lesson_services.lesson_for_clause(clause, lesson_numbers)
+            for item in services.shown_questions(attempt)
+            for clause in item.question.cites
+        },
+        attempts_left=services.attempts_left(current_user.id, attempt.lesson),
+        is_current=attempt.lesson_hash == attempt.lesson.content_hash,
+    )
+
+
+@bp.route("/certificate")
+def certificate():
+    """Show the learner's course certificate, printable on one A4 page."""
+    certificate = services.certificate_for(current_user.id)
+    progress = services.progress_for(current_user.id)
+    return render_template(
+        "quizzes/certificate.html",
+        certificate=certificate,
+        progress=progress,
+        version=services.current_norm_version(),
+        user=current_user,
+    )
