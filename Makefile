@@ -37,12 +37,12 @@ run: db
 
 ## Set up with dev dependencies and run the whole suite.
 test: setup-dev
-	$(BIN)/ruff check training tests benchmarks
+	$(BIN)/ruff check training tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup-dev
-	$(BIN)/ruff check training tests benchmarks
-	$(BIN)/ruff format --check training tests benchmarks
+	$(BIN)/ruff check training tests
+	$(BIN)/ruff format --check training tests
 
 clean-venv:
 	rm -rf $(VENV)

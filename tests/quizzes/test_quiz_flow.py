@@ -1,0 +1,315 @@
+"""Taking a quiz in the web app: draw, form, grading, single-write submissions, completion."""
+
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
+
+from training.extensions import db
+from training.lessons.models import Lesson, ReadEvent
+from training.quizzes.models import Certificate, QuizAttempt, QuizSubmission
+from training.quizzes.services import lesson_questions, progress_for, shown_questions
+
+
+def _submissions(attempt_id: int | None = None) -> int:
+    db.session.rollback()
+    stmt = select(func.count()).select_from(QuizSubmission)
+    if attempt_id is not None:
+        stmt = stmt.where(QuizSubmission.attempt_id == attempt_id)
+    return db.session.scalar(stmt)
+
+
+def test_start_stores_draw_of_five_with_snapshot(client, login_as, lessons, start_quiz):
+    user = login_as()
+    attempt = start_quiz("3.3")
+    assert attempt.user_id == user.id
+    drawn = attempt.draw["questions"]
+    assert len(drawn) == 5
+    assert len({q["id"] for q in drawn}) == 5
+    assert set(attempt.draw["snapshot"]) == {q["id"] for q in drawn}
+    assert attempt.lesson_hash == attempt.lesson.content_hash
+    assert attempt.pass_mark == "4/5"
+
+
+def test_each_retry_is_a_new_draw(client, login_as, lessons, start_quiz):
+    login_as()
+    seeds = {start_quiz("4.2").seed for _ in range(4)}
+    assert len(seeds) == 4
+
+
+def test_short_bank_draws_every_question(client, login_as, lessons, start_quiz):
+    login_as()
+    attempt = start_quiz("5")
+    bank_size = len(lesson_questions(lessons[-1]))
+    assert bank_size < 5
+    assert len(attempt.draw["questions"]) == bank_size
+
+
+def test_quiz_page_has_a_fieldset_and_legend_per_question(client, login_as, lessons, start_quiz):
+    login_as()
+    attempt = start_quiz("4.2")
+    page = client.get(f"/quiz/{attempt.id}").get_data(as_text=True)
+    assert page.count("<fieldset") == 5
+    assert page.count("<legend>") == 5
+    # option keys never reach the page: only display positions
+    for item in shown_questions(attempt):
+        for option in item.options:
+            assert f'value="{option.key}"' not in page or option.key.isdigit()
+
+
+def test_unanswered_questions_return_the_form_keeping_choices(
+    client, login_as, lessons, start_quiz, form_for
+):
+    login_as()
+    attempt = start_quiz("4.2")
+    data = form_for(attempt)
+    first_name, first_value = next(iter(data.items()))
+    partial = {first_name: first_value}
+    response = client.post(f"/quiz/{attempt.id}", data=partial)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "还有 4 道题没有作答" in page
+    assert "checked" in page or "selected" in page
+    assert _submissions(attempt.id) == 0
+
+
+def test_all_correct_passes_and_result_shows_feedback_and_clause_links(
+    client, login_as, lessons, start_quiz, form_for
+):
+    login_as()
+    attempt = start_quiz("3.3")
+    response = client.post(f"/quiz/{attempt.id}", data=form_for(attempt))
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/quiz/{attempt.id}/result"
+    page = client.get(f"/quiz/{attempt.id}/result").get_data(as_text=True)
+    assert 'data-result="passed"' in page
+    assert "得分 100%" in page
+    assert 'href="/lessons/3.3#s-3.3' in page
+    for item in shown_questions(attempt):
+        for option in item.options:
+            if item.question.kind != "order":
+                assert option.feedback.split("“")[0][:10] in page
+
+
+def test_one_wrong_of_five_passes_at_the_mark_two_wrong_fail(
+    client, login_as, lessons, start_quiz, form_for
+):
+    login_as()
+    first = start_quiz("4.2")
+    client.post(f"/quiz/{first.id}", data=form_for(first, correct=[True] * 4 + [False]))
+    second = start_quiz("4.2")
+    client.post(f"/quiz/{second.id}", data=form_for(second, correct=[True] * 3 + [False] * 2))
+    db.session.rollback()
+    assert db.session.get(QuizAttempt, first.id).submission.passed is True
+    assert db.session.get(QuizAttempt, second.id).submission.passed is False
+    assert 'data-result="failed"' in client.get(f"/quiz/{second.id}/result").get_data(as_text=True)
+
+
+def test_double_submit_and_replay_leave_one_submission(
+    client, login_as, lessons, start_quiz, form_for
+):
+    login_as()
+    attempt = start_quiz("3.2")
+    data = form_for(attempt)
+    wrong = form_for(attempt, correct=False)
+    assert client.post(f"/quiz/{attempt.id}", data=data).status_code == 302
+    # a replayed POST, even with other answers, changes nothing
+    response = client.post(f"/quiz/{attempt.id}", data=wrong)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/result")
+    assert _submissions(attempt.id) == 1
+    assert db.session.get(QuizAttempt, attempt.id).submission.passed is True
+    # the back button shows the result, not the form
+    assert client.get(f"/quiz/{attempt.id}").headers["Location"].endswith("/result")
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda data: data | {"q99": ["0"]},
+        lambda data: data | {"hack": ["1"]},
+        lambda data: {k: (["9"] if k == "q0" else v) for k, v in data.items()},
+        lambda data: {k: (["x"] if k == "q0" else v) for k, v in data.items()},
+        lambda data: {k: (["0", "0"] if k == "q0" else v) for k, v in data.items()},
+    ],
+    ids=["unknown-question", "unknown-field", "option-out-of-range", "not-a-number", "repeated"],
+)
+def test_tampered_form_is_400_and_records_nothing(
+    client, login_as, lessons, start_quiz, form_for, tamper
+):
+    login_as()
+    attempt = start_quiz("3.3")
+    data = form_for(attempt)
+    if "q0" not in data:  # question 0 is an ordering item in this draw; tamper with its step
+        data["q0"] = ["0"]
+    response = client.post(f"/quiz/{attempt.id}", data=tamper(data))
+    assert response.status_code == 400
+    assert _submissions() == 0
+
+
+def test_two_answers_to_a_single_choice_question_is_400(
+    client, login_as, lessons, start_quiz, form_for
+):
+    login_as()
+    attempt = start_quiz("4.2")
+    item = next(i for i in shown_questions(attempt) if i.question.kind == "single")
+    data = form_for(attempt) | {f"q{item.index}": ["0", "1"]}
+    assert client.post(f"/quiz/{attempt.id}", data=data).status_code == 400
+    assert _submissions() == 0
+
+
+def test_other_learners_attempt_is_not_found(
+    client, app, login_as, create_user, lessons, start_quiz, form_for
+):
+    login_as()
+    attempt = start_quiz("3.3")
+    data = form_for(attempt)
+    intruder = create_user()
+    other = app.test_client()
+    other.post("/login", data={"employee_no": intruder.employee_no, "password": "Correct-Horse-42"})
+    assert other.get(f"/quiz/{attempt.id}").status_code == 404
+    assert other.post(f"/quiz/{attempt.id}", data=data).status_code == 404
+    assert other.get(f"/quiz/{attempt.id}/result").status_code == 404
+    assert _submissions() == 0
+
+
+def test_anonymous_cannot_start_or_submit(client, lessons):
+    assert client.post("/lessons/3.3/quiz").status_code == 302
+    assert client.get("/quiz/1").headers["Location"].startswith("/login")
+
+
+def test_concurrent_submissions_of_one_attempt_record_one(make_app, create_user, lessons, form_for):
+    """Twenty simultaneous posts of the same attempt (double clicks, tabs) leave one row."""
+    user = create_user()
+    app = make_app()
+    clients = []
+    for _ in range(20):
+        c = app.test_client()
+        c.post("/login", data={"employee_no": user.employee_no, "password": "Correct-Horse-42"})
+        clients.append(c)
+    response = clients[0].post("/lessons/4.2/quiz")
+    attempt_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    db.session.rollback()
+    data = form_for(db.session.get(QuizAttempt, attempt_id))
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def post(c):
+        barrier.wait()
+        statuses.append(c.post(f"/quiz/{attempt_id}", data=data).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [302] * 20
+    assert _submissions(attempt_id) == 1
+
+
+def test_submissions_and_attempts_cannot_be_altered(
+    client, login_as, lessons, start_quiz, form_for
+):
+    login_as()
+    attempt = start_quiz("3.3")
+    client.post(f"/quiz/{attempt.id}", data=form_for(attempt, correct=False))
+    db.session.rollback()
+    for stmt in (
+        update(QuizSubmission).values(passed=True),
+        update(QuizAttempt).values(pass_mark="0"),
+        QuizSubmission.__table__.delete(),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(stmt)
+        db.session.rollback()
+    assert db.session.get(QuizAttempt, attempt.id).submission.passed is False
+
+
+def test_read_events_cannot_be_deleted(client, login_as, lessons):
+    login_as()
+    client.post("/lessons/1.1/read", data={"lesson_hash": lessons[0].content_hash})
+    db.session.rollback()
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(ReadEvent.__table__.delete())
+    db.session.rollback()
+
+
+def test_attempt_limit_when_configured(make_app, create_user, lessons, form_for):
+    app = make_app(QUIZ_MAX_ATTEMPTS=1)
+    user = create_user()
+    client = app.test_client()
+    client.post("/login", data={"employee_no": user.employee_no, "password": "Correct-Horse-42"})
+    response = client.post("/lessons/3.3/quiz")
+    attempt_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    db.session.rollback()
+    client.post(
+        f"/quiz/{attempt_id}", data=form_for(db.session.get(QuizAttempt, attempt_id), correct=False)
+    )
+    response = client.post("/lessons/3.3/quiz")
+    assert response.headers["Location"] == "/lessons/3.3/quiz"
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(QuizAttempt)) == 1
+
+
+def test_lesson_pass_mark_comes_from_its_bank(app, lessons):
+    lesson = db.session.scalar(select(Lesson).where(Lesson.number == "3.3"))
+    lesson.quiz_pass_mark = "3/5"
+    db.session.commit()
+    from training.quizzes.services import pass_mark_for
+
+    assert pass_mark_for(lesson) == Fraction(3, 5)
+
+
+def _complete(client, lesson, start_quiz, form_for):
+    client.post(f"/lessons/{lesson.number}/read", data={"lesson_hash": lesson.content_hash})
+    attempt = start_quiz(lesson.number)
+    client.post(f"/quiz/{attempt.id}", data=form_for(attempt))
+
+
+def test_lesson_completed_needs_read_and_pass_on_current_content(
+    client, login_as, lessons, start_quiz, form_for
+):
+    user = login_as()
+    lesson = lessons[3]
+    attempt = start_quiz(lesson.number)
+    client.post(f"/quiz/{attempt.id}", data=form_for(attempt))
+    assert progress_for(user.id).status(lesson) == "quiz_passed"
+    client.post(f"/lessons/{lesson.number}/read", data={"lesson_hash": lesson.content_hash})
+    db.session.rollback()
+    assert progress_for(user.id).status(lesson) == "completed"
+    # a new version of the lesson's text makes the old read and pass stale
+    db.session.execute(update(Lesson).where(Lesson.id == lesson.id).values(content_hash="f" * 64))
+    db.session.commit()
+    assert progress_for(user.id).status(lesson) == "not_started"
+
+
+def test_course_completion_issues_one_certificate(client, login_as, lessons, start_quiz, form_for):
+    user = login_as(name="赵六", department="销售部")
+    page = client.get("/certificate").get_data(as_text=True)
+    assert "目前已完成 0 / 14 课" in page
+    for lesson in lessons:
+        _complete(client, lesson, start_quiz, form_for)
+    db.session.rollback()
+    assert progress_for(user.id).completed
+    certificates = db.session.scalars(
+        select(Certificate).where(Certificate.user_id == user.id)
+    ).all()
+    assert len(certificates) == 1
+    certificate = certificates[0]
+    page = client.get("/certificate").get_data(as_text=True)
+    assert "赵六" in page
+    assert user.employee_no in page
+    assert "销售部" in page
+    assert certificate.code in page
+    assert certificate.source_sha256[:12] in page
+    assert "公司服务规范" in page
+    home = client.get("/").get_data(as_text=True)
+    assert "查看结业证书" in home
+    # completing more (a retake) issues no second certificate
+    _complete(client, lessons[0], start_quiz, form_for)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1
