@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from fractions import Fraction
 
@@ -11,8 +12,14 @@ from sqlalchemy.exc import DBAPIError
 
 from training.extensions import db
 from training.lessons.models import Lesson, ReadEvent
+from training.lessons.sync import sync_course
 from training.quizzes.models import Certificate, QuizAttempt, QuizSubmission
-from training.quizzes.services import lesson_questions, progress_for, shown_questions
+from training.quizzes.services import (
+    lesson_questions,
+    pass_mark_for,
+    progress_for,
+    shown_questions,
+)
 
 
 def _submissions(attempt_id: int | None = None) -> int:
@@ -255,13 +262,17 @@ def test_attempt_limit_when_configured(make_app, create_user, lessons, form_for)
     assert db.session.scalar(select(func.count()).select_from(QuizAttempt)) == 1
 
 
-def test_lesson_pass_mark_comes_from_its_bank(app, lessons):
+def test_lesson_pass_mark_comes_from_its_bank(app, tmp_path, client, login_as, start_quiz):
+    shutil.copytree(app.config["QUIZ_DIR"], tmp_path / "quizzes")
+    bank = tmp_path / "quizzes" / "3.3.yaml"
+    bank.write_text("pass_mark: 0.6\n" + bank.read_text("utf-8"), "utf-8")
+    sync_course(app.config["CONTENT_DIR"], tmp_path / "quizzes")
     lesson = db.session.scalar(select(Lesson).where(Lesson.number == "3.3"))
-    lesson.quiz_pass_mark = "3/5"
-    db.session.commit()
-    from training.quizzes.services import pass_mark_for
-
     assert pass_mark_for(lesson) == Fraction(3, 5)
+    other = db.session.scalar(select(Lesson).where(Lesson.number == "3.4"))
+    assert pass_mark_for(other) == Fraction(4, 5)
+    login_as()
+    assert start_quiz("3.3").pass_mark == "3/5"
 
 
 def _complete(client, lesson, start_quiz, form_for):
