@@ -71,10 +71,12 @@ def database_url(migrated_database: str, tmp_path) -> str:
     return f"sqlite:///{copy}"
 
 
-def _truncate_postgres() -> None:
+def _truncate_postgres(url: str) -> None:
     tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    db.session.commit()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture
@@ -92,10 +94,8 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    if created and not database_url.startswith("sqlite"):
-        with created[0].app_context():
-            _truncate_postgres()
-            db.engine.dispose()
+    if not database_url.startswith("sqlite"):
+        _truncate_postgres(database_url)
 
 
 @pytest.fixture

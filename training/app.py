@@ -58,24 +58,36 @@ def _init_extensions(app: Flask) -> None:
         configure_sqlite(engine)
 
     # Import models so metadata is complete for migrations.
+    from training.assignments import models as _assignment_models  # noqa: F401
+    from training.audit import models as _audit_models  # noqa: F401
     from training.auth import models as _auth_models  # noqa: F401
     from training.lessons import models as _lesson_models  # noqa: F401
     from training.quizzes import models as _quiz_models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
+    from training.audit.views import bp as audit_bp
     from training.auth.views import bp as auth_bp
+    from training.employees.views import bp as employees_bp
     from training.lessons.views import bp as lessons_bp
     from training.quizzes.views import bp as quizzes_bp
+    from training.reports.views import bp as reports_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(lessons_bp)
     app.register_blueprint(quizzes_bp)
+    app.register_blueprint(employees_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(audit_bp)
 
 
 def _register_cli(app: Flask) -> None:
     from training.auth.cli import users_cli
+    from training.employees.cli import register as register_employee_cli
     from training.lessons.cli import register as register_lesson_cli
+    from training.reports.cli import register as register_report_cli
 
     app.cli.add_command(users_cli)
+    register_employee_cli(app)
     register_lesson_cli(app)
+    register_report_cli(app)

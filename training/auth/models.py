@@ -27,8 +27,10 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     employee_no: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    department: Mapped[str] = mapped_column(String(100), default="")
-    hire_date: Mapped[date | None]
+    department: Mapped[str] = mapped_column(String(100), default="", index=True)
+    position: Mapped[str] = mapped_column(String(100), default="", server_default="")  # 岗位
+    email: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    hire_date: Mapped[date | None] = mapped_column(index=True)
     role: Mapped[Role] = mapped_column(
         Enum(
             Role,
@@ -106,3 +108,21 @@ class LoginAttempt(db.Model):
     address: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool]
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PasswordLink(db.Model):
+    """A one-time link to set or reset a password; the URL carries the token, we keep its hash."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # "setup" or "reset"
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

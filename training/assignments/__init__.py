@@ -1,0 +1,1 @@
+"""Onboarding assignments: who must complete the course, and by when."""

@@ -1,0 +1,66 @@
+"""Assigning the onboarding course."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from training.assignments.models import Assignment
+from training.auth.models import User
+from training.db import utcnow
+from training.extensions import db
+
+
+def default_due_date(hire_date: date | None, today: date | None = None) -> date:
+    """Return 入职日期 + ONBOARDING_DAYS (from today when the hire date is unknown)."""
+    start = hire_date or today or date.today()
+    return start + timedelta(days=int(current_app.config["ONBOARDING_DAYS"]))
+
+
+def current_assignment_ids():
+    """Return a subquery of the newest assignment id per user."""
+    return (
+        select(func.max(Assignment.id).label("id"), Assignment.user_id)
+        .group_by(Assignment.user_id)
+        .subquery()
+    )
+
+
+def current_assignments(user_ids: Iterable[int]) -> dict[int, Assignment]:
+    """Return the assignment in force for each of the users that has one (one query)."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    latest = current_assignment_ids()
+    rows = db.session.scalars(
+        select(Assignment)
+        .join(latest, latest.c.id == Assignment.id)
+        .where(Assignment.user_id.in_(ids))
+    )
+    return {row.user_id: row for row in rows}
+
+
+def assign(
+    users: Iterable[User], due_date: date, *, reason: str, actor: User | None = None
+) -> list[Assignment]:
+    """Assign (or re-assign) the course to users with a due date; the caller commits."""
+    rows = [
+        Assignment(
+            user_id=user.id,
+            due_date=due_date,
+            assigned_at=utcnow(),
+            assigned_by_id=actor.id if actor else None,
+            reason=reason,
+        )
+        for user in users
+    ]
+    db.session.add_all(rows)
+    return rows
+
+
+def assign_on_hire(user: User, *, actor: User | None = None) -> Assignment:
+    """Assign the course to a new employee, due ONBOARDING_DAYS after the hire date."""
+    return assign([user], default_due_date(user.hire_date), reason="hire", actor=actor)[0]

@@ -1,0 +1,1 @@
+"""Audit log: every HR action, append-only."""

@@ -1,0 +1,36 @@
+"""The audit event table; the database refuses updates and deletes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from training.auth.models import User
+from training.db import UTCDateTime, utcnow
+from training.extensions import db
+
+
+class AuditEvent(db.Model):
+    """One HR action: who (or which command), when, what, on whom."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # "web" for a logged-in HR user, "cli" for a command (actor_id is then empty)
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    action: Mapped[str] = mapped_column(String(50))
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    target_user: Mapped[User | None] = relationship(foreign_keys=[target_user_id])

@@ -1,0 +1,56 @@
+"""Recording audit events (the caller commits, in the same transaction as the action)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context
+from flask_login import current_user
+
+from training.audit.models import AuditEvent
+from training.auth.models import User
+from training.db import utcnow
+from training.extensions import db
+
+# Action names, so filters and tests do not depend on free text.
+ACTIONS = {
+    "user.create": "创建员工",
+    "user.import": "导入员工",
+    "user.update": "更新员工",
+    "user.deactivate": "停用员工",
+    "user.reactivate": "恢复员工",
+    "link.setup": "发放设置密码链接",
+    "link.reset": "发放重置密码链接",
+    "assignment.set": "分配或调整培训",
+    "export": "导出数据",
+}
+
+
+def record(
+    action: str,
+    summary: str,
+    *,
+    target: User | None = None,
+    details: dict[str, Any] | None = None,
+    actor: User | None = None,
+) -> AuditEvent:
+    """Add an audit event for an HR action to the session; the action's commit writes both.
+
+    The actor is the logged-in user in a request, else the given one, else
+    the command line.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user._get_current_object()
+    event = AuditEvent(
+        at=utcnow(),
+        actor_id=actor.id if actor else None,
+        channel="web" if has_request_context() else "cli",
+        action=action,
+        target_user_id=target.id if target is not None else None,
+        summary=summary,
+        details=details or {},
+    )
+    db.session.add(event)
+    return event

@@ -1,0 +1,1 @@
+"""HR: employees, imports, set-password links, deactivation and assignments."""

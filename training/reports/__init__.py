@@ -1,0 +1,1 @@
+"""HR: dashboard, employee list and page, exports."""
