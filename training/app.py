@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
     from training.audit import models as _audit_models  # noqa: F401
     from training.auth import models as _auth_models  # noqa: F401
     from training.lessons import models as _lesson_models  # noqa: F401
+    from training.practice import models as _practice_models  # noqa: F401
     from training.quizzes import models as _quiz_models  # noqa: F401
 
 
@@ -70,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     from training.auth.views import bp as auth_bp
     from training.employees.views import bp as employees_bp
     from training.lessons.views import bp as lessons_bp
+    from training.practice.views import bp as practice_bp
     from training.quizzes.views import bp as quizzes_bp
     from training.reports.views import bp as reports_bp
 
@@ -79,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(employees_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(practice_bp)
 
 
 def _register_cli(app: Flask) -> None:

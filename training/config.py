@@ -34,6 +34,8 @@ class DefaultConfig:
     ONBOARDING_DAYS = 14  # due date = 入职日期 + this many days
     PASSWORD_LINK_HOURS = 72  # how long a set-password or reset link stays valid
     IMPORT_MAX_BYTES = 5 * 1024 * 1024
+    PRACTICE_DESIRED_RETENTION = 0.9  # FSRS target; mastery = recall above it
+    PRACTICE_DAILY_SIZE = 10
     QUIZ_SIZE = 5  # questions drawn per attempt (all of them if the bank has fewer)
     QUIZ_PASS_MARK = 0.8  # default; a bank's `pass_mark` overrides it for its lesson
     QUIZ_MAX_ATTEMPTS = None  # None: unlimited retries

@@ -1,0 +1,1 @@
+"""Staff refresh: self-quizzes scheduled with FSRS."""
