@@ -324,3 +324,34 @@ def test_course_completion_issues_one_certificate(client, login_as, lessons, sta
     _complete(client, lessons[0], start_quiz, form_for)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1
+
+
+def test_hr_verifies_a_certificate_code(make_app, create_user, lessons):
+    from training.auth.models import Role
+
+    learner = create_user(name="钱七")
+    version_sha = lessons[0].source_sha256
+    db.session.add(
+        Certificate(
+            user_id=learner.id,
+            source_sha256=version_sha,
+            norm_title="公司服务规范",
+            code="ABCD-EFGH-JKLM",
+        )
+    )
+    db.session.commit()
+    hr = create_user(role=Role.HR)
+    app = make_app()
+    client = app.test_client()
+    client.post("/login", data={"employee_no": hr.employee_no, "password": "Correct-Horse-42"})
+    page = client.get("/hr/certificates/verify", query_string={"code": "abcd-efgh-jklm"})
+    body = page.get_data(as_text=True)
+    assert 'data-verified="yes"' in body
+    assert "钱七" in body
+    missing = client.get("/hr/certificates/verify", query_string={"code": "NOPE"})
+    assert 'data-verified="no"' in missing.get_data(as_text=True)
+
+
+def test_learner_cannot_verify_certificates(client, login_as):
+    login_as()
+    assert client.get("/hr/certificates/verify").status_code == 403

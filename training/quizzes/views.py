@@ -16,11 +16,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from training.auth.decorators import hr_required
+from training.auth.models import User
 from training.extensions import db
 from training.lessons import services as lesson_services
 from training.lessons.models import Lesson
 from training.quizzes import forms, services
-from training.quizzes.models import QuizAttempt
+from training.quizzes.models import Certificate, QuizAttempt
 
 bp = Blueprint("quizzes", __name__, template_folder="templates")
 
@@ -142,4 +144,27 @@ def certificate():
         progress=progress,
         version=services.current_norm_version(),
         user=current_user,
+    )
+
+
+@bp.route("/hr/certificates/verify")
+@hr_required
+def verify_certificate():
+    """Let HR check a certificate's verification code."""
+    code = (request.args.get("code") or "").strip().upper()
+    found = None
+    if code:
+        found = db.session.execute(
+            select(Certificate, User)
+            .join(User, User.id == Certificate.user_id)
+            .where(Certificate.code == code)
+        ).first()
+    version = services.current_norm_version()
+    return render_template(
+        "quizzes/verify.html",
+        code=code,
+        found=found,
+        is_current=bool(
+            found and version and found.Certificate.source_sha256 == version.source_sha256
+        ),
     )
