@@ -1,7 +1,137 @@
-"""HR view of the audit log."""
+"""HR view of the audit log: read-only, there is no route to change or remove an event."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, render_template, request
+from flask_babel import get_timezone
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import Select, select
+from sqlalchemy.orm import aliased, contains_eager
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Length, Optional, ValidationError
+
+try:
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # WTForms < 3.3 takes (value, label) tuples, which 3.3 deprecates
+    SelectChoice = None  # type: ignore[assignment,misc]
+
+from training.audit.models import AuditEvent
+from training.audit.services import ACTIONS
+from training.auth.decorators import hr_required
+from training.auth.models import User
+from training.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/hr/audit", template_folder="templates")
+
+PER_PAGE = 50
+
+
+def _action_choices() -> list[Any]:
+    pairs = [("", _l("全部操作")), *ACTIONS.items()]
+    if SelectChoice is None:
+        return pairs
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class AuditFilterForm(FlaskForm):
+    """Filters for the audit log, sent as GET parameters so a filtered view can be bookmarked."""
+
+    # A GET filter changes nothing, so it needs no CSRF token (and the URL stays clean).
+    class Meta:
+        csrf = False
+
+    action = SelectField(
+        _l("操作"),
+        choices=_action_choices(),
+        default="",
+        validators=[Optional()],
+    )
+    actor = StringField(_l("操作人工号"), validators=[Optional(), Length(max=32)])
+    target = StringField(_l("对象员工工号"), validators=[Optional(), Length(max=32)])
+    date_from = DateField(
+        _l("开始日期"),
+        validators=[Optional()],
+        description=_l("按北京时间计算,含当天。"),
+    )
+    date_to = DateField(
+        _l("结束日期"),
+        validators=[Optional()],
+        description=_l("含当天。"),
+    )
+
+    def validate_date_to(self, field: DateField) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("结束日期不能早于开始日期。"))
+
+
+def local_day_start(day: date) -> datetime:
+    """Return the UTC instant at which a local calendar day (the company's time zone) begins."""
+    # Flask-Babel hands back a pytz zone, whose tzinfo= use would give the zone's LMT
+    # offset (+08:06); zoneinfo applies the real offset for that date.
+    local = ZoneInfo(str(get_timezone()))
+    return datetime.combine(day, time.min, tzinfo=local).astimezone(UTC)
+
+
+def filtered_events(form: AuditFilterForm) -> Select[tuple[AuditEvent]]:
+    """Return the events matching the form's filters, newest first, actor and target joined in."""
+    actor = aliased(User)
+    target = aliased(User)
+    stmt = (
+        select(AuditEvent)
+        .outerjoin(actor, AuditEvent.actor)
+        .outerjoin(target, AuditEvent.target_user)
+        .options(
+            contains_eager(AuditEvent.actor.of_type(actor)),
+            contains_eager(AuditEvent.target_user.of_type(target)),
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+    if form.action.data:
+        stmt = stmt.where(AuditEvent.action == form.action.data)
+    if form.actor.data and form.actor.data.strip():
+        stmt = stmt.where(actor.employee_no == form.actor.data.strip())
+    if form.target.data and form.target.data.strip():
+        stmt = stmt.where(target.employee_no == form.target.data.strip())
+    if form.date_from.data:
+        stmt = stmt.where(AuditEvent.at >= local_day_start(form.date_from.data))
+    if form.date_to.data:
+        stmt = stmt.where(AuditEvent.at < local_day_start(form.date_to.data + timedelta(days=1)))
+    return stmt
+
+
+@bp.app_template_filter("audit_json")
+def audit_json(details: Any) -> str:
+    """Return event details as indented JSON with readable Chinese (escaped by the template)."""
+    return json.dumps(details, ensure_ascii=False, indent=2, sort_keys=True)
+
+
+@bp.route("/")
+@hr_required
+def index():
+    """List audit events, newest first, filtered by action, actor, employee and local dates."""
+    form = AuditFilterForm(request.args)
+    valid = form.validate()
+    page = None
+    if valid:
+        page = db.paginate(
+            filtered_events(form),
+            page=request.args.get("page", 1, type=int),
+            per_page=PER_PAGE,
+            max_per_page=PER_PAGE,
+            error_out=False,
+        )
+    # Keep the filters (not the page number) in the pager's links.
+    filters = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template(
+        "audit/index.html",
+        form=form,
+        page=page,
+        filters=filters,
+        actions=ACTIONS,
+    ), (200 if valid else 422)
