@@ -1,0 +1,63 @@
+"""Helpers for the employee tests: build CSV and XLSX files, log in as HR."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import openpyxl
+import pytest
+
+from training.auth.models import Role, User
+
+HEADER = ["工号", "姓名", "部门", "入职日期", "邮箱", "岗位", "角色"]
+
+
+def make_csv(rows: list[list[str]], header: list[str] = HEADER, encoding: str = "utf-8") -> bytes:
+    """Return a comma-separated file as Excel would save it."""
+    lines = [",".join(header)] + [",".join(str(cell) for cell in row) for row in rows]
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+def make_xlsx(rows: list[list[object]], header: list[str] = HEADER) -> bytes:
+    """Return an XLSX workbook with the header in row 1."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def hr(login_as) -> User:
+    """Log the test client in as an HR user and return them."""
+    return login_as(Role.HR, name="人事甲")
+
+
+@pytest.fixture
+def upload(client) -> Callable[..., object]:
+    """Return a function that posts a file to the import form."""
+
+    def post(data: bytes, filename: str = "staff.csv"):
+        return client.post(
+            "/hr/employees/import",
+            data={"file": (io.BytesIO(data), filename)},
+            content_type="multipart/form-data",
+        )
+
+    return post
+
+
+@pytest.fixture
+def csv_file() -> Callable[..., bytes]:
+    """Return the CSV builder."""
+    return make_csv
+
+
+@pytest.fixture
+def xlsx_file() -> Callable[..., bytes]:
+    """Return the XLSX builder."""
+    return make_xlsx

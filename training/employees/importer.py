@@ -1,0 +1,441 @@
+"""Parse and check an employee list (CSV or XLSX) without Flask or a database.
+
+Row numbers are the ones Excel shows: the header is row 1 when it is the
+first row. Messages are in Chinese because HR reads them as they are.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+# A sheet that inflates beyond this is refused before openpyxl reads it (zip bombs).
+MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024
+
+# Canonical field name for each accepted header.
+REQUIRED_COLUMNS = {
+    "工号": "employee_no",
+    "姓名": "name",
+    "部门": "department",
+    "入职日期": "hire_date",
+}
+OPTIONAL_COLUMNS = {"邮箱": "email", "岗位": "position", "角色": "role"}
+COLUMNS = REQUIRED_COLUMNS | OPTIONAL_COLUMNS
+HEADER_OF = {key: header for header, key in COLUMNS.items()}
+
+ROLE_VALUES = {
+    "员工": "learner",
+    "学员": "learner",
+    "learner": "learner",
+    "人事": "hr",
+    "hr": "hr",
+}
+ROLE_LABELS = {"learner": "员工", "hr": "人事"}
+
+EMPLOYEE_NO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+LIMITS = {"employee_no": 32, "name": 100, "department": 100, "position": 100, "email": 255}
+
+_DATE_PATTERNS = (
+    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"),
+    re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"),
+    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日"),
+)
+# Excel writes date cells to CSV with a midnight time on some machines.
+_MIDNIGHT = re.compile(r"\s+0{1,2}:00(:00)?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """What is wrong with a cell, a row or (row 0) the whole file."""
+
+    row_number: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row_number}" if self.row_number else "file"
+        return f"{where}: {self.column or '-'}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One data row as read; optional fields are None when the file lacks their column."""
+
+    row_number: int
+    employee_no: str
+    name: str
+    department: str
+    hire_date: str | date
+    email: str | None = None
+    position: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportTable:
+    """The rows of a file, and the problems that stop it being read at all."""
+
+    rows: list[ImportRow]
+    problems: list[RowProblem]
+    kind: str = ""  # "xlsx", "csv (UTF-8)", "csv (GB18030)"…
+
+
+@dataclass(frozen=True)
+class ExistingUser:
+    """What an import compares against for an employee already in the database."""
+
+    employee_no: str
+    name: str
+    department: str
+    position: str
+    email: str
+    hire_date: date | None
+    role: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class EmployeeRecord:
+    """A valid row with typed values; None means "keep as is" (or the default when new)."""
+
+    row_number: int
+    employee_no: str
+    name: str
+    department: str
+    hire_date: date
+    email: str | None
+    position: str | None
+    role: str | None
+
+
+@dataclass
+class ImportPlan:
+    """What committing the rows would do."""
+
+    new: list[EmployeeRecord] = field(default_factory=list)
+    # (record, {field: (old, new)}) for employees whose data changes
+    updated: list[tuple[EmployeeRecord, dict[str, tuple[object, object]]]] = field(
+        default_factory=list
+    )
+    unchanged: list[EmployeeRecord] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Return the numbers shown before and after committing."""
+        return {
+            "new": len(self.new),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+        }
+
+    def fingerprint(self) -> str:
+        """Return a digest of what would change, to tell whether a confirmation is still current."""
+        parts = [repr(record) for record in self.new]
+        parts += [repr((record, sorted(changes.items()))) for record, changes in self.updated]
+        parts += [record.employee_no for record in self.unchanged]
+        return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+class _FileError(Exception):
+    """The file cannot be read as a table; the message says why."""
+
+
+def parse_file(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportTable:
+    """Read an uploaded CSV or XLSX employee list, judging the format by content, not name."""
+    try:
+        kind, grid = _read_grid(data, filename, max_bytes)
+    except _FileError as error:
+        return ImportTable([], [RowProblem(0, "", str(error))])
+    return _table_from_grid(grid, kind)
+
+
+def _read_grid(data: bytes, filename: str, max_bytes: int) -> tuple[str, list[tuple[int, list]]]:
+    if len(data) > max_bytes:
+        raise _FileError(f"文件超过 {max_bytes // (1024 * 1024)} MB 的大小限制,请分批导入。")
+    if not data.strip():
+        raise _FileError("文件是空的。")
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx", _xlsx_grid(data)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _FileError("这是旧版 Excel (.xls) 文件,请在 Excel 中另存为 .xlsx 或 CSV 后再导入。")
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        raise _FileError("文件扩展名是 .xlsx,但内容不是有效的 Excel 文件。")
+    text, encoding = _decode(data)
+    return f"csv ({encoding})", _csv_grid(text)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = [("utf-16", "UTF-16")]
+    else:
+        # UTF-8 first and strictly: GBK bytes rarely form valid UTF-8, the reverse often does.
+        candidates = [("utf-8-sig", "UTF-8"), ("gb18030", "GB18030")]
+    for codec, label in candidates:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if _CONTROL.search(text):
+            break  # decodes, but it is binary data, not a table
+        return text, label
+    raise _FileError("无法读取文件:它不是 CSV 文本或 Excel (.xlsx) 文件。")
+
+
+def _csv_grid(text: str) -> list[tuple[int, list]]:
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max((",", "\t", ";"), key=first_line.count)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        # csv counts records, as Excel counts rows (a quoted line break stays in its cell).
+        return [(number, row) for number, row in enumerate(reader, start=1)]
+    except csv.Error as error:
+        raise _FileError("CSV 格式有误(引号不成对等),无法读取。") from error
+
+
+def _xlsx_grid(data: bytes) -> list[tuple[int, list]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+        size = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as error:
+        raise _FileError("文件已损坏,无法作为 Excel (.xlsx) 文件读取。") from error
+    if "xl/workbook.xml" not in names:
+        raise _FileError("这是压缩文件,不是 Excel (.xlsx) 工作簿。")
+    if size > MAX_XLSX_UNCOMPRESSED:
+        raise _FileError("Excel 文件解压后过大,请分批导入。")
+
+    import openpyxl  # imported here: only XLSX uploads pay for it
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many exception types on a bad file
+        raise _FileError("Excel 文件已损坏或格式不受支持,无法读取。") from error
+    try:
+        sheet = workbook.worksheets[0]
+        return [
+            (number, list(values))
+            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
+        ]
+    except Exception as error:  # a damaged sheet can fail while streaming
+        raise _FileError("Excel 文件已损坏或格式不受支持,无法读取。") from error
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).replace("\u3000", " ").strip()
+
+
+def _table_from_grid(grid: list[tuple[int, list]], kind: str) -> ImportTable:
+    rows = [(number, cells) for number, cells in grid if any(_cell_text(c) for c in cells)]
+    if not rows:
+        return ImportTable([], [RowProblem(0, "", "文件中没有任何数据。")], kind)
+    header_number, header_cells = rows[0]
+    positions: dict[str, int] = {}
+    problems = []
+    for index, cell in enumerate(header_cells):
+        key = COLUMNS.get(_cell_text(cell).replace(" ", ""))
+        if key is None:
+            continue
+        if key in positions:
+            problems.append(RowProblem(header_number, HEADER_OF[key], "表头中这一列出现了两次。"))
+        positions.setdefault(key, index)
+    missing = [header for header, key in REQUIRED_COLUMNS.items() if key not in positions]
+    if missing:
+        problems.append(
+            RowProblem(
+                header_number,
+                "",
+                f"第 {header_number} 行应是表头,缺少列:{'、'.join(missing)}。"
+                "表头须包含 工号、姓名、部门、入职日期(可选:邮箱、岗位、角色)。",
+            )
+        )
+    if problems:
+        return ImportTable([], problems, kind)
+
+    def cell(cells: list, key: str) -> object:
+        index = positions.get(key)
+        if index is None or index >= len(cells):
+            return None
+        return cells[index]
+
+    def optional(cells: list, key: str) -> str | None:
+        return _cell_text(cell(cells, key)) if key in positions else None
+
+    table_rows = []
+    for number, cells in rows[1:]:
+        hire = cell(cells, "hire_date")
+        table_rows.append(
+            ImportRow(
+                row_number=number,
+                employee_no=_cell_text(cell(cells, "employee_no")),
+                name=_cell_text(cell(cells, "name")),
+                department=_cell_text(cell(cells, "department")),
+                hire_date=_date_cell(hire),
+                email=optional(cells, "email"),
+                position=optional(cells, "position"),
+                role=optional(cells, "role"),
+            )
+        )
+    if not table_rows:
+        problems.append(RowProblem(0, "", "文件只有表头,没有员工数据。"))
+    return ImportTable(table_rows, problems, kind)
+
+
+def _date_cell(value: object) -> str | date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value < 2958466:
+        # A number in the date column of a sheet: an Excel date serial without a date format.
+        from openpyxl.utils.datetime import from_excel
+
+        return from_excel(value).date()
+    return _cell_text(value)
+
+
+def parse_date(value: str | date) -> date | None:
+    """Return the date written as YYYY-MM-DD, YYYY/M/D or YYYY年M月D日 (or a date cell)."""
+    if isinstance(value, date):
+        return value
+    text = _MIDNIGHT.sub("", value.strip())
+    for pattern in _DATE_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            try:
+                return date(*(int(part) for part in match.groups()))
+            except ValueError:
+                return None
+    return None
+
+
+def parse_role(value: str) -> str | None:
+    """Return "learner" or "hr" for a 角色 value, or None if it is not one."""
+    return ROLE_VALUES.get(value.strip().lower())
+
+
+def check_employee_no(value: str) -> str | None:
+    """Return why a 工号 is not acceptable, or None."""
+    if not value:
+        return "工号不能为空。"
+    if len(value) > LIMITS["employee_no"]:
+        return f"工号最多 {LIMITS['employee_no']} 个字符。"
+    if not EMPLOYEE_NO_RE.fullmatch(value):
+        return "工号只能包含字母、数字、短横线和下划线。"
+    return None
+
+
+def check_email(value: str) -> str | None:
+    """Return why an email address is not acceptable, or None (empty is allowed)."""
+    if not value:
+        return None
+    if len(value) > LIMITS["email"] or not EMAIL_RE.fullmatch(value):
+        return "邮箱格式不正确。"
+    return None
+
+
+def validate(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> list[RowProblem]:
+    """Return every problem of every row, in row order; an existing 工号 is an update, not one."""
+    problems: list[RowProblem] = []
+    first_seen: dict[str, int] = {}
+    existing_folded = {no.casefold(): no for no in existing}
+    for row in rows:
+
+        def add(key: str, message: str, row: ImportRow = row) -> None:
+            problems.append(RowProblem(row.row_number, HEADER_OF[key], message))
+
+        message = check_employee_no(row.employee_no)
+        if message:
+            add("employee_no", message)
+        else:
+            folded = row.employee_no.casefold()
+            if folded in first_seen:
+                add("employee_no", f"工号与第 {first_seen[folded]} 行重复。")
+            else:
+                first_seen[folded] = row.row_number
+            taken = existing_folded.get(folded)
+            if taken is not None and taken != row.employee_no:
+                add("employee_no", f"工号与已有员工 {taken} 仅大小写不同。")
+        for key, label in (("name", "姓名"), ("department", "部门")):
+            value = getattr(row, key)
+            if not value:
+                add(key, f"{label}不能为空。")
+            elif len(value) > LIMITS[key]:
+                add(key, f"{label}最多 {LIMITS[key]} 个字符。")
+        if row.hire_date in ("", None):
+            add("hire_date", "入职日期不能为空。")
+        else:
+            parsed = parse_date(row.hire_date)
+            if parsed is None:
+                add("hire_date", f"无法识别日期“{row.hire_date}”,请写成 2024-03-01 这样的格式。")
+            elif not 1950 <= parsed.year <= 2100:
+                add("hire_date", f"入职日期 {parsed.isoformat()} 不合理。")
+        if row.email:
+            message = check_email(row.email)
+            if message:
+                add("email", message)
+        if row.position and len(row.position) > LIMITS["position"]:
+            add("position", f"岗位最多 {LIMITS['position']} 个字符。")
+        if row.role and parse_role(row.role) is None:
+            add("role", f"未知角色“{row.role}”,应为 员工 或 人事。")
+    return problems
+
+
+def to_record(row: ImportRow) -> EmployeeRecord:
+    """Return the typed values of a row that passed validation."""
+    hire_date = parse_date(row.hire_date)
+    if hire_date is None:
+        raise ValueError(f"row {row.row_number} has not been validated")
+    return EmployeeRecord(
+        row_number=row.row_number,
+        employee_no=row.employee_no,
+        name=row.name,
+        department=row.department,
+        hire_date=hire_date,
+        email=row.email,
+        position=row.position,
+        role=parse_role(row.role) if row.role else None,
+    )
+
+
+def plan(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> ImportPlan:
+    """Sort valid rows into new, updated (with the changes) and unchanged employees."""
+    result = ImportPlan()
+    for row in rows:
+        record = to_record(row)
+        current = existing.get(record.employee_no)
+        if current is None:
+            result.new.append(record)
+            continue
+        changes = changes_for(record, current)
+        if changes:
+            result.updated.append((record, changes))
+        else:
+            result.unchanged.append(record)
+    return result
+
+
+def changes_for(record: EmployeeRecord, current: ExistingUser) -> dict[str, tuple[object, object]]:
+    """Return {field: (old, new)} for what the record would change on an existing employee."""
+    changes: dict[str, tuple[object, object]] = {}
+    for key in ("name", "department", "hire_date", "email", "position", "role"):
+        new = getattr(record, key)
+        if new is None:
+            continue  # column absent or role left blank: keep the current value
+        old = getattr(current, key)
+        if new != old:
+            changes[key] = (old, new)
+    return changes
