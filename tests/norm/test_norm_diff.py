@@ -212,6 +212,28 @@ def test_moved_and_reworded_clause_is_changed_and_renumbered(seed_doc):
     assert [c.new_number for c in impact.content_changed()] == ["3.3", "3.4"]
 
 
+def test_clause_inserted_before_a_reworded_one_does_not_take_its_place(seed_doc):
+    shifted = re.sub(r"3\.4\.([3-7])", lambda m: f"3.4.{int(m.group(1)) + 1}", SEED)
+    old_343 = "3.4.4专业知识不足,不懂装懂。影响顾客问题的及时解答和处理,也影响公司声誉。"
+    assert old_343 in shifted
+    text = shifted.replace(
+        old_343,
+        "3.4.3专业知识不足,不主动学习。影响顾客问题的解答,也影响公司声誉。"
+        "3.4.4专业知识不足,不懂装懂。影响顾客问题的及时解答和处理,也会影响公司的声誉。",
+    )
+    diff = diff_norms(seed_doc, parse(text))
+    assert kinds(diff) == {
+        "added": [(None, "3.4.3")],
+        "changed": [("3.4.3", "3.4.4")],
+        "renumbered": [
+            ("3.4.4", "3.4.5"),
+            ("3.4.5", "3.4.6"),
+            ("3.4.6", "3.4.7"),
+            ("3.4.7", "3.4.8"),
+        ],
+    }
+
+
 def test_moved_clause_with_the_same_text_is_only_renumbered(seed_doc):
     text = revise(CLAUSE_347, "").replace(
         "3.4不可取的服务", CLAUSE_347.replace("3.4.7", "3.3.7") + "3.4不可取的服务"

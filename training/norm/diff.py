@@ -128,6 +128,16 @@ class NormDiff:
         }
 
 
+def _beats(a: str, b: str, score: float) -> bool:
+    """Return True if a and b are more similar than score (cheap bounds first)."""
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return (
+        matcher.real_quick_ratio() > score
+        and matcher.quick_ratio() > score
+        and (matcher.ratio() > score)
+    )
+
+
 def _parents(sections: list[Section]) -> list[int | None]:
     index = {id(s): i for i, s in enumerate(sections)}
     parents: list[int | None] = [None] * len(sections)
@@ -165,14 +175,23 @@ def _match(
     texts_old = [normalize_text(s.title + s.body) for s in old]
     texts_new = [normalize_text(s.title + s.body) for s in new]
 
-    # 2. Same number, similar text: the clause was reworded in place.
+    # 2. Same number, similar text: the clause was reworded in place. Unless a
+    # leftover elsewhere is closer to either side: a clause inserted before a
+    # reworded one shifts it, and the newcomer must not take its place.
     by_number = {s.number: i for i, s in enumerate(old) if i not in taken}
+    free_old = [i for i in range(len(old)) if i not in taken]
+    free_new = [j for j in range(len(new)) if j not in matched]
     for j, s in enumerate(new):
         i = by_number.get(s.number)
         if j in matched or i is None:
             continue
         score = _ratio(texts_old[i], texts_new[j])
-        if score >= same_number_min:
+        if score < same_number_min:
+            continue
+        rivals = [(texts_old[i], texts_new[k]) for k in free_new if k != j and k not in matched]
+        rivals += [(texts_old[k], texts_new[j]) for k in free_old if k != i and k not in taken]
+        # A rival below moved_min could not be matched in step 3 either.
+        if not any(_beats(a, b, max(score, moved_min)) for a, b in rivals):
             pair(j, i, score)
 
     # 3. The most similar leftovers: reworded and moved. Ties go to sections whose
