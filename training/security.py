@@ -15,7 +15,7 @@ CSP = (
 )
 
 # Endpoints reachable without logging in.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.set_password", "static"})
 # Endpoints a user who must replace a one-time password may still use.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
 

@@ -1,4 +1,4 @@
-"""Login, logout and password change."""
+"""Login, logout, password change and one-time set-password links."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import PasswordField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from training.auth import passwords, services
+from training.auth import links, passwords, services
 from training.auth.forms import ChangePasswordForm, LoginForm
 from training.auth.models import User
 from training.db import utcnow
@@ -114,3 +118,68 @@ def change_password():
         flash(_("密码已修改。其他设备上的登录已全部退出。"), "success")
         return redirect(url_for("lessons.home"))
     return render_template("auth/change_password.html", form=form)
+
+
+class SetPasswordForm(FlaskForm):
+    """Choose a password through a one-time link (kept beside its view: auth/forms.py is shared)."""
+
+    new_password = PasswordField(
+        _l("新密码"),
+        validators=[DataRequired(_l("请输入新密码。")), Length(max=256)],
+        description=_l("至少 10 个字符,不能是常见密码,不能包含工号或姓名。"),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("再次输入新密码"),
+        validators=[
+            DataRequired(_l("请再次输入新密码。")),
+            EqualTo("new_password", _l("两次输入的新密码不一致。")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("设置密码"))
+
+    def __init__(self, user: User, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_new_password(self, field):
+        """Apply the password policy."""
+        problems = passwords.password_problems(
+            field.data or "", employee_no=self.user.employee_no, name=self.user.name
+        )
+        if problems:
+            raise ValidationError(" ".join(problems))
+
+
+def _invalid_link():
+    # One message for unknown, expired, used, revoked and deactivated: the
+    # page tells the holder what to do without saying which case it is.
+    return render_template("auth/set_password.html", form=None), 404
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    """Set a password through a one-time link, end every session and go to the login page."""
+    link = links.usable_link(token)
+    if link is None:
+        return _invalid_link()
+    user = link.user
+    form = SetPasswordForm(user)
+    if form.validate_on_submit():
+        if not links.claim_link(link):
+            db.session.rollback()
+            return _invalid_link()
+        user.password_hash = passwords.hash_password(form.new_password.data)
+        user.must_change_password = False
+        user.password_changed_at = utcnow()
+        services.end_all_sessions(user)
+        if current_user.is_authenticated:
+            # Whoever is logged in on this browser is sent to the login page too.
+            services.end_session(current_user.session_token)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_("密码已设置,请用工号和新密码登录。"), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/set_password.html", form=form, user=user)

@@ -1,0 +1,113 @@
+"""One-time links to set or reset a password; the URL carries the token, the database its hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import select, update
+
+from training.auth.models import PasswordLink, User
+from training.db import utcnow
+from training.extensions import db
+
+PURPOSES = ("setup", "reset")
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+# token_urlsafe(32) gives 43 characters; anything much longer is not ours.
+_MAX_TOKEN_LENGTH = 128
+
+
+def token_hash(token: str) -> str:
+    """Return the hex sha256 stored for a token."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def revoke_links(user: User) -> int:
+    """Revoke the user's unused links; return how many."""
+    return db.session.execute(
+        update(PasswordLink)
+        .where(
+            PasswordLink.user_id == user.id,
+            PasswordLink.used_at.is_(None),
+            PasswordLink.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    ).rowcount
+
+
+def issue_link(user: User, purpose: str, actor: User | None = None) -> str:
+    """Store a new link for the user (revoking earlier unused ones) and return its token.
+
+    The caller records the audit event and commits; the token itself is
+    never stored and must not be logged.
+    """
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown link purpose {purpose!r}")
+    if user.id is None:
+        db.session.flush()
+    revoke_links(user)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        PasswordLink(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            purpose=purpose,
+            created_by_id=actor.id if actor else None,
+            created_at=now,
+            expires_at=now + timedelta(hours=int(current_app.config["PASSWORD_LINK_HOURS"])),
+        )
+    )
+    return token
+
+
+def usable_link(token: str) -> PasswordLink | None:
+    """Return the link for a token if it can still set a password, else None."""
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        return None
+    link = db.session.scalar(
+        select(PasswordLink).where(PasswordLink.token_hash == token_hash(token))
+    )
+    if (
+        link is None
+        or link.used_at is not None
+        or link.revoked_at is not None
+        or link.expires_at <= utcnow()
+        or not link.user.active
+    ):
+        return None
+    return link
+
+
+def claim_link(link: PasswordLink) -> bool:
+    """Mark the link used unless a concurrent request already did; return True if we did.
+
+    A conditional UPDATE, so two submissions of one link cannot both set a password.
+    """
+    now = utcnow()
+    claimed = db.session.execute(
+        update(PasswordLink)
+        .where(
+            PasswordLink.id == link.id,
+            PasswordLink.used_at.is_(None),
+            PasswordLink.revoked_at.is_(None),
+            PasswordLink.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return claimed == 1
+
+
+def link_url(token: str) -> str:
+    """Return the absolute URL of a link: from the request, or from BASE_URL outside one."""
+    if has_request_context():
+        return url_for("auth.set_password", token=token, _external=True)
+    base = urlsplit(current_app.config.get("BASE_URL") or DEFAULT_BASE_URL)
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
+    )
+    return adapter.build("auth.set_password", {"token": token}, force_external=True)
