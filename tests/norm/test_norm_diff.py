@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from training.content.impact import lesson_impact
 from training.content.outline import load_outline
 from training.norm.diff import (
     Segment,
@@ -19,7 +20,6 @@ from training.norm.diff import (
     renumbered_clauses,
     similarity,
 )
-from training.norm.impact import lesson_impact
 from training.norm.parse import parse_text
 
 OUTLINE = load_outline(Path(__file__).parents[2] / "content" / "outline.yaml")
