@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.db import UTCDateTime, utcnow
@@ -12,12 +13,29 @@ from training.extensions import db
 
 
 class Lesson(db.Model):
-    """A lesson generated from one section of the norm, loaded by `flask content sync`."""
+    """A lesson generated from the norm; one row per distinct content.
+
+    When a revision leaves a lesson's content unchanged (renumbering alone
+    is no change), the row is kept and only its number, text and version
+    move on, so reads and passed quizzes still count. A changed lesson gets a
+    new row that ``supersedes`` the old one, which is retired (``active``
+    false) and kept with everything recorded against it.
+    """
 
     __tablename__ = "lessons"
+    __table_args__ = (
+        # Numbers are unique among the lessons in force; retired ones keep theirs.
+        Index(
+            "uq_lessons_active_number",
+            "number",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
+    number: Mapped[str] = mapped_column(String(32))
     slug: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(200))
     chapter_number: Mapped[str] = mapped_column(String(32))
@@ -31,10 +49,15 @@ class Lesson(db.Model):
     quiz_pass_mark: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("norm_versions.id"))
+    # The lesson of the previous version this one replaces (its content changed).
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("lessons.id"))
+    # What changed against the superseded lesson: HTML with <ins>/<del> per clause.
+    revision_html: Mapped[str | None] = mapped_column(Text)
 
 
 class NormVersion(db.Model):
-    """A version of the norm that lessons were generated from, named by its source digest."""
+    """A version of the norm, named by its source digest; lessons are generated from it."""
 
     __tablename__ = "norm_versions"
 
@@ -43,11 +66,38 @@ class NormVersion(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     source_name: Mapped[str] = mapped_column(String(255))
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    label: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    effective_date: Mapped[date | None]
+    # "published" (in force), "superseded" (an earlier published one)
+    status: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source_bytes: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Clause numbers (of the previous version) changed or removed, and renumberings.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     @property
     def short_sha(self) -> str:
         """Return the short form of the digest shown on certificates."""
         return self.source_sha256[:12]
+
+
+class LessonArchive(db.Model):
+    """A lesson as it read in a version, kept read-only when that version is superseded."""
+
+    __tablename__ = "lesson_archives"
+    __table_args__ = (UniqueConstraint("version_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("norm_versions.id"))
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
+    number: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    chapter_number: Mapped[str] = mapped_column(String(32))
+    chapter_title: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    body_html: Mapped[str] = mapped_column(Text)
 
 
 class ReadEvent(db.Model):
