@@ -2,6 +2,289 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from training.auth import links
+from training.auth.decorators import hr_required
+from training.auth.models import Role, User
+from training.employees import forms, importer, services, uploads
+from training.employees.importer import RowProblem
+from training.extensions import db
 
 bp = Blueprint("employees", __name__, url_prefix="/hr/employees", template_folder="templates")
+
+
+def _employee_url(user: User) -> str | None:
+    """Return the employee page's URL when the reports feature provides one."""
+    if "reports.employee_detail" in current_app.view_functions:
+        return url_for("reports.employee_detail", user_id=user.id)
+    return None
+
+
+def _back_to(user: User):
+    """Return to the employee page after an action (to the create form without one)."""
+    return redirect(_employee_url(user) or url_for("employees.create"))
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _require_action_form() -> None:
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+
+
+def _flash_form_errors(form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            flash(error, "error")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@hr_required
+def create():
+    """Create an employee and show their set-password link once."""
+    form = forms.EmployeeForm()
+    if form.validate_on_submit():
+        try:
+            account = services.create_employee(
+                employee_no=form.employee_no.data,
+                name=form.name.data,
+                department=form.department.data,
+                hire_date=form.hire_date.data,
+                email=form.email.data or "",
+                position=form.position.data or "",
+                role=Role(form.role.data),
+                actor=_actor(),
+            )
+            db.session.commit()
+        except IntegrityError:
+            # Another HR user created the same 工号 a moment ago.
+            db.session.rollback()
+            form.employee_no.errors.append(_("工号 %(no)s 已存在。", no=form.employee_no.data))
+        else:
+            return render_template(
+                "employees/link.html",
+                employee=account.user,
+                url=links.link_url(account.token),
+                purpose="setup",
+                created=True,
+                employee_url=_employee_url(account.user),
+            )
+    return render_template("employees/create.html", form=form, departments=services.departments())
+
+
+@bp.route("/<int:user_id>/links", methods=["POST"])
+@hr_required
+def issue_link(user_id: int):
+    """Issue a reset link (a setup link if the employee never had a password) and show it once."""
+    user = db.get_or_404(User, user_id)
+    _require_action_form()
+    if not user.active:
+        flash(_("账号已停用,请先恢复账号再发放链接。"), "error")
+        return _back_to(user)
+    purpose, token = services.issue_password_link(user, actor=_actor())
+    db.session.commit()
+    return render_template(
+        "employees/link.html",
+        employee=user,
+        url=links.link_url(token),
+        purpose=purpose,
+        created=False,
+        employee_url=_employee_url(user),
+    )
+
+
+@bp.route("/<int:user_id>/deactivate", methods=["POST"])
+@hr_required
+def deactivate(user_id: int):
+    """Deactivate an employee: sessions end at once, unused links are revoked, records stay."""
+    user = db.get_or_404(User, user_id)
+    _require_action_form()
+    # Built before the commit, so nothing reloads the user (and reopens a transaction) after it.
+    back = _back_to(user)
+    if user.id == current_user.id:
+        flash(_("不能停用自己的账号。"), "error")
+    elif not user.active:
+        flash(_("该账号已是停用状态。"), "info")
+    else:
+        done = _("已停用 %(name)s(%(no)s)。", name=user.name, no=user.employee_no)
+        services.deactivate(user, actor=_actor())
+        db.session.commit()
+        flash(done, "success")
+    return back
+
+
+@bp.route("/<int:user_id>/reactivate", methods=["POST"])
+@hr_required
+def reactivate(user_id: int):
+    """Let a deactivated employee log in again."""
+    user = db.get_or_404(User, user_id)
+    _require_action_form()
+    back = _back_to(user)
+    if user.active:
+        flash(_("该账号未停用。"), "info")
+    else:
+        done = _("已恢复 %(name)s(%(no)s)。", name=user.name, no=user.employee_no)
+        services.reactivate(user, actor=_actor())
+        db.session.commit()
+        flash(done, "success")
+    return back
+
+
+@bp.route("/<int:user_id>/assign", methods=["POST"])
+@hr_required
+def assign(user_id: int):
+    """Assign or re-assign the course to one employee with a due date."""
+    user = db.get_or_404(User, user_id)
+    back = _back_to(user)
+    form = forms.AssignForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        _flash_form_errors(form)
+    elif not user.active:
+        flash(_("账号已停用,不能分配培训。"), "error")
+    else:
+        services.assign_employee(user, form.due_date.data, actor=_actor())
+        db.session.commit()
+        flash(_("已分配培训,截止日期 %(date)s。", date=form.due_date.data.isoformat()), "success")
+    return back
+
+
+@bp.route("/assign-department", methods=["GET", "POST"])
+@hr_required
+def assign_department():
+    """Assign the course to every active employee of a department."""
+    form = forms.DepartmentAssignForm()
+    counts = services.departments()
+    form.department.choices = forms.choices(
+        [("", _("请选择部门"))]
+        + [(name, _("%(name)s(%(count)d 人)", name=name, count=count)) for name, count in counts]
+    )
+    if form.validate_on_submit():
+        count = services.assign_department(form.department.data, form.due_date.data, actor=_actor())
+        db.session.commit()
+        flash(
+            _(
+                "已为 %(department)s 的 %(count)d 名员工分配培训,截止日期 %(date)s。",
+                department=form.department.data,
+                count=count,
+                date=form.due_date.data.isoformat(),
+            ),
+            "success",
+        )
+        return redirect(url_for("employees.assign_department"))
+    return render_template("employees/assign_department.html", form=form)
+
+
+# Import: upload → preview (nothing written) → confirm (all or nothing).
+
+
+def _check_upload(upload: uploads.StoredUpload):
+    """Parse and validate a stored upload against the current database; return (problems, plan)."""
+    table = importer.parse_file(
+        upload.data, upload.filename, max_bytes=current_app.config["IMPORT_MAX_BYTES"]
+    )
+    if table.problems:
+        return table, table.problems, None
+    existing = services.existing_users()
+    problems = importer.validate(table.rows, existing)
+    if problems:
+        return table, problems, None
+    import_plan = importer.plan(table.rows, existing)
+    # An import must not take HR rights from the person running it.
+    for record, changes in import_plan.updated:
+        if record.employee_no == current_user.employee_no and "role" in changes:
+            problems.append(
+                RowProblem(record.row_number, "角色", _("不能通过导入更改自己的角色。"))
+            )
+    return table, problems, (None if problems else import_plan)
+
+
+def _preview(upload: uploads.StoredUpload, *, status: int = 200, changed: bool = False):
+    table, problems, import_plan = _check_upload(upload)
+    confirm = None
+    if import_plan is not None:
+        confirm = forms.ImportConfirmForm(
+            upload_id=upload.upload_id, fingerprint=import_plan.fingerprint()
+        )
+    return render_template(
+        "employees/import_preview.html",
+        upload=upload,
+        table=table,
+        problems=problems,
+        plan=import_plan,
+        confirm=confirm,
+        changed=changed,
+        field_labels=services.FIELD_LABELS,
+        role_labels=importer.ROLE_LABELS,
+    ), status
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@hr_required
+def import_upload():
+    """Upload an employee list and preview every row's problems and the changes."""
+    form = forms.ImportUploadForm()
+    if form.validate_on_submit():
+        max_bytes = int(current_app.config["IMPORT_MAX_BYTES"])
+        data = form.file.data.read(max_bytes + 1)
+        filename = (form.file.data.filename or "")[:255]
+        if len(data) > max_bytes:
+            form.file.errors.append(
+                _("文件超过 %(mb)d MB 的大小限制,请分批导入。", mb=max_bytes // (1024 * 1024))
+            )
+        elif not data.strip():
+            form.file.errors.append(_("文件是空的。"))
+        else:
+            upload = uploads.store(data, filename, current_user.id)
+            return _preview(upload)
+    return render_template("employees/import_upload.html", form=form)
+
+
+@bp.route("/import/confirm", methods=["POST"])
+@hr_required
+def import_confirm():
+    """Re-check the previewed upload against the database and write it in one transaction."""
+    form = forms.ImportConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    upload = uploads.load(form.upload_id.data, current_user.id)
+    if upload is None:
+        flash(_("预览已过期(超过一小时)或已导入,请重新上传文件。"), "error")
+        return redirect(url_for("employees.import_upload"))
+    _table, problems, import_plan = _check_upload(upload)
+    if import_plan is None:
+        flash(_("预览之后数据发生了变化,文件中有问题,未导入任何数据。"), "error")
+        return _preview(upload, status=409)
+    if import_plan.fingerprint() != form.fingerprint.data:
+        flash(_("预览之后数据发生了变化,请核对新的预览后再次确认。"), "warning")
+        return _preview(upload, status=409, changed=True)
+    try:
+        result = services.apply_import(
+            import_plan, actor=_actor(), filename=upload.filename, sha256=upload.sha256
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        flash(_("导入时有员工被同时创建,未导入任何数据。请核对新的预览后再次确认。"), "error")
+        return _preview(upload, status=409, changed=True)
+    uploads.delete(upload.upload_id)
+    accounts = [
+        (account.user.employee_no, account.user.name, links.link_url(account.token))
+        for account in result.created
+    ]
+    return render_template("employees/import_done.html", result=result, accounts=accounts)

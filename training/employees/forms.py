@@ -1,0 +1,165 @@
+"""HR forms: new employee, import upload and confirmation, assignments, actions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_babel import get_timezone
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import func, select
+from wtforms import DateField, EmailField, HiddenField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+try:
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # WTForms < 3.3 takes (value, label) tuples, which 3.3 deprecates
+    SelectChoice = None  # type: ignore[assignment,misc]
+
+from training.auth.models import Role, User
+from training.employees import importer
+from training.extensions import db
+
+
+def choices(pairs: list[tuple[str, object]]) -> list:
+    """Return SelectField choices in the form this WTForms version wants."""
+    if SelectChoice is None:
+        return pairs
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+ROLE_CHOICES = [(Role.LEARNER.value, _l("员工(学员)")), (Role.HR.value, _l("人事"))]
+
+
+def local_today() -> date:
+    """Return today's date in the company's time zone."""
+    return datetime.now(get_timezone()).date()
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class EmployeeForm(FlaskForm):
+    """Create one employee (no password: they get a set-password link)."""
+
+    employee_no = StringField(
+        _l("工号"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("请输入工号。")),
+            Length(max=32, message=_l("工号最多 32 个字符。")),
+            Regexp(
+                importer.EMPLOYEE_NO_RE.pattern + "$",
+                message=_l("工号只能包含字母、数字、短横线和下划线。"),
+            ),
+        ],
+        render_kw={"autocomplete": "off", "autocapitalize": "none"},
+    )
+    name = StringField(
+        _l("姓名"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("请输入姓名。")),
+            Length(max=100, message=_l("姓名最多 100 个字符。")),
+        ],
+        render_kw={"autocomplete": "off"},
+    )
+    department = StringField(
+        _l("部门"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("请输入部门。")),
+            Length(max=100, message=_l("部门最多 100 个字符。")),
+        ],
+        render_kw={"list": "departments", "autocomplete": "off"},
+    )
+    hire_date = DateField(
+        _l("入职日期"),
+        validators=[DataRequired(_l("请选择有效的入职日期。"))],
+        description=_l("培训截止日期默认为入职日期后若干天。"),
+    )
+    email = EmailField(
+        _l("邮箱(可选)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=255, message=_l("邮箱最多 255 个字符。"))],
+        render_kw={"autocomplete": "off"},
+    )
+    position = StringField(
+        _l("岗位(可选)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=100, message=_l("岗位最多 100 个字符。"))],
+        render_kw={"autocomplete": "off"},
+    )
+    role = SelectField(_l("角色"), choices=choices(ROLE_CHOICES), default=Role.LEARNER.value)
+    submit = SubmitField(_l("创建员工"))
+
+    def validate_hire_date(self, field):
+        """Refuse dates that cannot be a hire date."""
+        if field.data and not 1950 <= field.data.year <= 2100:
+            raise ValidationError(_l("入职日期不合理。"))
+
+    def validate_email(self, field):
+        """Check the address with the same rule as imports."""
+        if field.data and importer.check_email(field.data):
+            raise ValidationError(_l("邮箱格式不正确。"))
+
+    def validate_employee_no(self, field):
+        """Refuse a 工号 that exists, also when it differs only in upper/lower case."""
+        taken = db.session.scalar(
+            select(User.employee_no).where(func.lower(User.employee_no) == field.data.lower())
+        )
+        if taken is not None:
+            raise ValidationError(_l("工号 %(no)s 已存在。", no=taken))
+
+
+class ImportUploadForm(FlaskForm):
+    """Upload an employee list to preview."""
+
+    file = FileField(
+        _l("员工名单文件"),
+        validators=[FileRequired(_l("请选择要导入的文件。"))],
+        description=_l(
+            "CSV(UTF-8 或 Excel 默认的 GBK 编码)或 Excel .xlsx 文件,第一行为表头:"
+            "工号、姓名、部门、入职日期,可选 邮箱、岗位、角色(员工/人事)。"
+        ),
+        render_kw={"accept": ".csv,.xlsx,text/csv"},
+    )
+    submit = SubmitField(_l("上传并预览"))
+
+
+class ImportConfirmForm(FlaskForm):
+    """Commit a previewed upload."""
+
+    upload_id = HiddenField(validators=[DataRequired(), Length(max=64)])
+    fingerprint = HiddenField(validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField(_l("确认导入"))
+
+
+class DueDateMixin:
+    """A due date that is not in the past."""
+
+    def validate_due_date(self, field):
+        """Refuse a due date before today."""
+        if field.data and field.data < local_today():
+            raise ValidationError(_l("截止日期不能早于今天。"))
+
+
+class AssignForm(DueDateMixin, FlaskForm):
+    """Assign (or re-assign) the course to one employee."""
+
+    due_date = DateField(_l("截止日期"), validators=[DataRequired(_l("请选择有效的截止日期。"))])
+    submit = SubmitField(_l("分配培训"))
+
+
+class DepartmentAssignForm(DueDateMixin, FlaskForm):
+    """Assign the course to every active employee of a department."""
+
+    department = SelectField(_l("部门"), validators=[DataRequired(_l("请选择部门。"))])
+    due_date = DateField(_l("截止日期"), validators=[DataRequired(_l("请选择有效的截止日期。"))])
+    submit = SubmitField(_l("为该部门分配培训"))
+
+
+class ActionForm(FlaskForm):
+    """A button whose only field is the CSRF token."""

@@ -1,0 +1,278 @@
+"""Employee changes that HR makes; each function adds its audit events, the caller commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+
+from training.assignments import services as assignments
+from training.audit.services import record
+from training.auth import links
+from training.auth import services as auth_services
+from training.auth.models import Role, User
+from training.employees.importer import EmployeeRecord, ExistingUser, ImportPlan
+from training.extensions import db
+
+FIELD_LABELS = {
+    "name": "姓名",
+    "department": "部门",
+    "hire_date": "入职日期",
+    "email": "邮箱",
+    "position": "岗位",
+    "role": "角色",
+}
+
+
+@dataclass
+class NewAccount:
+    """A created employee and the token of their set-password link (shown once)."""
+
+    user: User
+    token: str
+
+
+@dataclass
+class ImportResult:
+    """What an import wrote."""
+
+    created: list[NewAccount] = field(default_factory=list)
+    updated: int = 0
+    unchanged: int = 0
+
+
+def existing_users() -> dict[str, ExistingUser]:
+    """Return every employee as the importer compares them, by 工号."""
+    rows = db.session.execute(
+        select(
+            User.employee_no,
+            User.name,
+            User.department,
+            User.position,
+            User.email,
+            User.hire_date,
+            User.role,
+            User.active,
+        )
+    )
+    return {
+        row.employee_no: ExistingUser(
+            employee_no=row.employee_no,
+            name=row.name,
+            department=row.department,
+            position=row.position,
+            email=row.email,
+            hire_date=row.hire_date,
+            role=Role(row.role).value,
+            active=row.active,
+        )
+        for row in rows
+    }
+
+
+def departments() -> list[tuple[str, int]]:
+    """Return each department with active employees, and how many, by name."""
+    rows = db.session.execute(
+        select(User.department, func.count())
+        .where(User.active.is_(True), User.department != "")
+        .group_by(User.department)
+        .order_by(User.department)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def _audit_value(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def create_employee(
+    *,
+    employee_no: str,
+    name: str,
+    department: str,
+    hire_date: date | None,
+    email: str = "",
+    position: str = "",
+    role: Role = Role.LEARNER,
+    actor: User | None = None,
+    source: str = "form",
+) -> NewAccount:
+    """Add an employee without a password, assign the course and issue a setup link."""
+    user = User(
+        employee_no=employee_no,
+        name=name,
+        department=department,
+        hire_date=hire_date,
+        email=email,
+        position=position,
+        role=role,
+        password_hash=None,
+        must_change_password=False,
+        active=True,
+    )
+    db.session.add(user)
+    db.session.flush()
+    assignment = assignments.assign_on_hire(user, actor=actor)
+    token = links.issue_link(user, "setup", actor=actor)
+    record(
+        "user.create",
+        f"创建员工 {name}({employee_no})",
+        target=user,
+        actor=actor,
+        details={
+            "employee_no": employee_no,
+            "department": department,
+            "hire_date": _audit_value(hire_date),
+            "role": role.value,
+            "due_date": assignment.due_date.isoformat(),
+            "source": source,
+        },
+    )
+    record_link(user, "setup", actor=actor)
+    return NewAccount(user, token)
+
+
+def record_link(user: User, purpose: str, *, actor: User | None = None) -> None:
+    """Audit that a link was issued (never the token itself)."""
+    label = "设置密码" if purpose == "setup" else "重置密码"
+    record(
+        f"link.{purpose}",
+        f"为 {user.name}({user.employee_no})发放{label}链接",
+        target=user,
+        actor=actor,
+        details={"purpose": purpose},
+    )
+
+
+def issue_password_link(user: User, *, actor: User | None = None) -> tuple[str, str]:
+    """Issue a reset link, or a setup link if the user never had a password; return (purpose, token)."""
+    purpose = "setup" if user.password_hash is None else "reset"
+    token = links.issue_link(user, purpose, actor=actor)
+    record_link(user, purpose, actor=actor)
+    return purpose, token
+
+
+def apply_import(
+    import_plan: ImportPlan,
+    *,
+    actor: User | None = None,
+    filename: str = "",
+    sha256: str = "",
+) -> ImportResult:
+    """Write a validated plan: create new employees, update changed ones; the caller commits."""
+    result = ImportResult(unchanged=len(import_plan.unchanged))
+    for rec in import_plan.new:
+        result.created.append(
+            create_employee(
+                employee_no=rec.employee_no,
+                name=rec.name,
+                department=rec.department,
+                hire_date=rec.hire_date,
+                email=rec.email or "",
+                position=rec.position or "",
+                role=Role(rec.role or Role.LEARNER.value),
+                actor=actor,
+                source="import",
+            )
+        )
+    if import_plan.updated:
+        wanted = [rec.employee_no for rec, _ in import_plan.updated]
+        users = {
+            user.employee_no: user
+            for user in db.session.scalars(select(User).where(User.employee_no.in_(wanted)))
+        }
+        for rec, changes in import_plan.updated:
+            _update_employee(users[rec.employee_no], rec, changes, actor=actor)
+        result.updated = len(import_plan.updated)
+    counts = {
+        "created": len(result.created),
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+    }
+    record(
+        "user.import",
+        f"导入员工:新建 {counts['created']} 人,更新 {counts['updated']} 人,"
+        f"未变 {counts['unchanged']} 人",
+        actor=actor,
+        details=counts | {"filename": filename, "sha256": sha256},
+    )
+    return result
+
+
+def _update_employee(
+    user: User,
+    rec: EmployeeRecord,
+    changes: dict[str, tuple[object, object]],
+    *,
+    actor: User | None,
+) -> None:
+    for key, (_, new) in changes.items():
+        setattr(user, key, Role(new) if key == "role" else new)
+    record(
+        "user.update",
+        f"导入更新员工 {user.name}({user.employee_no}):"
+        + "、".join(FIELD_LABELS[key] for key in changes),
+        target=user,
+        actor=actor,
+        details={
+            "row": rec.row_number,
+            "changes": {
+                key: [_audit_value(old), _audit_value(new)] for key, (old, new) in changes.items()
+            },
+        },
+    )
+
+
+def deactivate(user: User, *, actor: User | None = None) -> None:
+    """Stop an employee logging in: end their sessions and revoke unused links; keep records."""
+    user.active = False
+    sessions = auth_services.end_all_sessions(user)
+    revoked = links.revoke_links(user)
+    record(
+        "user.deactivate",
+        f"停用员工 {user.name}({user.employee_no})",
+        target=user,
+        actor=actor,
+        details={"sessions_ended": sessions, "links_revoked": revoked},
+    )
+
+
+def reactivate(user: User, *, actor: User | None = None) -> None:
+    """Let a deactivated employee log in again (with their old password, if any)."""
+    user.active = True
+    record(
+        "user.reactivate",
+        f"恢复员工 {user.name}({user.employee_no})",
+        target=user,
+        actor=actor,
+    )
+
+
+def assign_employee(user: User, due_date: date, *, actor: User | None = None) -> None:
+    """Assign or re-assign the course to one employee (a new assignment row)."""
+    assignments.assign([user], due_date, reason="individual", actor=actor)
+    record(
+        "assignment.set",
+        f"为 {user.name}({user.employee_no})分配培训,截止 {due_date.isoformat()}",
+        target=user,
+        actor=actor,
+        details={"due_date": due_date.isoformat(), "count": 1},
+    )
+
+
+def assign_department(department: str, due_date: date, *, actor: User | None = None) -> int:
+    """Assign the course to every active employee of a department; return how many."""
+    users = list(
+        db.session.scalars(select(User).where(User.department == department, User.active.is_(True)))
+    )
+    if not users:
+        return 0
+    assignments.assign(users, due_date, reason="department", actor=actor)
+    record(
+        "assignment.set",
+        f"为 {department} 的 {len(users)} 名员工分配培训,截止 {due_date.isoformat()}",
+        actor=actor,
+        details={"department": department, "due_date": due_date.isoformat(), "count": len(users)},
+    )
+    return len(users)
