@@ -38,7 +38,14 @@ def hr(login_as) -> User:
 
 
 @pytest.fixture
-def upload(client) -> Callable[..., object]:
+def imports_dir(app, tmp_path, monkeypatch):
+    """Keep uploads of this test in a temporary instance folder; return its imports/ folder."""
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    return tmp_path / "imports"
+
+
+@pytest.fixture
+def upload(client, imports_dir) -> Callable[..., object]:
     """Return a function that posts a file to the import form."""
 
     def post(data: bytes, filename: str = "staff.csv"):

@@ -218,8 +218,9 @@ def _preview(upload: uploads.StoredUpload, *, status: int = 200, changed: bool =
     table, problems, import_plan = _check_upload(upload)
     confirm = None
     if import_plan is not None:
+        # formdata=None: after a stale confirmation the new fingerprint must win over the posted one.
         confirm = forms.ImportConfirmForm(
-            upload_id=upload.upload_id, fingerprint=import_plan.fingerprint()
+            formdata=None, upload_id=upload.upload_id, fingerprint=import_plan.fingerprint()
         )
     return render_template(
         "employees/import_preview.html",

@@ -1,0 +1,317 @@
+"""Import through the web: preview writes nothing, confirm is all or nothing, re-import updates."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import time
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from training.assignments.models import Assignment
+from training.audit.models import AuditEvent
+from training.auth.models import PasswordLink, Role, User
+from training.extensions import db
+from training.lessons.models import ReadEvent
+from training.quizzes.models import Certificate, QuizAttempt
+
+ROWS = [
+    ["E3001", "赵一", "销售部", "2024-03-01", "zhao@example.com", "销售", "员工"],
+    ["E3002", "钱二", "客服部", "2024/3/5", "", "", ""],
+    ["E3003", "孙三", "客服部", "2024年3月9日", "", "主管", "人事"],
+]
+
+
+def _count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def _confirm_data(html: str) -> dict[str, str]:
+    upload_id = re.search(r'name="upload_id" type="hidden" value="([^"]+)"', html)
+    fingerprint = re.search(r'name="fingerprint" type="hidden" value="([^"]+)"', html)
+    assert upload_id, "no confirm form in page"
+    assert fingerprint, "no confirm form in page"
+    return {"upload_id": upload_id.group(1), "fingerprint": fingerprint.group(1)}
+
+
+def test_upload_page_renders(client, hr):
+    page = client.get("/hr/employees/import")
+    assert page.status_code == 200
+    assert 'enctype="multipart/form-data"' in page.get_data(as_text=True)
+
+
+def test_preview_shows_counts_and_writes_nothing(client, hr, upload, csv_file, imports_dir):
+    response = upload(csv_file(ROWS))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "新建 3 人,更新 0 人,0 人不变" in html
+    assert "E3003" in html
+    assert _count(User) == 1
+    assert _count(AuditEvent) == 0
+    assert _count(Assignment) == 0
+    stored = sorted(path.name for path in imports_dir.iterdir())
+    assert len(stored) == 2  # the bytes and their sha256/metadata
+    assert _confirm_data(html)["upload_id"] in stored
+
+
+def test_preview_lists_every_problem_with_its_row_and_offers_no_confirm(
+    client, hr, upload, csv_file
+):
+    rows = [
+        ROWS[0],
+        ["E3001", "", "销售部", "2024-13-01", "bad-email", "", "老板"],
+        ["", "孙三", "", "", "", "", ""],
+    ]
+    response = upload(csv_file(rows))
+    html = response.get_data(as_text=True)
+    assert "发现 8 个问题" in html
+    for text in [
+        "<td>3</td><td>工号</td><td>工号与第 2 行重复。</td>",
+        "<td>3</td><td>姓名</td><td>姓名不能为空。</td>",
+        "<td>3</td><td>入职日期</td>",
+        "<td>3</td><td>邮箱</td><td>邮箱格式不正确。</td>",
+        "<td>3</td><td>角色</td>",
+        "<td>4</td><td>工号</td><td>工号不能为空。</td>",
+        "<td>4</td><td>部门</td><td>部门不能为空。</td>",
+        "<td>4</td><td>入职日期</td><td>入职日期不能为空。</td>",
+    ]:
+        assert text in html
+    assert 'name="upload_id"' not in html
+    assert _count(User) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "message"),
+    [
+        (b"", "staff.csv", "文件是空的"),
+        (b"\x00\x01binary\xff", "staff.csv", "无法读取文件"),
+        (b"hello", "staff.xlsx", "不是有效的 Excel"),
+        ("姓名,部门\r\n张三,销售部\r\n".encode(), "staff.csv", "缺少列:工号、入职日期"),
+    ],
+)
+def test_bad_files_get_a_clear_message(client, hr, upload, data, filename, message):
+    response = upload(data, filename)
+    assert message in response.get_data(as_text=True)
+    assert _count(User) == 1
+
+
+def test_oversized_upload_is_refused(make_app, create_user, tmp_path, csv_file):
+    app = make_app(IMPORT_MAX_BYTES=100)
+    app.instance_path = str(tmp_path)
+    with app.app_context():
+        hr = create_user(role=Role.HR)
+        client = app.test_client()
+        client.post("/login", data={"employee_no": hr.employee_no, "password": "Correct-Horse-42"})
+        response = client.post(
+            "/hr/employees/import",
+            data={"file": (io.BytesIO(csv_file(ROWS * 5)), "big.csv")},
+            content_type="multipart/form-data",
+        )
+        assert "大小限制" in response.get_data(as_text=True)
+        assert not (tmp_path / "imports").exists() or not any((tmp_path / "imports").iterdir())
+
+
+def test_confirm_creates_accounts_with_course_and_links_shown_once(
+    app, client, hr, upload, csv_file, imports_dir
+):
+    html = upload(csv_file(ROWS)).get_data(as_text=True)
+    response = client.post("/hr/employees/import/confirm", data=_confirm_data(html))
+    assert response.status_code == 200
+    done = response.get_data(as_text=True)
+    assert "新建 3 人,更新 0 人,0 人不变" in done
+    lines = re.search(r"<textarea[^>]*>(.*?)</textarea>", done, re.S).group(1).strip().splitlines()
+    assert [line.split("\t")[:2] for line in lines] == [
+        ["E3001", "赵一"],
+        ["E3002", "钱二"],
+        ["E3003", "孙三"],
+    ]
+    assert all(line.split("\t")[2].startswith("http://localhost/set-password/") for line in lines)
+    users = {u.employee_no: u for u in db.session.scalars(select(User).where(User.id != hr.id))}
+    assert users["E3002"].hire_date == date(2024, 3, 5)
+    assert users["E3003"].role == Role.HR
+    assert users["E3003"].position == "主管"
+    assert users["E3001"].email == "zhao@example.com"
+    assert all(u.password_hash is None for u in users.values())
+    assert _count(Assignment, Assignment.reason == "hire") == 3
+    assert _count(PasswordLink, PasswordLink.purpose == "setup") == 3
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.import"))
+    assert event.details["created"] == 3
+    assert event.details["updated"] == 0
+    assert event.details["filename"] == "staff.csv"
+    assert len(event.details["sha256"]) == 64
+    assert _count(AuditEvent, AuditEvent.action == "user.create") == 3
+    assert list(imports_dir.iterdir()) == []  # the upload is deleted after commit
+    # Confirming again finds no upload: nothing is imported twice.
+    again = client.post("/hr/employees/import/confirm", data=_confirm_data(html))
+    assert again.status_code == 302
+    assert _count(User) == 4
+
+
+def test_xlsx_upload_imports(client, hr, upload, xlsx_file):
+    data = xlsx_file([["E3101", "周五", "销售部", date(2024, 1, 2), None, None, "学员"]])
+    html = upload(data, "名单.xlsx").get_data(as_text=True)
+    client.post("/hr/employees/import/confirm", data=_confirm_data(html))
+    user = db.session.scalar(select(User).where(User.employee_no == "E3101"))
+    assert (user.name, user.hire_date, user.role) == ("周五", date(2024, 1, 2), Role.LEARNER)
+
+
+def test_gbk_csv_upload_imports(client, hr, upload, csv_file):
+    html = upload(csv_file(ROWS, encoding="gbk")).get_data(as_text=True)
+    client.post("/hr/employees/import/confirm", data=_confirm_data(html))
+    assert db.session.scalar(select(User.name).where(User.employee_no == "E3001")) == "赵一"
+
+
+def test_row_that_became_invalid_after_preview_means_nothing_is_written(
+    client, hr, upload, csv_file, create_user
+):
+    html = upload(csv_file(ROWS)).get_data(as_text=True)
+    create_user(employee_no="e3003")  # now row 4 differs only in case from an employee
+    response = client.post("/hr/employees/import/confirm", data=_confirm_data(html))
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "未导入任何数据" in page
+    assert "<td>4</td><td>工号</td>" in page
+    assert _count(User) == 2
+    assert _count(AuditEvent) == 0
+    assert _count(Assignment) == 0
+    assert _count(PasswordLink) == 0
+
+
+def test_changed_database_after_preview_asks_to_confirm_again(
+    client, hr, upload, csv_file, create_user
+):
+    html = upload(csv_file(ROWS)).get_data(as_text=True)
+    create_user(employee_no="E3002", name="钱二", department="客服部")  # now an update, not new
+    response = client.post("/hr/employees/import/confirm", data=_confirm_data(html))
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "新建 2 人,更新 1 人,0 人不变" in page
+    assert _count(User) == 2
+    response = client.post("/hr/employees/import/confirm", data=_confirm_data(page))
+    assert response.status_code == 200
+    assert _count(User) == 4
+
+
+def test_reimport_updates_by_employee_no_and_keeps_records(
+    client, hr, upload, csv_file, create_user, lessons
+):
+    employee = create_user(
+        employee_no="E3001",
+        name="赵壹",
+        department="市场部",
+        hire_date=date(2023, 1, 1),
+        email="old@example.com",
+        position="专员",
+    )
+    lesson = lessons[0]
+    db.session.add_all(
+        [
+            ReadEvent(user_id=employee.id, lesson_id=lesson.id, lesson_hash=lesson.content_hash),
+            QuizAttempt(
+                user_id=employee.id,
+                lesson_id=lesson.id,
+                lesson_hash=lesson.content_hash,
+                seed=1,
+                draw={},
+                pass_mark="0.8",
+            ),
+            Certificate(user_id=employee.id, source_sha256="a" * 64, norm_title="规范", code="C1"),
+            Assignment(user_id=employee.id, due_date=date(2023, 1, 15), reason="hire"),
+        ]
+    )
+    db.session.commit()
+    password_hash = employee.password_hash
+    html = upload(csv_file(ROWS)).get_data(as_text=True)
+    assert "新建 2 人,更新 1 人,0 人不变" in html
+    assert "姓名:赵壹 → 赵一" in html
+    client.post("/hr/employees/import/confirm", data=_confirm_data(html))
+    db.session.refresh(employee)
+    assert (employee.name, employee.department, employee.hire_date) == (
+        "赵一",
+        "销售部",
+        date(2024, 3, 1),
+    )
+    assert (employee.email, employee.position, employee.role) == (
+        "zhao@example.com",
+        "销售",
+        Role.LEARNER,
+    )
+    assert employee.password_hash == password_hash
+    assert _count(ReadEvent, ReadEvent.user_id == employee.id) == 1
+    assert _count(QuizAttempt, QuizAttempt.user_id == employee.id) == 1
+    assert _count(Certificate, Certificate.user_id == employee.id) == 1
+    assert _count(Assignment, Assignment.user_id == employee.id) == 1  # no new hire assignment
+    assert _count(PasswordLink, PasswordLink.user_id == employee.id) == 0
+    update = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.update"))
+    assert update.target_user_id == employee.id
+    assert update.details["changes"]["name"] == ["赵壹", "赵一"]
+    assert update.details["changes"]["hire_date"] == ["2023-01-01", "2024-03-01"]
+
+    # The same file again: everything unchanged.
+    html = upload(csv_file(ROWS)).get_data(as_text=True)
+    assert "新建 0 人,更新 0 人,3 人不变" in html
+
+
+def test_import_cannot_change_the_importers_own_role(client, hr, upload, csv_file):
+    rows = [[hr.employee_no, hr.name, hr.department, "2024-01-01", "", "", "员工"]]
+    html = upload(csv_file(rows)).get_data(as_text=True)
+    assert "不能通过导入更改自己的角色。" in html
+    assert 'name="upload_id"' not in html
+
+
+def test_expired_upload_cannot_be_confirmed(client, hr, upload, csv_file, imports_dir):
+    html = upload(csv_file(ROWS)).get_data(as_text=True)
+    data = _confirm_data(html)
+    meta_path = imports_dir / f"{data['upload_id']}.json"
+    meta = json.loads(meta_path.read_text("utf-8"))
+    meta["created"] -= 3601
+    meta_path.write_text(json.dumps(meta), "utf-8")
+    response = client.post("/hr/employees/import/confirm", data=data)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/hr/employees/import"
+    assert _count(User) == 1
+
+
+def test_old_uploads_are_pruned(client, hr, upload, csv_file, imports_dir):
+    upload(csv_file(ROWS))
+    old = time.time() - 7200
+    for path in imports_dir.iterdir():
+        os.utime(path, (old, old))
+    upload(csv_file(ROWS))
+    assert len(list(imports_dir.iterdir())) == 2
+
+
+def test_another_hr_user_cannot_confirm_my_upload(
+    make_app, client, hr, upload, csv_file, create_user, imports_dir
+):
+    html = upload(csv_file(ROWS)).get_data(as_text=True)
+    other_hr = create_user(role=Role.HR)
+    client.post("/logout")
+    client.post(
+        "/login", data={"employee_no": other_hr.employee_no, "password": "Correct-Horse-42"}
+    )
+    response = client.post("/hr/employees/import/confirm", data=_confirm_data(html))
+    assert response.status_code == 302
+    assert _count(User) == 2
+
+
+@pytest.mark.parametrize("upload_id", ["../../secret_key", "x", "a" * 65, ""])
+def test_tampered_upload_id_is_refused(client, hr, imports_dir, upload_id):
+    response = client.post(
+        "/hr/employees/import/confirm", data={"upload_id": upload_id, "fingerprint": "f"}
+    )
+    assert response.status_code in (302, 400)
+    assert _count(User) == 1
+
+
+def test_tampered_stored_bytes_are_refused(client, hr, upload, csv_file, imports_dir):
+    html = upload(csv_file(ROWS)).get_data(as_text=True)
+    data = _confirm_data(html)
+    (imports_dir / data["upload_id"]).write_bytes(csv_file(ROWS[:1]))
+    response = client.post("/hr/employees/import/confirm", data=data)
+    assert response.status_code == 302
+    assert _count(User) == 1
