@@ -1,0 +1,71 @@
+"""Practice in a real browser (Debian Chromium, phone-sized), with the keyboard alone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from training.extensions import db
+from training.lessons.services import record_read
+from training.quizzes.models import QuizQuestion
+from training.quizzes.services import question_from_dict
+
+pytestmark = pytest.mark.browser
+
+
+def _log_in(page, base: str, employee_no: str) -> None:
+    page.goto(f"{base}/")
+    page.get_by_label("工号").fill(employee_no)
+    page.get_by_label("密码").fill("Correct-Horse-42")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base}/")
+
+
+def _choose_right_option_with_keys(page) -> None:
+    """Move from the focused first option to the right one with arrow keys (radio questions)."""
+    question_id = int(re.search(r"/practice/q/(\d+)$", page.url).group(1))
+    question = question_from_dict(db.session.get(QuizQuestion, question_id).data)
+    assert question.kind in ("single", "truefalse"), question.kind
+    labels = page.locator(".option span").all_inner_texts()
+    right = next(o.text for o in question.options if o.correct)
+    target = labels.index(right)
+    assert page.evaluate("document.activeElement.name") == "q0"
+    if target == 0:
+        page.keyboard.press("Space")
+    for _ in range(target):
+        page.keyboard.press("ArrowDown")
+    assert page.locator("input[name=q0]").nth(target).is_checked()
+
+
+def test_learner_practises_with_the_keyboard_and_sees_feedback(
+    live_server, page, create_user, lessons
+):
+    user = create_user(name="赵练习")
+    record_read(user.id, next(lesson for lesson in lessons if lesson.number == "1.1"))
+    _log_in(page, live_server, user.employee_no)
+
+    page.get_by_role("link", name="练习", exact=True).click()
+    page.wait_for_url(f"{live_server}/practice/")
+    assert page.get_by_role("heading", name="今日练习").is_visible()
+    page.get_by_role("button", name="开始今日练习").click()
+    page.wait_for_url(re.compile(r".*/practice/q/\d+$"))
+    first_url = page.url
+    assert page.locator("fieldset legend").inner_text().startswith("第 1 题")
+
+    _choose_right_option_with_keys(page)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/practice/q/\d+/feedback$"))
+    assert page.locator('[data-result="correct"]').is_visible()
+    assert page.locator(".verdict").inner_text().strip() == "✔ 答对了"
+    assert page.locator(".reviewed .feedback").first.is_visible()
+    cite = page.locator("a.cite").first
+    assert re.search(r"/lessons/[\d.]+#s-[\d.]+$", cite.get_attribute("href"))
+
+    # 下一题 has the focus: Enter goes on to the next question, its first option focused.
+    assert page.evaluate("document.activeElement.textContent.trim()") == "下一题"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/practice/q/\d+$"))
+    assert page.url != first_url
+    assert page.locator("fieldset legend").inner_text().startswith("第 2 题")
+    assert page.evaluate("document.activeElement.name") in ("q0", "q0-0")
