@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from training.auth import links
 from training.auth.models import Role, User
 from training.auth.passwords import generate_password, hash_password
 from training.extensions import db
@@ -66,12 +68,47 @@ def ensure_hr(employee_no: str, name: str, department: str) -> None:
     default=Role.LEARNER.value,
     show_default=True,
 )
-def create(employee_no: str, name: str, department: str, role: str) -> None:
-    """Create one account and print its one-time password."""
-    employee_no = employee_no.strip()
-    if not employee_no or not name.strip():
-        raise click.ClickException("工号 and --name must not be empty")
-    if db.session.scalar(select(User.id).where(User.employee_no == employee_no)):
-        raise click.ClickException(f"工号 {employee_no} already exists")
-    password = _create(employee_no, name.strip(), department.strip(), Role(role))
-    _print_credentials(employee_no, password)
+@click.option(
+    "--hire-date", type=click.DateTime(formats=["%Y-%m-%d"]), help="入职日期, YYYY-MM-DD."
+)
+@click.option("--position", default="", help="岗位.")
+@click.option("--email", default="")
+def create(
+    employee_no: str,
+    name: str,
+    department: str,
+    role: str,
+    hire_date,
+    position: str,
+    email: str,
+) -> None:
+    """Create one account, assign the course and print its set-password link."""
+    # Imported here: the employees feature builds on this module's group.
+    from training.employees import importer, services
+
+    employee_no, name, email = employee_no.strip(), name.strip(), email.strip()
+    if not name:
+        raise click.ClickException("--name must not be empty")
+    problem = importer.check_employee_no(employee_no) or importer.check_email(email)
+    if problem:
+        raise click.ClickException(problem)
+    taken = db.session.scalar(
+        select(User.employee_no).where(func.lower(User.employee_no) == employee_no.lower())
+    )
+    if taken:
+        raise click.ClickException(f"工号 {taken} already exists")
+    account = services.create_employee(
+        employee_no=employee_no,
+        name=name,
+        department=department.strip(),
+        hire_date=hire_date.date() if hire_date else None,
+        email=email,
+        position=position.strip(),
+        role=Role(role),
+        source="cli",
+    )
+    db.session.commit()
+    hours = current_app.config["PASSWORD_LINK_HOURS"]
+    click.echo(f"工号 (employee no.): {employee_no}")
+    click.echo(f"设置密码链接 (set-password link): {links.link_url(account.token)}")
+    click.echo(f"The link is shown once, works once and expires in {hours} hours.")
