@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from training.practice.views import bp as practice_bp
     from training.quizzes.views import bp as quizzes_bp
     from training.reports.views import bp as reports_bp
+    from training.revisions.views import bp as revisions_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(lessons_bp)
@@ -82,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(practice_bp)
+    app.register_blueprint(revisions_bp)
 
 
 def _register_cli(app: Flask) -> None:
@@ -89,8 +91,10 @@ def _register_cli(app: Flask) -> None:
     from training.employees.cli import register as register_employee_cli
     from training.lessons.cli import register as register_lesson_cli
     from training.reports.cli import register as register_report_cli
+    from training.revisions.cli import register as register_revision_cli
 
     app.cli.add_command(users_cli)
     register_employee_cli(app)
     register_lesson_cli(app)
     register_report_cli(app)
+    register_revision_cli(app)

@@ -23,6 +23,7 @@ ACTIONS = {
     "link.reset": "发放重置密码链接",
     "assignment.set": "分配或调整培训",
     "export": "导出数据",
+    "norm.publish": "发布规范新版本",
 }
 
 

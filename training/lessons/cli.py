@@ -13,6 +13,7 @@ from training.lessons.services import LessonFileError
 from training.lessons.sync import sync_course
 from training.norm.model import NormParseError
 from training.quizzes.services import BankError
+from training.revisions.publishing import RevisionBlocked
 
 
 @click.command("sync")
@@ -22,9 +23,12 @@ def sync_command() -> None:
         report = sync_course(
             Path(current_app.config["CONTENT_DIR"]), Path(current_app.config["QUIZ_DIR"])
         )
-    except (OutlineError, NormParseError, LessonFileError, BankError) as error:
+    except (OutlineError, NormParseError, LessonFileError, BankError, RevisionBlocked) as error:
         click.echo(f"{error}\nNothing was loaded.", err=True)
         raise click.exceptions.Exit(1) from error
+    if report.skipped:
+        click.echo(f"Nothing loaded: {report.skipped}.")
+        return
     lessons, questions = report.lessons, report.questions
     click.echo(
         f"norm: {report.version.title} {report.version.short_sha}"

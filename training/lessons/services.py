@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import frontmatter
 from sqlalchemy import and_, select
 
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
-from training.lessons.markdown import load_lesson_file, render_lesson_html
+from training.lessons.markdown import render_lesson_html
 from training.lessons.models import Lesson, ReadEvent
 
 REQUIRED_KEYS = ("number", "title", "chapter", "order", "hash", "source_sha256")
@@ -22,25 +23,29 @@ class LessonFileError(ValueError):
 
 @dataclass
 class SyncReport:
-    """What `sync_lessons` did."""
+    """What installing a set of lessons did, by lesson number."""
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
+    # new lesson number -> id of the lesson row it supersedes
+    superseded: dict[str, int] = field(default_factory=dict)
 
 
-def _lesson_values(path: Path) -> dict:
-    meta, body = load_lesson_file(path)
+def lesson_values(name: str, text: str) -> dict:
+    """Return the column values of a generated lesson file (name and text); raise LessonFileError."""
+    post = frontmatter.loads(text)
+    meta, body = post.metadata, post.content
     missing = [key for key in REQUIRED_KEYS if key not in meta]
     if missing:
-        raise LessonFileError(f"{path}: front matter lacks {', '.join(missing)}")
+        raise LessonFileError(f"{name}: front matter lacks {', '.join(missing)}")
     chapter = meta["chapter"]
     if not isinstance(chapter, dict) or "number" not in chapter or "title" not in chapter:
-        raise LessonFileError(f"{path}: front matter 'chapter' needs number and title")
+        raise LessonFileError(f"{name}: front matter 'chapter' needs number and title")
     return {
         "number": str(meta["number"]),
-        "slug": path.stem,
+        "slug": Path(name).stem,
         "title": str(meta["title"]),
         "chapter_number": str(chapter["number"]),
         "chapter_title": str(chapter["title"]),
@@ -52,50 +57,104 @@ def _lesson_values(path: Path) -> dict:
     }
 
 
-def sync_lessons(content_dir: Path) -> SyncReport:
+def read_lesson_files(content_dir: Path) -> list[dict]:
+    """Read and check every content/lessons/*.md; raise LessonFileError naming the bad file."""
+    folder = content_dir / "lessons"
+    files = sorted(folder.glob("*.md"))
+    if not files:
+        raise LessonFileError(f"{folder}: no lesson files; run `flask content build`")
+    incoming = []
+    for path in files:
+        try:
+            incoming.append(lesson_values(str(path), path.read_text("utf-8")))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            if isinstance(error, LessonFileError):
+                raise
+            raise LessonFileError(f"{path}: {error}") from error
+    numbers = [values["number"] for values in incoming]
+    duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
+    if duplicates:
+        raise LessonFileError(f"{folder}: duplicate lesson numbers {duplicates}")
+    return incoming
+
+
+def install_lessons(
+    incoming: list[dict],
+    *,
+    version_id: int | None,
+    supersedes: Mapping[str, str] | None = None,
+    revision_html: Mapping[str, str] | None = None,
+) -> SyncReport:
+    """Make ``incoming`` the lessons in force (the caller commits); idempotent.
+
+    A lesson row is matched by content hash, so a lesson whose content did
+    not change keeps its row (and every read and quiz recorded against it)
+    even when its number changes. A new content gets a new row; when
+    ``supersedes`` maps its number to the number of the lesson it replaces,
+    the link is kept so that employees who completed the old one are asked
+    to retrain. Rows no longer in force are retired, never deleted.
+    """
+    revision_html = revision_html or {}
+    active = list(db.session.scalars(select(Lesson).where(Lesson.active.is_(True))))
+    by_hash = {lesson.content_hash: lesson for lesson in active}
+    by_number = {lesson.number: lesson for lesson in active}
+    # Take every lesson out of force first, so numbers can move between rows
+    # without two lessons in force ever sharing a number.
+    for lesson in active:
+        lesson.active = False
+    db.session.flush()
+
+    report = SyncReport()
+    kept: set[int] = set()
+    for values in incoming:
+        lesson = by_hash.pop(values["content_hash"], None)
+        if lesson is None:
+            # Without a revision's own matching, a lesson replaces the one of its number.
+            previous = values["number"] if supersedes is None else supersedes.get(values["number"])
+            old = by_number.get(previous or "")
+            lesson = Lesson(
+                **values,
+                active=True,
+                version_id=version_id,
+                supersedes_id=old.id if old is not None else None,
+                revision_html=revision_html.get(values["number"]),
+                updated_at=utcnow(),
+            )
+            db.session.add(lesson)
+            report.created.append(values["number"])
+            if old is not None:
+                report.superseded[values["number"]] = old.id
+            continue
+        kept.add(lesson.id)
+        changed = any(getattr(lesson, key) != value for key, value in values.items()) or (
+            version_id is not None and lesson.version_id != version_id
+        )
+        lesson.active = True
+        if changed:
+            for key, value in values.items():
+                setattr(lesson, key, value)
+            if version_id is not None:
+                lesson.version_id = version_id
+            lesson.updated_at = utcnow()
+            report.updated.append(values["number"])
+        else:
+            report.unchanged.append(values["number"])
+    for lesson in active:
+        if lesson.id not in kept:
+            lesson.updated_at = utcnow()
+            report.retired.append(lesson.number)
+    db.session.flush()
+    return report
+
+
+def sync_lessons(content_dir: Path, *, version_id: int | None = None) -> SyncReport:
     """Load content/lessons/*.md into the session (the caller commits); idempotent.
 
     Every file is read and checked before anything is changed, so a broken
     file leaves the database as it was. Lessons whose file is gone are
     retired, never deleted: read events and attempts refer to them.
     """
-    files = sorted((content_dir / "lessons").glob("*.md"))
-    if not files:
-        raise LessonFileError(
-            f"{content_dir / 'lessons'}: no lesson files; run `flask content build`"
-        )
-    incoming = [_lesson_values(path) for path in files]
-    numbers = [values["number"] for values in incoming]
-    duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
-    if duplicates:
-        raise LessonFileError(f"{content_dir / 'lessons'}: duplicate lesson numbers {duplicates}")
-
-    existing = {lesson.number: lesson for lesson in db.session.scalars(select(Lesson))}
-    report = SyncReport()
-    for values in incoming:
-        lesson = existing.pop(values["number"], None)
-        if lesson is None:
-            db.session.add(Lesson(**values, active=True, updated_at=utcnow()))
-            report.created.append(values["number"])
-            continue
-        changed = not lesson.active or any(
-            getattr(lesson, key) != value for key, value in values.items()
-        )
-        if changed:
-            for key, value in values.items():
-                setattr(lesson, key, value)
-            lesson.active = True
-            lesson.updated_at = utcnow()
-            report.updated.append(values["number"])
-        else:
-            report.unchanged.append(values["number"])
-    for lesson in existing.values():
-        if lesson.active:
-            lesson.active = False
-            lesson.updated_at = utcnow()
-            report.retired.append(lesson.number)
-    db.session.flush()
-    return report
+    return install_lessons(read_lesson_files(content_dir), version_id=version_id)
 
 
 def active_lessons() -> list[Lesson]:

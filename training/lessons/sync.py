@@ -1,19 +1,22 @@
-"""Load the built course (norm version, lessons, quiz banks) into the database at once."""
+"""Load the course from the repository (norm version, lessons, quiz banks) in one transaction."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
 
 from training.content.build import parse_norm, source_label
 from training.content.outline import OUTLINE_FILE, load_outline
+from training.db import utcnow
 from training.extensions import db
 from training.lessons.models import NormVersion
-from training.lessons.services import SyncReport, sync_lessons
+from training.lessons.services import SyncReport, install_lessons, read_lesson_files
 from training.quizzes.services import (
     QuestionSyncReport,
+    current_norm_version,
     load_course_banks,
     pass_marks,
     sync_questions,
@@ -22,45 +25,88 @@ from training.quizzes.services import (
 
 @dataclass
 class CourseSyncReport:
-    """What `sync_course` did."""
+    """What `sync_course` did; ``skipped`` explains why nothing was loaded, if so."""
 
     version: NormVersion
     version_created: bool
     lessons: SyncReport
     questions: QuestionSyncReport
+    skipped: str = ""
 
 
 def sync_course(content_dir: Path, quiz_dir: Path) -> CourseSyncReport:
-    """Validate content and banks, then load them in one transaction; idempotent.
+    """Validate the repository's content and banks, then load them at once; idempotent.
 
-    Raises OutlineError, NormParseError, LessonFileError or BankError before
+    The first run publishes the repository's norm as the first version. When
+    the repository carries a new revision of the norm, it is published like
+    one uploaded by HR (compared with the version in force, retraining
+    assigned). When HR has since published a newer version from the web,
+    the repository's older content is left alone. Raises OutlineError,
+    NormParseError, LessonFileError, BankError or RevisionBlocked before
     anything is written.
     """
     outline = load_outline(content_dir / OUTLINE_FILE)
     source = outline.source_path()
     doc = parse_norm(source, outline)
+    version = db.session.scalar(
+        select(NormVersion).where(NormVersion.source_sha256 == doc.source_sha256)
+    )
+    current = current_norm_version()
+    if version is not None and version.status != "published":
+        return CourseSyncReport(
+            version,
+            False,
+            SyncReport(),
+            QuestionSyncReport(),
+            skipped="a newer version of the norm has been published; the repository's is older",
+        )
+    if version is None and current is not None:
+        return _publish_from_repository(doc, source, content_dir, quiz_dir, current)
+    incoming = read_lesson_files(content_dir)
+    by_lesson = load_course_banks(
+        quiz_dir,
+        clause_numbers=[s.number for s in doc.walk()],
+        lesson_numbers=[values["number"] for values in incoming],
+    )
     try:
-        lesson_report = sync_lessons(content_dir)
-        lesson_numbers = lesson_report.created + lesson_report.updated + lesson_report.unchanged
-        by_lesson = load_course_banks(
-            quiz_dir,
-            clause_numbers=[s.number for s in doc.walk()],
-            lesson_numbers=lesson_numbers,
-        )
-        question_report = sync_questions(by_lesson, pass_marks(quiz_dir))
-        version = db.session.scalar(
-            select(NormVersion).where(NormVersion.source_sha256 == doc.source_sha256)
-        )
         created = version is None
         if created:
             version = NormVersion(
                 source_sha256=doc.source_sha256,
                 title=doc.title,
                 source_name=source_label(source, content_dir),
+                label="初始版本",
+                effective_date=date.today(),
+                status="published",
+                published_at=utcnow(),
+                source_bytes=source.read_bytes(),
+                changes={},
             )
             db.session.add(version)
+            db.session.flush()
+        lesson_report = install_lessons(incoming, version_id=version.id)
+        question_report = sync_questions(by_lesson, pass_marks(quiz_dir))
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return CourseSyncReport(version, created, lesson_report, question_report)
+
+
+def _publish_from_repository(doc, source: Path, content_dir: Path, quiz_dir: Path, current):
+    # Imported here: revisions build on lessons, not the other way round.
+    from training.revisions.planning import plan_revision
+    from training.revisions.publishing import publish_revision
+
+    plan = plan_revision(
+        source.read_bytes(),
+        filename=source_label(source, content_dir),
+        label=f"仓库版本 {doc.source_sha256[:12]}",
+        effective_date=date.today(),
+        old_version=current,
+        old_data=current.source_bytes,
+        content_dir=content_dir,
+        quiz_dir=quiz_dir,
+    )
+    published = publish_revision(plan)
+    return CourseSyncReport(published.version, True, published.lessons, QuestionSyncReport())

@@ -43,6 +43,7 @@ class Question:
     generated: bool
     lesson: str
     source_clause: str | None = None
+    reviewed_for: str = ""  # version digest prefix the item was last reviewed against
 
     def correct_keys(self) -> tuple[str, ...]:
         """Return the keys of the correct options; for ``order`` the full correct sequence."""

@@ -27,6 +27,7 @@ QUESTION_KEYS = frozenset(
         "tags",
         "generated",
         "source_clause",
+        "reviewed_for",
     }
 )
 OPTION_KEYS = frozenset({"text", "correct", "feedback"})
@@ -156,6 +157,13 @@ def parse_question(
     elif generated:
         bad("a generated item needs 'source_clause'")
 
+    # After a revision changes a cited clause, the author re-reads the item and
+    # records the version (first 12 hex digits of its digest) it was checked against.
+    reviewed_for = raw.get("reviewed_for", "")
+    if not isinstance(reviewed_for, str):
+        bad("'reviewed_for' must be a quoted version digest")
+        reviewed_for = ""
+
     answer: bool | None = None
     steps: tuple[str, ...] = ()
     options: tuple[Option, ...] = ()
@@ -191,6 +199,7 @@ def parse_question(
         generated=generated,
         lesson=lesson,
         source_clause=source_clause,
+        reviewed_for=reviewed_for,
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, select
 
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
-from training.lessons.models import Lesson, NormVersion
+from training.lessons.models import Lesson, NormVersion, ReadEvent
 from training.lessons.services import active_lessons, read_lesson_ids
 from training.quizzes import grading
 from training.quizzes.bank import load_all_banks, load_banks
@@ -90,7 +90,10 @@ def sync_questions(
     by_lesson: Mapping[str, list[Question]], marks: Mapping[str, Fraction]
 ) -> QuestionSyncReport:
     """Upsert questions by id and retire those no longer in any bank (no commit)."""
-    lessons = {lesson.number: lesson for lesson in db.session.scalars(select(Lesson))}
+    lessons = {
+        lesson.number: lesson
+        for lesson in db.session.scalars(select(Lesson).where(Lesson.active.is_(True)))
+    }
     existing = {q.qid: q for q in db.session.scalars(select(QuizQuestion))}
     report = QuestionSyncReport()
     for number, lesson in lessons.items():
@@ -304,16 +307,28 @@ class Progress:
         return self.read_ids & self.passed_ids
 
     @property
+    def completed_count(self) -> int:
+        """Return how many of the lessons in force are completed."""
+        return sum(1 for lesson in self.lessons if lesson.id in self.completed_ids)
+
+    @property
+    def retrain(self) -> list[Lesson]:
+        """Return the lessons in force the learner must study again after a revision."""
+        return [lesson for lesson in self.lessons if self.status(lesson) == "retrain"]
+
+    @property
     def completed(self) -> bool:
         return bool(self.lessons) and all(
             lesson.id in self.completed_ids for lesson in self.lessons
         )
 
     def status(self, lesson: Lesson) -> str:
-        """Return one of not_started, read, quiz_passed, completed."""
+        """Return one of not_started, read, quiz_passed, completed, retrain."""
         read, passed = lesson.id in self.read_ids, lesson.id in self.passed_ids
         if read and passed:
             return "completed"
+        if lesson.supersedes_id is not None and lesson.supersedes_id in self.completed_ids:
+            return "retrain"  # completed the previous version of this lesson
         if passed:
             return "quiz_passed"
         return "read" if read else "not_started"
@@ -330,11 +345,13 @@ def progress_for(user_id: int) -> Progress:
 
 
 def current_norm_version() -> NormVersion | None:
-    """Return the norm version the active lessons were generated from."""
-    digest = db.session.scalar(select(Lesson.source_sha256).where(Lesson.active.is_(True)).limit(1))
-    if digest is None:
-        return None
-    return db.session.scalar(select(NormVersion).where(NormVersion.source_sha256 == digest))
+    """Return the norm version in force (the latest published one)."""
+    return db.session.scalar(
+        select(NormVersion)
+        .where(NormVersion.status == "published")
+        .order_by(NormVersion.published_at.desc(), NormVersion.id.desc())
+        .limit(1)
+    )
 
 
 def issue_certificate_if_complete(user_id: int) -> Certificate | None:
@@ -366,6 +383,62 @@ def certificate_for(user_id: int) -> Certificate | None:
             Certificate.user_id == user_id, Certificate.source_sha256 == version.source_sha256
         )
     )
+
+
+def issue_certificates_for_completed() -> int:
+    """Issue current-version certificates to everyone whose course is complete; return how many.
+
+    Used after publishing a revision: whoever is unaffected by its changes
+    remains complete and gets the new version's certificate.
+    """
+    version = current_norm_version()
+    if version is None:
+        return 0
+    lesson_ids = {lesson.id for lesson in active_lessons()}
+    if not lesson_ids:
+        return 0
+    current = and_(Lesson.active.is_(True), Lesson.id.in_(lesson_ids))
+    read = db.session.execute(
+        select(ReadEvent.user_id, ReadEvent.lesson_id)
+        .join(
+            Lesson,
+            and_(Lesson.id == ReadEvent.lesson_id, Lesson.content_hash == ReadEvent.lesson_hash),
+        )
+        .where(current)
+        .distinct()
+    ).all()
+    passed = {
+        (row.user_id, row.lesson_id)
+        for row in db.session.execute(
+            select(QuizAttempt.user_id, QuizAttempt.lesson_id)
+            .join(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
+            .join(
+                Lesson,
+                and_(
+                    Lesson.id == QuizAttempt.lesson_id,
+                    Lesson.content_hash == QuizAttempt.lesson_hash,
+                ),
+            )
+            .where(current, QuizSubmission.passed.is_(True))
+            .distinct()
+        )
+    }
+    done: dict[int, int] = {}
+    for row in read:
+        if (row.user_id, row.lesson_id) in passed:
+            done[row.user_id] = done.get(row.user_id, 0) + 1
+    complete = [user_id for user_id, count in done.items() if count == len(lesson_ids)]
+    issued = 0
+    for user_id in complete:
+        issued += insert_ignoring_duplicates(
+            Certificate,
+            user_id=user_id,
+            source_sha256=version.source_sha256,
+            norm_title=version.title,
+            code=_certificate_code(),
+            issued_at=utcnow(),
+        )
+    return issued
 
 
 def _certificate_code() -> str:

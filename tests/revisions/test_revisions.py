@@ -1,0 +1,266 @@
+"""A revised norm: preview writes nothing, publishing flags exactly the changed lessons."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from training.assignments.services import current_assignments
+from training.auth.models import Role
+from training.extensions import db
+from training.lessons.models import Lesson, LessonArchive, NormVersion
+from training.quizzes.services import current_norm_version, progress_for
+from training.revisions.services import items_to_review, retrain_rows
+
+ONE_CLAUSE = ("一般不得超过三声", "一般不得超过两声")
+REMOVE_3_4_7 = ("3.4.7工作不努力、背后讲别人坏话,影响了公司效益和内部团结。", "")
+# Swap 2.4 and 2.5: both move, neither changes.
+SWAP_24_25 = None
+
+
+def _counts():
+    return (
+        db.session.scalar(select(func.count()).select_from(NormVersion)),
+        db.session.scalar(select(func.count()).select_from(Lesson)),
+        db.session.scalar(select(func.count()).select_from(LessonArchive)),
+    )
+
+
+def _swap_text(seed: str) -> tuple[str, str]:
+    start, middle, end = (
+        seed.index("2.4不良外部服务的影响"),
+        seed.index("2.5良好的外部服务的影响"),
+        seed.index("3、服务的要求"),
+    )
+    bad, good = seed[start:middle], seed[middle:end]
+    swapped = good.replace("2.5", "2.4") + bad.replace("2.4", "2.5")
+    return seed[start:end], swapped
+
+
+def test_preview_writes_nothing(runner, lessons, revised):
+    before = _counts()
+    result = runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(revised(ONE_CLAUSE)),
+            "--label",
+            "2027 修订",
+            "--effective",
+            "2027-01-01",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "changed 4.2.1.2" in result.output
+    assert "[-三-]{+两+}" in result.output
+    assert "lesson 4.2 外部服务的方式: content changed" in result.output
+    assert "nothing was written" in result.output
+    db.session.rollback()
+    assert _counts() == before
+
+
+def test_one_clause_revision_flags_exactly_its_lesson_and_completers(
+    runner, lessons, revised, create_user, complete_lessons
+):
+    everyone = [lesson.number for lesson in lessons]
+    done_all = create_user(name="全完成")
+    done_some = create_user(name="部分完成")
+    untouched = create_user(name="未开始")
+    complete_lessons(done_all, everyone)
+    complete_lessons(done_some, ["3.3"])
+    old_42 = next(lesson for lesson in lessons if lesson.number == "4.2")
+
+    result = runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(revised(ONE_CLAUSE)),
+            "--label",
+            "2027 修订",
+            "--effective",
+            "2027-01-01",
+            "--publish",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 lessons changed, 1 employees must retrain" in result.output
+    db.session.rollback()
+
+    version = current_norm_version()
+    assert version.label == "2027 修订"
+    assert version.changes["changed"] == ["4.2.1.2"]
+    new_42 = db.session.scalar(
+        select(Lesson).where(Lesson.active.is_(True), Lesson.number == "4.2")
+    )
+    assert new_42.id != old_42.id
+    assert new_42.supersedes_id == old_42.id
+    assert "两" in new_42.revision_html
+
+    progress = progress_for(done_all.id)
+    statuses = {lesson.number: progress.status(lesson) for lesson in progress.lessons}
+    assert statuses.pop("4.2") == "retrain"
+    assert set(statuses.values()) == {"completed"}
+    assert progress_for(done_some.id).status(new_42) == "not_started"
+    assert progress_for(untouched.id).status(new_42) == "not_started"
+
+    rows = retrain_rows()
+    assert [(row.user.id, row.lessons) for row in rows] == [(done_all.id, ["4.2"])]
+    due = current_assignments([done_all.id, done_some.id])
+    assert due[done_all.id].due_date == date(2027, 1, 1) + timedelta(days=14)
+    assert done_some.id not in due
+    # the old version and its lessons are kept, read-only
+    versions = db.session.scalars(select(NormVersion).order_by(NormVersion.id)).all()
+    assert [v.status for v in versions] == ["superseded", "published"]
+    archived = db.session.scalars(
+        select(LessonArchive).where(LessonArchive.version_id == versions[0].id)
+    ).all()
+    assert len(archived) == 14
+    assert "三声" in next(a for a in archived if a.number == "4.2").body_html
+
+
+def test_renumber_only_revision_flags_nobody(
+    runner, lessons, revised, seed_text, create_user, complete_lessons
+):
+    learner = create_user()
+    complete_lessons(learner, ["2.4", "2.5"])
+    ids = {lesson.number: lesson.id for lesson in lessons}
+    path = revised(_swap_text(seed_text))
+    result = runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(path),
+            "--label",
+            "调序",
+            "--effective",
+            "2027-02-01",
+            "--publish",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "0 lessons changed, 0 employees must retrain" in result.output
+    db.session.rollback()
+    active = {
+        lesson.number: lesson.id
+        for lesson in db.session.scalars(select(Lesson).where(Lesson.active.is_(True)))
+    }
+    assert active["2.4"] == ids["2.5"]
+    assert active["2.5"] == ids["2.4"]
+    progress = progress_for(learner.id)
+    assert {
+        progress.status(lesson) for lesson in progress.lessons if lesson.number in ("2.4", "2.5")
+    } == {"completed"}
+    assert retrain_rows() == []
+
+
+def test_removed_clause_blocks_publishing(runner, lessons, revised):
+    before = _counts()
+    result = runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(revised(REMOVE_3_4_7)),
+            "--label",
+            "删条款",
+            "--effective",
+            "2027-03-01",
+            "--publish",
+        ]
+    )
+    assert result.exit_code == 1
+    assert "BLOCKS: quizzes/3.4.yaml" in result.output
+    assert "3.4.7" in result.output
+    db.session.rollback()
+    assert _counts() == before
+
+
+def test_bad_revision_file_is_refused(runner, lessons, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    result = runner.invoke(
+        args=["content", "import-norm", str(empty), "--label", "x", "--effective", "2027-01-01"]
+    )
+    assert result.exit_code == 1
+    assert "empty.txt" in result.output
+
+
+def test_items_citing_changed_clauses_are_listed_for_review(app, runner, lessons, revised):
+    runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(revised(ONE_CLAUSE)),
+            "--label",
+            "v2",
+            "--effective",
+            "2027-01-01",
+            "--publish",
+        ]
+    )
+    db.session.rollback()
+    items = items_to_review(current_norm_version(), app.config["QUIZ_DIR"])
+    assert items
+    assert {item.clause for item in items} == {"4.2.1.2"}
+    assert any(item.path == "4.2.yaml" for item in items)
+
+
+def test_sync_leaves_a_newer_published_version_alone(runner, lessons, revised):
+    runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(revised(ONE_CLAUSE)),
+            "--label",
+            "v2",
+            "--effective",
+            "2027-01-01",
+            "--publish",
+        ]
+    )
+    result = runner.invoke(args=["content", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "newer version" in result.output
+    db.session.rollback()
+    assert current_norm_version().label == "v2"
+
+
+def test_hr_upload_preview_publish(
+    client, login_as, lessons, revised, create_user, complete_lessons
+):
+    learner = create_user(name="复训人")
+    complete_lessons(learner, [lesson.number for lesson in lessons])
+    login_as(Role.HR)
+    path = revised(ONE_CLAUSE)
+    with path.open("rb") as handle:
+        response = client.post(
+            "/hr/norm/import",
+            data={"file": (handle, "revised.txt"), "label": "2027 修订", "effective": "2027-01-01"},
+            content_type="multipart/form-data",
+        )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    preview_url = response.headers["Location"]
+    before = _counts()
+    page = client.get(preview_url).get_data(as_text=True)
+    assert 'data-kind="changed"' in page
+    assert "<del>三</del><ins>两</ins>" in page
+    assert 'data-lesson="4.2" data-changed="yes"' in page
+    db.session.rollback()
+    assert _counts() == before  # the preview wrote nothing
+    upload_id = preview_url.split("/import/")[1].split("?")[0]
+    response = client.post(
+        f"/hr/norm/import/{upload_id}/publish",
+        data={"label": "2027 修订", "effective": "2027-01-01"},
+    )
+    assert response.status_code == 302
+    db.session.rollback()
+    assert current_norm_version().label == "2027 修订"
+    page = client.get(f"/hr/norm/versions/{current_norm_version().id}").get_data(as_text=True)
+    assert 'data-state="retrain"' in page
+    assert "复训人" in page
+
+
+def test_learner_cannot_reach_revision_pages(client, login_as, lessons):
+    login_as()
+    for url in ("/hr/norm/", "/hr/norm/import", "/hr/norm/review", "/hr/norm/versions/1"):
+        assert client.get(url).status_code == 403, url

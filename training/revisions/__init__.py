@@ -1,0 +1,1 @@
+"""When HR revises the norm: preview, publish, retrain exactly on what changed."""

@@ -1,0 +1,87 @@
+"""`flask content import-norm`: preview a revised norm, and publish it with --publish."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from training.content.cli import content_cli
+from training.norm.diff import format_text
+from training.norm.model import NormParseError
+from training.quizzes.services import current_norm_version
+from training.revisions.planning import plan_revision
+from training.revisions.publishing import RevisionBlocked, publish_revision
+
+
+@click.command("import-norm")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--label", required=True, help="Name of the version, e.g. '2027 年修订版'.")
+@click.option("--effective", required=True, help="Effective date, YYYY-MM-DD.")
+@click.option("--publish", "do_publish", is_flag=True, help="Publish after the preview.")
+def import_norm_command(file: Path, label: str, effective: str, do_publish: bool) -> None:
+    """Preview a revised norm against the version in force (writes nothing without --publish)."""
+    try:
+        effective_date = date.fromisoformat(effective)
+    except ValueError as error:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--effective") from error
+    current = current_norm_version()
+    try:
+        plan = plan_revision(
+            file.read_bytes(),
+            filename=file.name,
+            label=label,
+            effective_date=effective_date,
+            old_version=current,
+            old_data=current.source_bytes if current else None,
+            content_dir=Path(current_app.config["CONTENT_DIR"]),
+            quiz_dir=Path(current_app.config["QUIZ_DIR"]),
+        )
+    except NormParseError as error:
+        click.echo(f"{file}: {error}", err=True)
+        raise click.exceptions.Exit(1) from error
+    click.echo(
+        f"{plan.doc.title} · {plan.doc.source_sha256[:12]} · {label} · effective {effective_date}"
+    )
+    if plan.diff is not None:
+        summary = plan.diff.summary()
+        click.echo("sections: " + ", ".join(f"{kind} {count}" for kind, count in summary.items()))
+        text = format_text(plan.diff)
+        if text:
+            click.echo(text)
+    if plan.impact is not None:
+        for lesson in plan.impact.lessons:
+            if lesson.content_changed:
+                click.echo(
+                    f"lesson {lesson.new_number} {lesson.new_title}: content changed, retraining"
+                )
+        for lesson in plan.impact.removed:
+            click.echo(f"lesson {lesson.old_number} {lesson.old_title}: removed")
+    for item in plan.flagged:
+        marker = "BLOCKS" if item.blocking else "review"
+        click.echo(f"{marker}: quizzes/{item.path}: {item.question_id}: {item.reason}")
+    for problem in plan.problems:
+        click.echo(f"problem: {problem}", err=True)
+    if not do_publish:
+        click.echo("Preview only; nothing was written. Add --publish to publish.")
+        if plan.blocked:
+            raise click.exceptions.Exit(1)
+        return
+    try:
+        report = publish_revision(plan)
+    except RevisionBlocked as error:
+        click.echo(f"Publishing refused:\n{error}", err=True)
+        raise click.exceptions.Exit(1) from error
+    click.echo(
+        f"Published {report.version.source_sha256[:12]}: {len(report.lessons.superseded)} lessons "
+        f"changed, {report.retrain_users} employees must retrain, "
+        f"{report.certificates} certificates issued."
+    )
+
+
+def register(app: Flask) -> None:
+    """Add the revision command to the app's `flask content` group."""
+    if "import-norm" not in content_cli.commands:
+        content_cli.add_command(import_norm_command)

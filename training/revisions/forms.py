@@ -1,0 +1,32 @@
+"""Forms for importing and publishing a revised norm."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+
+class RevisionUploadForm(FlaskForm):
+    """Upload a revised norm (.txt, .md or .docx) with its label and effective date."""
+
+    file = FileField(
+        _l("规范文件"),
+        validators=[FileRequired(_l("请选择文件。"))],
+        description=_l("支持 .txt、.md 和 .docx;以文件内容识别格式。"),
+    )
+    label = StringField(
+        _l("版本名称"),
+        validators=[DataRequired(_l("请填写版本名称。")), Length(max=100)],
+        description=_l("例如:2027 年修订版"),
+    )
+    effective = DateField(_l("生效日期"), validators=[DataRequired(_l("请填写生效日期。"))])
+    submit = SubmitField(_l("上传并预览"))
+
+
+class PublishForm(FlaskForm):
+    """Publish a previewed revision."""
+
+    label = HiddenField(validators=[DataRequired(), Length(max=100)])
+    effective = HiddenField(validators=[DataRequired()])
+    submit = SubmitField(_l("确认发布"))

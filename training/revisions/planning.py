@@ -1,0 +1,269 @@
+"""Planning a revision of the norm: parse, compare, regenerate; nothing is written here."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from markupsafe import escape
+
+from training.content.generated import (
+    DISTRACTORS_FILE,
+    generated_banks,
+    lesson_map,
+    load_distractors,
+)
+from training.content.impact import LessonImpact, lesson_impact
+from training.content.lessons import generate_lessons, plan_lessons
+from training.content.outline import OUTLINE_FILE, load_outline
+from training.lessons.models import NormVersion
+from training.lessons.services import lesson_values
+from training.norm.diff import (
+    NormDiff,
+    changed_clauses,
+    diff_norms,
+    removed_clauses,
+    render_html,
+    renumbered_clauses,
+)
+from training.norm.model import NormDocument, NormParseError
+from training.norm.parse import parse_bytes
+from training.quizzes.bank import load_banks
+from training.quizzes.items import Question
+
+
+@dataclass(frozen=True)
+class FlaggedItem:
+    """A quiz item whose cited clause changed; ``blocking`` when the clause is gone."""
+
+    path: str
+    question_id: str
+    clause: str
+    reason: str
+    blocking: bool
+
+
+@dataclass
+class RevisionPlan:
+    """Everything publishing needs, computed without writing anything."""
+
+    doc: NormDocument
+    data: bytes
+    filename: str
+    label: str
+    effective_date: date
+    old_version: NormVersion | None
+    old_doc: NormDocument | None
+    diff: NormDiff | None
+    impact: LessonImpact | None
+    lessons: list[dict]
+    supersedes: dict[str, str]
+    revision_html: dict[str, str]
+    questions: dict[str, list[Question]]
+    pass_marks: dict[str, object]
+    flagged: list[FlaggedItem] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        """Return True if publishing must wait until the problems are fixed."""
+        return bool(self.problems) or any(item.blocking for item in self.flagged)
+
+    @property
+    def changes(self) -> dict:
+        """Return the clause changes stored with the published version."""
+        if self.diff is None:
+            return {"changed": [], "removed": [], "renumbered": {}, "lessons": []}
+        return {
+            "changed": sorted(changed_clauses(self.diff) - removed_clauses(self.diff)),
+            "removed": sorted(removed_clauses(self.diff)),
+            "renumbered": renumbered_clauses(self.diff),
+            "lessons": sorted(self.supersedes),
+        }
+
+
+def _raw_texts(doc: NormDocument) -> dict[str, str]:
+    return {s.number: s.title + s.body for s in doc.walk()}
+
+
+def parse_revision(
+    data: bytes, filename: str, titles: Mapping[str, str], old_data: bytes | None
+) -> NormDocument:
+    """Parse a revised norm, keeping only the title overrides that still fit.
+
+    An override is kept where the section's text starts with it (the text
+    gives no boundary) or where the section reads exactly as in the previous
+    version (``old_data``), compared before any override is applied.
+    """
+    plain = _raw_texts(parse_bytes(data, filename=filename))
+    old_plain = _raw_texts(parse_bytes(old_data, filename="previous")) if old_data else {}
+    fitting = {
+        number: title
+        for number, title in titles.items()
+        if number in plain
+        and (plain[number].startswith(title) or old_plain.get(number) == plain[number])
+    }
+    return parse_bytes(data, filename=filename, title_overrides=fitting)
+
+
+def _clause_lesson(number: str, lessons: list[str]) -> str | None:
+    matches = [n for n in lessons if number == n or number.startswith(n + ".")]
+    return max(matches, key=len, default=None)
+
+
+def _revision_notes(diff: NormDiff, impact: LessonImpact, lessons: list[str]) -> dict[str, str]:
+    """Return, per new lesson number, an HTML list of its clause changes."""
+    notes: dict[str, list[str]] = {}
+    old_to_new = {c.old_number: c.new_number for c in impact.lessons if c.old_number}
+    for change in diff.changes:
+        if change.kind == "removed":
+            old_lesson = next(
+                (
+                    c.old_number
+                    for c in (*impact.lessons, *impact.removed)
+                    if c.old_number and change.old_number in c.removed_numbers
+                ),
+                None,
+            )
+            target = old_to_new.get(old_lesson) if old_lesson else None
+            label = f"删除 {change.old_number}"
+        elif change.kind in ("changed", "added"):
+            target = _clause_lesson(change.new_number or "", lessons)
+            label = ("修改 " if change.kind == "changed" else "新增 ") + (change.new_number or "")
+        else:
+            continue
+        if target is None:
+            continue
+        body = render_html(change.segments())
+        notes.setdefault(target, []).append(
+            f"<li><strong>{escape(label)}</strong> {escape(change.new_title or change.old_title or '')}"
+            f'<div class="revision-text">{body}</div></li>'
+        )
+    # Every piece above is escaped or produced by render_html.
+    return {
+        number: '<ul class="revision">' + "".join(items) + "</ul>"
+        for number, items in notes.items()
+    }
+
+
+def _generated_questions(
+    doc: NormDocument, quiz_dir: Path, lessons: list[str], label: str, problems: list[str]
+) -> dict[str, list[Question]]:
+    try:
+        distractors = load_distractors(quiz_dir / DISTRACTORS_FILE)
+        texts = generated_banks(doc, distractors, lesson_map(doc, lessons), source=label)
+    except ValueError as error:
+        problems.append(f"生成题目失败:{error}")
+        return {}
+    clauses = {s.number for s in doc.walk()}
+    with tempfile.TemporaryDirectory() as folder:
+        for lesson, text in texts.items():
+            (Path(folder) / f"{lesson}.yaml").write_text(text, "utf-8")
+        banks, found = load_banks(Path(folder), clause_numbers=clauses, lesson_numbers=set(lessons))
+    problems.extend(f"生成的题目有误:{p.place}: {p.message}" for p in found)
+    return {lesson: list(bank.questions) for lesson, bank in banks.items()}
+
+
+def plan_revision(
+    data: bytes,
+    *,
+    filename: str,
+    label: str,
+    effective_date: date,
+    old_version: NormVersion | None,
+    old_data: bytes | None,
+    content_dir: Path,
+    quiz_dir: Path,
+) -> RevisionPlan:
+    """Compare a revised norm with the version in force and prepare its lessons and quizzes.
+
+    Raises NormParseError for input that is not a usable norm; everything
+    else that stands in the way of publishing is listed in ``problems`` or
+    in blocking ``flagged`` items.
+    """
+    outline = load_outline(content_dir / OUTLINE_FILE)
+    old_doc = None
+    if old_data is not None:
+        # The version in force was built with every override that names one of its sections.
+        old_doc = parse_revision(old_data, "previous", outline.titles, old_data)
+    doc = parse_revision(data, filename, outline.titles, old_data)
+    problems: list[str] = []
+    if old_version is not None and doc.source_sha256 == old_version.source_sha256:
+        problems.append("上传的文件与当前生效的版本完全相同,无需发布。")
+    lesson_numbers = [lesson.number for lesson in plan_lessons(doc, outline.lesson_level)]
+    lessons = [
+        lesson_values(name, text)
+        for name, text in generate_lessons(
+            doc, source=filename, lesson_level=outline.lesson_level
+        ).items()
+    ]
+    diff = impact = None
+    supersedes: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    if old_doc is not None:
+        diff = diff_norms(old_doc, doc)
+        impact = lesson_impact(old_doc, doc, outline.lesson_level, diff=diff)
+        supersedes = {
+            c.new_number: c.old_number
+            for c in impact.lessons
+            if c.content_changed and c.new_number and c.old_number
+        }
+        notes = _revision_notes(diff, impact, lesson_numbers)
+
+    clauses = {s.number for s in doc.walk()}
+    authored, bank_problems = load_banks(quiz_dir, clause_numbers=None, lesson_numbers=None)
+    problems.extend(str(p) for p in bank_problems)
+    flagged: list[FlaggedItem] = []
+    questions: dict[str, list[Question]] = {}
+    changed = changed_clauses(diff) if diff else set()
+    removed = removed_clauses(diff) if diff else set()
+    moved = renumbered_clauses(diff) if diff else {}
+    for lesson, bank in authored.items():
+        if lesson not in lesson_numbers:
+            problems.append(f"{bank.path.name}: 新版本中没有第 {lesson} 课,题库需要调整。")
+            continue
+        questions[lesson] = list(bank.questions)
+        for question in bank.questions:
+            for clause in question.cites:
+                reason = None
+                blocking = False
+                if clause in removed or (diff is None and clause not in clauses):
+                    reason, blocking = f"所引条款 {clause} 在新版本中已删除", True
+                elif clause in changed:
+                    reason = f"所引条款 {clause} 的内容已修改"
+                elif clause in moved:
+                    reason = f"所引条款 {clause} 已改编号为 {moved[clause]}"
+                elif clause not in clauses:
+                    reason, blocking = f"所引条款 {clause} 在新版本中不存在", True
+                if reason:
+                    flagged.append(
+                        FlaggedItem(bank.path.name, question.id, clause, reason, blocking)
+                    )
+    for lesson, generated in _generated_questions(
+        doc, quiz_dir, lesson_numbers, filename, problems
+    ).items():
+        questions.setdefault(lesson, []).extend(generated)
+    return RevisionPlan(
+        doc=doc,
+        data=data,
+        filename=filename,
+        label=label,
+        effective_date=effective_date,
+        old_version=old_version,
+        old_doc=old_doc,
+        diff=diff,
+        impact=impact,
+        lessons=lessons,
+        supersedes=supersedes,
+        revision_html=notes,
+        questions=questions,
+        pass_marks={lesson: bank.pass_mark for lesson, bank in authored.items() if bank.pass_mark},
+        flagged=flagged,
+        problems=problems,
+    )
+
+
+__all__ = ["FlaggedItem", "NormParseError", "RevisionPlan", "plan_revision"]

@@ -1,0 +1,163 @@
+"""Publishing a planned revision: one transaction, old version kept, retraining assigned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, select
+
+from training.assignments.services import assign
+from training.audit.services import record
+from training.auth.models import User
+from training.db import utcnow
+from training.extensions import db
+from training.lessons.models import Lesson, LessonArchive, NormVersion, ReadEvent
+from training.lessons.services import SyncReport, install_lessons
+from training.quizzes.models import QuizAttempt, QuizSubmission
+from training.quizzes.services import issue_certificates_for_completed, sync_questions
+from training.revisions.planning import RevisionPlan
+
+
+class RevisionBlocked(ValueError):
+    """Publishing is refused; ``problems`` says what must be fixed first."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class PublishReport:
+    """What publishing did."""
+
+    version: NormVersion
+    lessons: SyncReport
+    retrain_users: int
+    certificates: int
+
+
+def _archive_current(version: NormVersion) -> None:
+    """Keep the lessons in force as they read in the outgoing version (read-only)."""
+    exists = db.session.scalar(
+        select(LessonArchive.id).where(LessonArchive.version_id == version.id).limit(1)
+    )
+    if exists is not None:
+        return
+    for lesson in db.session.scalars(select(Lesson).where(Lesson.active.is_(True))):
+        db.session.add(
+            LessonArchive(
+                version_id=version.id,
+                lesson_id=lesson.id,
+                number=lesson.number,
+                title=lesson.title,
+                chapter_number=lesson.chapter_number,
+                chapter_title=lesson.chapter_title,
+                position=lesson.position,
+                content_hash=lesson.content_hash,
+                body_html=lesson.body_html,
+            )
+        )
+
+
+def completed_user_ids(lesson_ids: list[int]) -> dict[int, set[int]]:
+    """Return, per lesson, the users who read it and passed its quiz on its own content."""
+    if not lesson_ids:
+        return {}
+    read = db.session.execute(
+        select(ReadEvent.lesson_id, ReadEvent.user_id)
+        .join(
+            Lesson,
+            and_(Lesson.id == ReadEvent.lesson_id, Lesson.content_hash == ReadEvent.lesson_hash),
+        )
+        .where(ReadEvent.lesson_id.in_(lesson_ids))
+        .distinct()
+    ).all()
+    passed = db.session.execute(
+        select(QuizAttempt.lesson_id, QuizAttempt.user_id)
+        .join(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
+        .join(
+            Lesson,
+            and_(
+                Lesson.id == QuizAttempt.lesson_id, Lesson.content_hash == QuizAttempt.lesson_hash
+            ),
+        )
+        .where(QuizAttempt.lesson_id.in_(lesson_ids), QuizSubmission.passed.is_(True))
+        .distinct()
+    ).all()
+    passed_pairs = {(row.lesson_id, row.user_id) for row in passed}
+    result: dict[int, set[int]] = {lesson_id: set() for lesson_id in lesson_ids}
+    for row in read:
+        if (row.lesson_id, row.user_id) in passed_pairs:
+            result[row.lesson_id].add(row.user_id)
+    return result
+
+
+def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> PublishReport:
+    """Publish the planned version: archive, install lessons and quizzes, assign retraining."""
+    if plan.blocked:
+        raise RevisionBlocked(
+            plan.problems
+            + [f"{i.path}: {i.question_id}: {i.reason}" for i in plan.flagged if i.blocking]
+        )
+    try:
+        old = plan.old_version
+        if old is not None:
+            _archive_current(old)
+            old.status = "superseded"
+        version = NormVersion(
+            source_sha256=plan.doc.source_sha256,
+            title=plan.doc.title,
+            source_name=plan.filename,
+            label=plan.label,
+            effective_date=plan.effective_date,
+            status="published",
+            published_at=utcnow(),
+            published_by_id=actor.id if actor else None,
+            source_bytes=plan.data,
+            changes=plan.changes,
+        )
+        db.session.add(version)
+        db.session.flush()
+        lessons = install_lessons(
+            plan.lessons,
+            version_id=version.id,
+            supersedes=plan.supersedes,
+            revision_html=plan.revision_html,
+        )
+        sync_questions(plan.questions, plan.pass_marks)
+
+        # Those who completed a lesson whose content changed must retrain on it.
+        completed = completed_user_ids(list(lessons.superseded.values()))
+        retrain_ids = set().union(*completed.values()) if completed else set()
+        retrain_users = (
+            list(
+                db.session.scalars(
+                    select(User).where(User.id.in_(retrain_ids), User.active.is_(True))
+                )
+            )
+            if retrain_ids
+            else []
+        )
+        due = plan.effective_date + timedelta(days=int(current_app.config["RETRAIN_DAYS"]))
+        assign(retrain_users, due, reason="revision", actor=actor)
+        certificates = issue_certificates_for_completed()
+        record(
+            "norm.publish",
+            f"发布规范新版本「{plan.label}」({version.source_sha256[:12]}),"
+            f"{len(lessons.superseded)} 课内容有变化,{len(retrain_users)} 人需复训",
+            actor=actor,
+            details={
+                "version": version.source_sha256,
+                "label": plan.label,
+                "effective_date": plan.effective_date.isoformat(),
+                "changes": plan.changes,
+                "retrain_users": len(retrain_users),
+            },
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return PublishReport(version, lessons, len(retrain_users), certificates)

@@ -1,0 +1,256 @@
+"""HR pages for norm versions: import, preview, publish, per-version report, items to review."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from training.audit.services import record
+from training.auth.decorators import hr_required
+from training.employees import uploads
+from training.extensions import db
+from training.lessons.models import LessonArchive, NormVersion
+from training.norm.diff import render_html
+from training.norm.model import NormParseError
+from training.quizzes.models import Certificate
+from training.quizzes.services import current_norm_version
+from training.revisions import services
+from training.revisions.forms import PublishForm, RevisionUploadForm
+from training.revisions.publishing import RevisionBlocked, publish_revision
+
+bp = Blueprint("revisions", __name__, url_prefix="/hr/norm", template_folder="templates")
+
+
+@bp.app_template_global()
+def render_marks(segments):
+    """Render inline change marks (escaped text in <ins>/<del>)."""
+    return render_html(segments)
+
+
+@bp.route("/")
+@hr_required
+def index():
+    """List the norm's versions with completion counts."""
+    versions = db.session.scalars(
+        select(NormVersion).order_by(NormVersion.published_at.desc(), NormVersion.id.desc())
+    ).all()
+    certificates = dict(
+        db.session.execute(
+            select(Certificate.source_sha256, func.count()).group_by(Certificate.source_sha256)
+        ).all()
+    )
+    current = current_norm_version()
+    retrain = services.retrain_rows()
+    return render_template(
+        "revisions/index.html",
+        versions=versions,
+        certificates=certificates,
+        current=current,
+        retrain_count=sum(1 for row in retrain if row.state == "retrain"),
+        overdue_count=sum(1 for row in retrain if row.state == "overdue"),
+        review_count=len(services.items_to_review(current, Path(current_app.config["QUIZ_DIR"]))),
+    )
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@hr_required
+def upload():
+    """Upload a revised norm; nothing changes until it is published."""
+    form = RevisionUploadForm()
+    if form.validate_on_submit():
+        data = form.file.data.read(int(current_app.config["IMPORT_MAX_BYTES"]) + 1)
+        if len(data) > int(current_app.config["IMPORT_MAX_BYTES"]):
+            form.file.errors.append(_("文件过大。"))
+        else:
+            filename = Path(form.file.data.filename or "upload").name
+            try:
+                services.plan_for_upload(data, filename, form.label.data, form.effective.data)
+            except NormParseError as error:
+                form.file.errors.append(_("无法识别这份规范:%(error)s", error=str(error)))
+            else:
+                stored = uploads.store(data, filename, current_user.id)
+                return redirect(
+                    url_for(
+                        "revisions.preview",
+                        upload_id=stored.upload_id,
+                        label=form.label.data,
+                        effective=form.effective.data.isoformat(),
+                    )
+                )
+    return render_template("revisions/upload.html", form=form), 422 if form.errors else 200
+
+
+def _stored_plan(upload_id: str, label: str, effective_text: str):
+    stored = uploads.load(upload_id, current_user.id)
+    if stored is None:
+        abort(404)
+    try:
+        effective = date.fromisoformat(effective_text)
+    except ValueError:
+        abort(400)
+    if not label or len(label) > 100:
+        abort(400)
+    try:
+        return stored, services.plan_for_upload(stored.data, stored.filename, label, effective)
+    except NormParseError:
+        abort(400)
+
+
+@bp.route("/import/<upload_id>")
+@hr_required
+def preview(upload_id: str):
+    """Show, section by section, what the revision adds, removes, renumbers and changes."""
+    label = request.args.get("label", "")
+    effective = request.args.get("effective", "")
+    stored, plan = _stored_plan(upload_id, label, effective)
+    form = PublishForm(label=label, effective=effective)
+    return render_template("revisions/preview.html", plan=plan, form=form, upload_id=upload_id)
+
+
+@bp.route("/import/<upload_id>/publish", methods=["POST"])
+@hr_required
+def publish(upload_id: str):
+    """Publish a previewed revision."""
+    form = PublishForm()
+    if not form.validate_on_submit():
+        abort(400)
+    stored, plan = _stored_plan(upload_id, form.label.data, form.effective.data)
+    try:
+        report = publish_revision(plan, actor=current_user._get_current_object())
+    except RevisionBlocked:
+        flash(_("发布被阻止:请先处理预览页列出的问题。"), "error")
+        return redirect(
+            url_for(
+                "revisions.preview",
+                upload_id=upload_id,
+                label=form.label.data,
+                effective=form.effective.data,
+            )
+        )
+    uploads.delete(upload_id)
+    flash(
+        _(
+            "已发布「%(label)s」:%(lessons)s 课内容有变化,%(users)s 人需复训。",
+            label=plan.label,
+            lessons=len(report.lessons.superseded),
+            users=report.retrain_users,
+        ),
+        "success",
+    )
+    return redirect(url_for("revisions.index"))
+
+
+@bp.route("/review")
+@hr_required
+def review():
+    """List quiz items whose cited clauses the version in force changed or renumbered."""
+    current = current_norm_version()
+    items = services.items_to_review(current, Path(current_app.config["QUIZ_DIR"]))
+    return render_template("revisions/review.html", items=items, current=current)
+
+
+def _version(version_id: int) -> NormVersion:
+    version = db.session.get(NormVersion, version_id)
+    if version is None:
+        abort(404)
+    return version
+
+
+def _version_rows(version: NormVersion):
+    rows = services.completed_rows(version)
+    current = current_norm_version()
+    if current is not None and current.id == version.id:
+        rows += services.retrain_rows()
+    return rows
+
+
+@bp.route("/versions/<int:version_id>")
+@hr_required
+def version_detail(version_id: int):
+    """Show who completed a version, and for the version in force who must retrain."""
+    version = _version(version_id)
+    archived = db.session.scalars(
+        select(LessonArchive)
+        .where(LessonArchive.version_id == version.id)
+        .order_by(LessonArchive.position)
+    ).all()
+    return render_template(
+        "revisions/version.html",
+        version=version,
+        rows=_version_rows(version),
+        archived=archived,
+        is_current=(current_norm_version() or version).id == version.id,
+    )
+
+
+@bp.route("/versions/<int:version_id>/export.csv")
+@hr_required
+def version_export(version_id: int):
+    """Export a version report as CSV (UTF-8 with BOM for Excel)."""
+    version = _version(version_id)
+    rows = _version_rows(version)
+    labels = {"completed": "已完成", "retrain": "需复训", "overdue": "已逾期"}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["工号", "姓名", "部门", "状态", "需复训课程", "截止日期"])
+    for row in rows:
+        writer.writerow(
+            [
+                _safe(row.user.employee_no),
+                _safe(row.user.name),
+                _safe(row.user.department),
+                labels[row.state],
+                " ".join(row.lessons),
+                row.due_date.isoformat() if row.due_date else "",
+            ]
+        )
+    record(
+        "export",
+        f"导出规范版本「{version.label}」完成情况,{len(rows)} 行",
+        details={"what": "norm_version", "version": version.source_sha256, "rows": len(rows)},
+    )
+    db.session.commit()
+    filename = f"norm-version-{version.source_sha256[:12]}.csv"
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+def _safe(value: str) -> str:
+    """Neutralise cells a spreadsheet would run as a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@bp.route("/versions/<int:version_id>/lessons/<number>")
+@hr_required
+def archived_lesson(version_id: int, number: str):
+    """Show a lesson as it read in a superseded version (read-only)."""
+    archive = db.session.scalar(
+        select(LessonArchive).where(
+            LessonArchive.version_id == version_id, LessonArchive.number == number
+        )
+    )
+    if archive is None:
+        abort(404)
+    return render_template(
+        "revisions/archived_lesson.html", archive=archive, version=_version(version_id)
+    )
