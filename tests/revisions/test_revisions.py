@@ -264,3 +264,51 @@ def test_learner_cannot_reach_revision_pages(client, login_as, lessons):
     login_as()
     for url in ("/hr/norm/", "/hr/norm/import", "/hr/norm/review", "/hr/norm/versions/1"):
         assert client.get(url).status_code == 403, url
+
+
+def test_content_check_warns_about_items_to_review(runner, lessons, revised):
+    runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(revised(ONE_CLAUSE)),
+            "--label",
+            "v2",
+            "--effective",
+            "2027-01-01",
+            "--publish",
+        ]
+    )
+    result = runner.invoke(args=["content", "check"])
+    assert result.exit_code == 0, result.output
+    assert "warning: quizzes/4.2.yaml: l42-" in result.output
+    assert "4.2.1.2" in result.output
+
+
+def test_certificate_of_a_superseded_version_says_so(
+    client, login_as, runner, lessons, revised, complete_lessons
+):
+    from training.quizzes.services import issue_certificate_if_complete
+
+    learner = login_as()
+    complete_lessons(learner, [lesson.number for lesson in lessons])
+    issue_certificate_if_complete(learner.id)
+    page = client.get("/certificate").get_data(as_text=True)
+    assert "data-superseded" not in page
+    runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(revised(ONE_CLAUSE)),
+            "--label",
+            "v2",
+            "--effective",
+            "2027-01-01",
+            "--publish",
+        ]
+    )
+    page = client.get("/certificate").get_data(as_text=True)
+    assert 'data-superseded="yes"' in page
+    home = client.get("/").get_data(as_text=True)
+    assert "本次修订" in home
+    assert 'data-status="retrain"' in home

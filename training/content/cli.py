@@ -31,6 +31,20 @@ def quiz_dir() -> Path:
     return Path(current_app.config.get("QUIZ_DIR", DEFAULT_CONTENT_DIR.parent / "quizzes"))
 
 
+def review_warnings() -> list[str]:
+    """List quiz items to review after the published revision (none without a database)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from training.quizzes.services import current_norm_version
+    from training.revisions.services import items_to_review
+
+    try:
+        items = items_to_review(current_norm_version(), quiz_dir())
+    except SQLAlchemyError:
+        return []  # no database yet: nothing has been published
+    return [f"quizzes/{i.path}: {i.question_id}: {i.reason}; review it" for i in items]
+
+
 def _fail(message: str) -> NoReturn:
     click.echo(message, err=True)
     raise click.exceptions.Exit(1)
@@ -99,6 +113,8 @@ def check_command() -> None:
     problems = run_checks(content_dir(), current_app)
     for problem in problems:
         click.echo(str(problem), err=True)
+    for warning in review_warnings():
+        click.echo(f"warning: {warning}", err=True)
     if problems:
         _fail(f"{len(problems)} problem(s) found.")
     lessons = len(list((content_dir() / "lessons").glob("*.md")))

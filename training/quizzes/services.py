@@ -441,6 +441,16 @@ def issue_certificates_for_completed() -> int:
     return issued
 
 
+def latest_certificate(user_id: int) -> Certificate | None:
+    """Return the user's most recent certificate, for whichever version."""
+    return db.session.scalar(
+        select(Certificate)
+        .where(Certificate.user_id == user_id)
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+        .limit(1)
+    )
+
+
 def _certificate_code() -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     raw = "".join(secrets.choice(alphabet) for _ in range(12))

@@ -136,13 +136,18 @@ def result(attempt_id: int):
 @bp.route("/certificate")
 def certificate():
     """Show the learner's course certificate, printable on one A4 page."""
-    certificate = services.certificate_for(current_user.id)
-    progress = services.progress_for(current_user.id)
+    version = services.current_norm_version()
+    certificate = services.certificate_for(current_user.id) or services.latest_certificate(
+        current_user.id
+    )
     return render_template(
         "quizzes/certificate.html",
         certificate=certificate,
-        progress=progress,
-        version=services.current_norm_version(),
+        superseded=bool(
+            certificate and version and certificate.source_sha256 != version.source_sha256
+        ),
+        progress=services.progress_for(current_user.id),
+        version=version,
         user=current_user,
     )
 

@@ -1,0 +1,99 @@
+"""HR publishes a revised norm in a real browser; an employee then sees 需复训."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from training.auth.models import Role
+from training.db import utcnow
+from training.extensions import db
+from training.lessons.models import Lesson, ReadEvent
+from training.quizzes.models import QuizAttempt, QuizSubmission
+
+pytestmark = pytest.mark.browser
+
+SEED = Path(__file__).resolve().parents[2] / "content" / "source" / "service-norm.txt"
+
+
+def _complete_everything(user) -> None:
+    for lesson in db.session.scalars(select(Lesson).where(Lesson.active.is_(True))):
+        db.session.add(
+            ReadEvent(
+                user_id=user.id,
+                lesson_id=lesson.id,
+                lesson_hash=lesson.content_hash,
+                read_at=utcnow(),
+            )
+        )
+        attempt = QuizAttempt(
+            user_id=user.id,
+            lesson_id=lesson.id,
+            lesson_hash=lesson.content_hash,
+            seed=1,
+            draw={"seed": 1, "questions": [], "snapshot": {}},
+            pass_mark="4/5",
+            started_at=utcnow(),
+        )
+        db.session.add(attempt)
+        db.session.flush()
+        db.session.add(
+            QuizSubmission(
+                attempt_id=attempt.id,
+                answers={},
+                correct_count=5,
+                total=5,
+                passed=True,
+                submitted_at=utcnow(),
+            )
+        )
+    db.session.commit()
+
+
+def _log_in(page, base, employee_no):
+    page.goto(f"{base}/login")
+    page.get_by_label("工号").fill(employee_no)
+    page.get_by_label("密码").fill("Correct-Horse-42")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base}/")
+
+
+def test_upload_preview_publish_then_employee_must_retrain(
+    live_server, page, create_user, lessons, tmp_path
+):
+    employee = create_user(name="老员工")
+    _complete_everything(employee)
+    hr = create_user(role=Role.HR, name="人事")
+    revised = tmp_path / "service-norm-2027.txt"
+    revised.write_text(
+        SEED.read_text("utf-8").replace("一般不得超过三声", "一般不得超过两声"), "utf-8"
+    )
+
+    _log_in(page, live_server, hr.employee_no)
+    page.get_by_role("link", name="规范版本").click()
+    page.get_by_role("link", name="导入修订版规范").click()
+    page.get_by_label("规范文件").set_input_files(str(revised))
+    page.get_by_label("版本名称").fill("2027 年修订版")
+    page.get_by_label("生效日期").fill("2027-01-01")
+    page.get_by_role("button", name="上传并预览").click()
+    page.wait_for_url("**/hr/norm/import/**")
+    row = page.locator('tr[data-kind="changed"]')
+    assert row.count() == 1
+    assert "4.2.1.2" in row.inner_text()
+    assert page.locator("del", has_text="三").count() >= 1
+    page.get_by_role("button", name="确认发布").click()
+    page.wait_for_url(f"{live_server}/hr/norm/")
+    assert "1 人需复训" in page.content()
+    page.get_by_role("button", name="退出").click()
+
+    _log_in(page, live_server, employee.employee_no)
+    notice = page.locator("#revision")
+    assert notice.is_visible()
+    assert "4.2 外部服务的方式" in notice.inner_text()
+    assert notice.locator("ins", has_text="两").count() >= 1
+    item = page.locator(".lesson-item", has_text="外部服务的方式")
+    assert item.locator(".status").inner_text().strip() == "需复训"
+    other = page.locator(".lesson-item", has_text="良好的服务标准")
+    assert other.locator(".status").inner_text().strip() == "已完成"
