@@ -291,7 +291,7 @@ def test_rebuild_from_reviews_reproduces_every_card(client, login_as, read_lesso
 
     db.session.execute(PracticeCard.__table__.delete())
     db.session.commit()
-    assert store.rebuild_cards(user.id, services.make_scheduler(0.9)) == 4
+    assert store.rebuild_cards(user.id) == 4
     db.session.expire_all()
     cards_after = {
         row.question_id: (row.due, row.card, row.state) for row in store.cards_for(user.id).values()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from flask import current_app
 from fsrs import Card, Rating, Scheduler
 from sqlalchemy import case, func, select
 
@@ -315,11 +316,17 @@ def _set_card(row: PracticeCard, card: Card, now: datetime) -> None:
     row.updated_at = now
 
 
-def rebuild_cards(user_id: int, scheduler: Scheduler) -> int:
+def practice_scheduler() -> Scheduler:
+    """Return the scheduler for the configured target retention."""
+    return services.make_scheduler(float(current_app.config["PRACTICE_DESIRED_RETENTION"]))
+
+
+def rebuild_cards(user_id: int, scheduler: Scheduler | None = None) -> int:
     """Recompute every card of the user by replaying their reviews in order; commit.
 
     Return the number of cards written. Cards without reviews are removed.
     """
+    scheduler = scheduler or practice_scheduler()
     rows = db.session.execute(
         select(
             PracticeReview.question_id,

@@ -45,7 +45,7 @@ MAX_DURATION_MS = 30 * 60 * 1000
 
 
 def _scheduler():
-    return services.make_scheduler(float(current_app.config["PRACTICE_DESIRED_RETENTION"]))
+    return store.practice_scheduler()
 
 
 def _zone() -> ZoneInfo:
