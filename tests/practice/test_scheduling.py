@@ -211,3 +211,10 @@ def test_iso_week_starts_are_local_mondays_oldest_first():
     starts = services.iso_week_starts(now, SHANGHAI, 3)
     assert [s.date().isoformat() for s in starts] == ["2026-02-16", "2026-02-23", "2026-03-02"]
     assert all(s.weekday() == 0 and s.hour == 0 for s in starts)
+
+
+def test_review_times_in_another_zone_are_taken_as_the_same_instant(scheduler):
+    local = T0.astimezone(SHANGHAI)
+    in_utc = services.review(scheduler, services.new_card(1, T0), Rating.Good, T0)
+    in_local = services.review(scheduler, services.new_card(1, T0), Rating.Good, local)
+    assert in_local.to_dict() == in_utc.to_dict()

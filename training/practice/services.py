@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from fsrs import Card, Rating, ReviewLog, Scheduler, State
 
@@ -46,8 +46,8 @@ def new_card(card_id: int, now: datetime) -> Card:
 
 
 def review(scheduler: Scheduler, card: Card, rating: Rating, at: datetime) -> Card:
-    """Return the card after one review at ``at`` (an aware UTC datetime)."""
-    reviewed, _log = scheduler.review_card(card, rating, review_datetime=at)
+    """Return the card after one review at ``at`` (an aware datetime in any zone)."""
+    reviewed, _log = scheduler.review_card(card, rating, review_datetime=at.astimezone(UTC))
     return reviewed
 
 
@@ -56,7 +56,12 @@ def replay(
 ) -> Card:
     """Return the card that the reviews (rating, time) produce, replayed in time order."""
     logs = [
-        ReviewLog(card_id=card_id, rating=Rating(rating), review_datetime=at, review_duration=None)
+        ReviewLog(
+            card_id=card_id,
+            rating=Rating(rating),
+            review_datetime=at.astimezone(UTC),
+            review_duration=None,
+        )
         for rating, at in reviews
     ]
     if not logs:
