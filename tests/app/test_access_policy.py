@@ -1,0 +1,167 @@
+"""Every route against a policy table, as anonymous, learner, another learner and HR.
+
+A route added without a policy fails this suite. URLs that take an id are
+tried with another employee's id.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from training.app import create_app
+from training.auth.models import Role
+from training.extensions import db
+from training.quizzes.models import QuizQuestion
+from training.quizzes.services import current_norm_version, start_attempt
+
+PUBLIC, USER, OWNER, HR = "public", "user", "owner", "hr"
+
+POLICY = {
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.set_password": PUBLIC,
+    "auth.logout": USER,
+    "auth.change_password": USER,
+    "lessons.home": USER,
+    "lessons.lesson": USER,
+    "lessons.acknowledge": USER,
+    "quizzes.quiz_start": USER,
+    "quizzes.quiz_new": USER,
+    "quizzes.certificate": USER,
+    "quizzes.attempt": OWNER,
+    "quizzes.result": OWNER,
+    "quizzes.verify_certificate": HR,
+    "practice.index": USER,
+    "practice.chapter": USER,
+    "practice.start_chapter": USER,
+    "practice.start_today": USER,
+    "practice.start_weak": USER,
+    "practice.question": USER,
+    "practice.feedback": USER,
+    "practice.done": USER,
+    "practice.stats": HR,
+    "reports.dashboard": HR,
+    "reports.employee_list": HR,
+    "reports.employee_detail": HR,
+    "reports.attempt_detail": HR,
+    "reports.export_employees": HR,
+    "reports.export_attempts": HR,
+    "employees.create": HR,
+    "employees.import_upload": HR,
+    "employees.import_confirm": HR,
+    "employees.assign": HR,
+    "employees.assign_department": HR,
+    "employees.deactivate": HR,
+    "employees.reactivate": HR,
+    "employees.issue_link": HR,
+    "audit.index": HR,
+    "revisions.index": HR,
+    "revisions.upload": HR,
+    "revisions.preview": HR,
+    "revisions.publish": HR,
+    "revisions.review": HR,
+    "revisions.version_detail": HR,
+    "revisions.version_export": HR,
+    "revisions.archived_lesson": HR,
+}
+
+
+def _routes():
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, rule.rule, method
+
+
+ROUTES = list(_routes())
+
+
+def test_every_route_has_a_policy():
+    missing = sorted({endpoint for endpoint, _, _ in ROUTES} - set(POLICY))
+    assert missing == [], f"routes without an access policy: {missing}"
+
+
+@pytest.fixture
+def world(app, lessons, create_user):
+    """A learner, another learner with an attempt, an HR user; ids to put in URLs."""
+    learner = create_user(name="学员甲")
+    other = create_user(name="学员乙")
+    hr = create_user(role=Role.HR, name="人事丙")
+    attempt = start_attempt(other.id, lessons[0])
+    question = db.session.scalar(select(QuizQuestion.id).limit(1))
+    return {
+        "learner": learner,
+        "other": other,
+        "hr": hr,
+        "values": {
+            "user_id": other.id,
+            "attempt_id": attempt.id,
+            "question_id": question,
+            "version_id": current_norm_version().id,
+            "number": lessons[0].number,
+            "upload_id": "u" * 32,
+            "token": "t" * 32,
+            "filename": "css/app.css",
+            "fmt": "csv",
+        },
+    }
+
+
+def _url(app, endpoint, values):
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **{k: values[k] for k in rule.arguments})
+
+
+def _request(client, method, url):
+    response = client.open(url, method=method, data={})
+    response.close()
+    return response
+
+
+def _login(app, user):
+    client = app.test_client()
+    response = client.post(
+        "/login", data={"employee_no": user.employee_no, "password": "Correct-Horse-42"}
+    )
+    assert response.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "rule", "method"), ROUTES, ids=[f"{m} {r}" for _, r, m in ROUTES]
+)
+def test_route_follows_its_policy(app, world, endpoint, rule, method):
+    policy = POLICY[endpoint]
+    url = _url(app, endpoint, world["values"])
+
+    anonymous = _request(app.test_client(), method, url)
+    if policy == PUBLIC:
+        assert not anonymous.headers.get("Location", "").startswith("/login"), url
+        assert anonymous.status_code < 500
+    else:
+        assert anonymous.status_code == 302, (url, anonymous.status_code)
+        assert anonymous.headers["Location"].startswith("/login")
+
+    learner = _request(_login(app, world["learner"]), method, url)
+    if policy == HR:
+        assert learner.status_code == 403, (url, learner.status_code)
+    elif policy == OWNER:
+        assert learner.status_code == 404, (url, learner.status_code)  # another learner's attempt
+    elif policy == USER:
+        assert learner.status_code not in (401, 403, 500), (url, learner.status_code)
+        if endpoint != "auth.logout":  # logging out ends at the login page by design
+            assert not learner.headers.get("Location", "").startswith("/login")
+
+    if policy == OWNER:
+        owner = _request(_login(app, world["other"]), method, url)
+        assert owner.status_code in (200, 302, 400, 422), (url, owner.status_code)
+
+    hr = _request(_login(app, world["hr"]), method, url)
+    if policy == OWNER:
+        assert hr.status_code == 404, (url, hr.status_code)  # HR reads attempts in the HR pages
+    elif policy in (HR, USER):
+        assert hr.status_code not in (401, 403, 500), (url, hr.status_code)
