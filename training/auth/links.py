@@ -38,17 +38,21 @@ def revoke_links(user: User) -> int:
     ).rowcount
 
 
-def issue_link(user: User, purpose: str, actor: User | None = None) -> str:
+def issue_link(
+    user: User, purpose: str, actor: User | None = None, *, revoke_earlier: bool = True
+) -> str:
     """Store a new link for the user (revoking earlier unused ones) and return its token.
 
     The caller records the audit event and commits; the token itself is
-    never stored and must not be logged.
+    never stored and must not be logged. ``revoke_earlier=False`` is for
+    accounts created in this transaction, which have no links yet.
     """
     if purpose not in PURPOSES:
         raise ValueError(f"unknown link purpose {purpose!r}")
     if user.id is None:
         db.session.flush()
-    revoke_links(user)
+    if revoke_earlier:
+        revoke_links(user)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     db.session.add(
