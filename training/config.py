@@ -33,6 +33,7 @@ class DefaultConfig:
 
     ONBOARDING_DAYS = 14  # due date = 入职日期 + this many days
     RETRAIN_DAYS = 14  # after a revision: retraining due = effective date + this many days
+    BASE_URL = "http://127.0.0.1:5000"  # for links printed by commands, outside a request
     PASSWORD_LINK_HOURS = 72  # how long a set-password or reset link stays valid
     IMPORT_MAX_BYTES = 5 * 1024 * 1024
     PRACTICE_DESIRED_RETENTION = 0.9  # FSRS target; mastery = recall above it

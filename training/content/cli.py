@@ -38,6 +38,8 @@ def review_warnings() -> list[str]:
     from training.quizzes.services import current_norm_version
     from training.revisions.services import items_to_review
 
+    if "sqlalchemy" not in current_app.extensions:
+        return []  # a bare app (content tools only) has no database
     try:
         items = items_to_review(current_norm_version(), quiz_dir())
     except SQLAlchemyError:
