@@ -1,0 +1,256 @@
+"""Each employee's standing in the course, for any filtered set of employees, in one statement.
+
+Everything is computed in SQL (subqueries, a UNION ALL of learning events, a CASE for
+the status) so the same statement serves the dashboard counts, the paginated list, the
+employee page and the exports, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+
+from training.assignments.models import Assignment
+from training.assignments.services import current_assignment_ids
+from training.auth.models import User
+from training.lessons.models import Lesson, NormVersion, ReadEvent
+from training.quizzes.models import Certificate, QuizAttempt, QuizSubmission
+
+NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE = "not_started", "in_progress", "completed", "overdue"
+STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE)
+STATUS_LABELS = {
+    NOT_STARTED: _l("未开始"),
+    IN_PROGRESS: _l("进行中"),
+    COMPLETED: _l("已完成"),
+    OVERDUE: _l("已逾期"),
+}
+
+
+def status_label(status: str) -> str:
+    """Return the Chinese label of a status key."""
+    return str(STATUS_LABELS.get(status, status))
+
+
+def parse_status(value: str | None) -> str | None:
+    """Return the status key for a key or its Chinese label; None when empty or unknown."""
+    if not value:
+        return None
+    if value in STATUSES:
+        return value
+    return next((key for key, label in STATUS_LABELS.items() if str(label) == value), None)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which employees a report covers; shared by the list, the exports and the CLI."""
+
+    department: str | None = None
+    status: str | None = None
+    hired_from: date | None = None
+    hired_to: date | None = None
+    search: str | None = None
+    include_inactive: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the filters that are set, JSON-ready (for audit details)."""
+        values = {}
+        for key, value in dataclasses.asdict(self).items():
+            if value in (None, "", False):
+                continue
+            values[key] = value.isoformat() if isinstance(value, date) else value
+        return values
+
+
+def company_today() -> date:
+    """Return today's date in the company's time zone (due dates are local dates)."""
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+    return datetime.now(zone).date()
+
+
+def user_conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    """Return WHERE conditions on users for the filters that do not need progress."""
+    conditions: list[ColumnElement[bool]] = []
+    if not filters.include_inactive:
+        conditions.append(User.active.is_(True))
+    if filters.department:
+        conditions.append(User.department == filters.department)
+    if filters.hired_from:
+        conditions.append(User.hire_date >= filters.hired_from)
+    if filters.hired_to:
+        conditions.append(User.hire_date <= filters.hired_to)
+    if filters.search:
+        term = filters.search.strip()
+        conditions.append(
+            or_(
+                User.name.icontains(term, autoescape=True),
+                User.employee_no.icontains(term, autoescape=True),
+            )
+        )
+    return conditions
+
+
+def _progress_subquery(user_id: int | None = None) -> Subquery:
+    """Return per-user counts of lessons read, passed and completed, and the last activity.
+
+    Read events and attempts are gathered in one UNION ALL with flags, reduced per
+    (user, lesson) and then per user, so each table is scanned once. "Current"
+    means an active lesson at its present content hash; ``started`` is any read
+    or submitted attempt, of any version.
+    """
+    zero, one = literal_column("0"), literal_column("1")
+    read_current = and_(Lesson.active.is_(True), Lesson.content_hash == ReadEvent.lesson_hash)
+    reads = select(
+        ReadEvent.user_id.label("user_id"),
+        ReadEvent.lesson_id.label("lesson_id"),
+        ReadEvent.read_at.label("at"),
+        case((read_current, one), else_=zero).label("is_read"),
+        zero.label("is_passed"),
+        one.label("started"),
+    ).join(Lesson, Lesson.id == ReadEvent.lesson_id)
+    passed_current = and_(
+        QuizSubmission.passed.is_(True),
+        Lesson.active.is_(True),
+        Lesson.content_hash == QuizAttempt.lesson_hash,
+    )
+    attempts = (
+        select(
+            QuizAttempt.user_id,
+            QuizAttempt.lesson_id,
+            func.coalesce(QuizSubmission.submitted_at, QuizAttempt.started_at),
+            zero,
+            case((passed_current, one), else_=zero),
+            case((QuizSubmission.id.is_not(None), one), else_=zero),
+        )
+        .join(Lesson, Lesson.id == QuizAttempt.lesson_id)
+        .outerjoin(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
+    )
+    if user_id is not None:
+        reads = reads.where(ReadEvent.user_id == user_id)
+        attempts = attempts.where(QuizAttempt.user_id == user_id)
+    events = union_all(reads, attempts).subquery("events")
+    per_lesson = (
+        select(
+            events.c.user_id,
+            func.max(events.c.at).label("at"),
+            func.max(events.c.is_read).label("is_read"),
+            func.max(events.c.is_passed).label("is_passed"),
+            func.max(events.c.started).label("started"),
+        )
+        .group_by(events.c.user_id, events.c.lesson_id)
+        .subquery("per_lesson")
+    )
+    done = and_(per_lesson.c.is_read == 1, per_lesson.c.is_passed == 1)
+    return (
+        select(
+            per_lesson.c.user_id,
+            func.sum(per_lesson.c.is_read).label("read_count"),
+            func.sum(per_lesson.c.is_passed).label("passed_count"),
+            func.sum(case((done, 1), else_=0)).label("completed_count"),
+            func.max(per_lesson.c.at).label("last_activity"),
+            func.max(per_lesson.c.started).label("started"),
+        )
+        .group_by(per_lesson.c.user_id)
+        .subquery("progress")
+    )
+
+
+def current_version_digest():
+    """Return a scalar subquery of the digest of the norm version in force.
+
+    The same rule as ``quizzes.services.current_norm_version``: the latest published.
+    """
+    return (
+        select(NormVersion.source_sha256)
+        .where(NormVersion.status == "published")
+        .order_by(NormVersion.published_at.desc(), NormVersion.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def status_select(
+    filters: Filters, *, today: date | None = None, user_id: int | None = None
+) -> Select:
+    """Return the statement giving one row per matching employee with progress and status.
+
+    Columns: user_id, employee_no, name, department, position, email, hire_date,
+    active, read_count, passed_count, completed_count, total, last_activity,
+    completed_at, certificate_code, due_date, status.
+    """
+    today = today or company_today()
+    progress = _progress_subquery(user_id)
+    latest = current_assignment_ids()
+    total = select(func.count(Lesson.id)).where(Lesson.active.is_(True)).scalar_subquery()
+    digest = current_version_digest()
+    completed = func.coalesce(progress.c.completed_count, 0)
+    status = case(
+        (and_(total > 0, completed >= total), COMPLETED),
+        (Assignment.due_date < today, OVERDUE),
+        (func.coalesce(progress.c.started, 0) == 0, NOT_STARTED),
+        else_=IN_PROGRESS,
+    )
+    stmt = (
+        select(
+            User.id.label("user_id"),
+            User.employee_no,
+            User.name,
+            User.department,
+            User.position,
+            User.email,
+            User.hire_date,
+            User.active,
+            func.coalesce(progress.c.read_count, 0).label("read_count"),
+            func.coalesce(progress.c.passed_count, 0).label("passed_count"),
+            completed.label("completed_count"),
+            total.label("total"),
+            progress.c.last_activity,
+            Certificate.issued_at.label("completed_at"),
+            Certificate.code.label("certificate_code"),
+            Assignment.due_date,
+            status.label("status"),
+        )
+        .outerjoin(progress, progress.c.user_id == User.id)
+        .outerjoin(latest, latest.c.user_id == User.id)
+        .outerjoin(Assignment, Assignment.id == latest.c.id)
+        .outerjoin(
+            Certificate,
+            and_(Certificate.user_id == User.id, Certificate.source_sha256 == digest),
+        )
+        .where(*user_conditions(filters))
+    )
+    if user_id is not None:
+        stmt = stmt.where(User.id == user_id)
+    return stmt
+
+
+def employee_rows(filters: Filters, *, today: date | None = None) -> Subquery:
+    """Return the filtered status rows (status filter included) as a subquery to select from."""
+    rows = status_select(filters, today=today).subquery("rows")
+    if filters.status:
+        return select(rows).where(rows.c.status == filters.status).subquery("filtered")
+    return rows
+
+
+def days_overdue(due: date | None, today: date) -> int:
+    """Return how many days past the due date today is (0 when not past)."""
+    if due is None:
+        return 0
+    return max(0, (today - due).days)
