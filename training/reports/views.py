@@ -2,6 +2,210 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+import io
+import tempfile
+from typing import Any
+
+from flask import Blueprint, render_template, request, send_file, url_for
+from werkzeug.datastructures import MultiDict
+
+from training.audit.services import ACTIONS
+from training.auth.decorators import hr_required
+from training.auth.models import User
+from training.db import utcnow
+from training.extensions import db
+from training.lessons.services import active_lessons, lesson_for_clause
+from training.quizzes import services as quiz_services
+from training.quizzes.models import QuizAttempt
+from training.reports import dashboard as dash
+from training.reports import detail
+from training.reports.chart import bar_chart
+from training.reports.columns import employee_columns, score_percent
+from training.reports.export import (
+    MIMETYPES,
+    filename,
+    record_export,
+    write_export,
+)
+from training.reports.forms import FilterForm
+from training.reports.insight import quiz_insight
+from training.reports.listing import (
+    DEFAULT_PER_PAGE,
+    SORTS,
+    Ordering,
+    clamp_page,
+    clamp_per_page,
+    departments,
+    page_of,
+)
+from training.reports.status import (
+    STATUS_LABELS,
+    STATUSES,
+    Filters,
+    company_today,
+    days_overdue,
+)
 
 bp = Blueprint("reports", __name__, url_prefix="/hr", template_folder="templates")
+
+OVERDUE_LIMIT = 50
+PER_PAGE_CHOICES = (10, 20, 50, 100, 200)
+
+
+def _list_request() -> tuple[FilterForm, Filters, Ordering]:
+    """Read the filters and ordering from the query string (one query: the departments)."""
+    form = FilterForm(request.args)
+    form.set_departments(departments())
+    form.validate()
+    ordering = Ordering.parse(request.args.get("sort"), request.args.get("dir"))
+    return form, form.filters(), ordering
+
+
+def _args(**changes: Any) -> dict[str, Any]:
+    """Return the current query string with changes (None removes a key), for links."""
+    args = MultiDict(request.args)
+    for key, value in changes.items():
+        args.pop(key, None)
+        if value is not None:
+            args[key] = value
+    return args.to_dict(flat=True)
+
+
+@bp.route("/")
+@hr_required
+def dashboard():
+    """Show completion counts, completion by department, the overdue list and quiz insight."""
+    today = company_today()
+    summary = dash.summary(today)
+    chart = bar_chart([(d.name or "(未填部门)", d.completed, d.total) for d in summary.departments])
+    return render_template(
+        "reports/dashboard.html",
+        summary=summary,
+        chart=chart,
+        overdue=dash.overdue_rows(today, OVERDUE_LIMIT),
+        today=today,
+        days_overdue=days_overdue,
+        insight=quiz_insight(),
+        statuses=STATUSES,
+        status_labels=STATUS_LABELS,
+    )
+
+
+@bp.route("/employees")
+@hr_required
+def employee_list():
+    """List employees with filters, search, sorting and pages (a fixed number of queries)."""
+    form, filters, ordering = _list_request()
+    per_page = clamp_per_page(request.args.get("per_page", DEFAULT_PER_PAGE))
+    page = page_of(filters, ordering, clamp_page(request.args.get("page")), per_page)
+    return render_template(
+        "reports/employee_list.html",
+        form=form,
+        filters=filters,
+        ordering=ordering,
+        page=page,
+        per_page=per_page,
+        per_page_choices=PER_PAGE_CHOICES,
+        columns=employee_columns(filters),
+        sortable=SORTS,
+        args=_args,
+    )
+
+
+def _export(what: str, fmt: str, filters: Filters, ordering: Ordering | None = None):
+    """Build the file on disk, record the audit event and send the file."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it after sending
+    if fmt == "csv":
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+        rows = write_export(what, fmt, filters, text, ordering)
+        text.flush()
+        text.detach()
+    else:
+        rows = write_export(what, fmt, filters, out, ordering)
+    out.seek(0)
+    # The one GET that writes. End the read transaction first: on SQLite a transaction
+    # that has read cannot take the write lock once another connection has written.
+    db.session.commit()
+    record_export(what, fmt, filters, rows)
+    db.session.commit()
+    return send_file(
+        out,
+        mimetype=MIMETYPES[fmt],
+        as_attachment=True,
+        download_name=filename(what, fmt, company_today()),
+    )
+
+
+@bp.route("/employees/export.<any(csv, xlsx):fmt>")
+@hr_required
+def export_employees(fmt: str):
+    """Download the filtered employee list with the screen's columns as CSV or XLSX."""
+    _form, filters, ordering = _list_request()
+    return _export("employees", fmt, filters, ordering)
+
+
+@bp.route("/attempts/export.<any(csv, xlsx):fmt>")
+@hr_required
+def export_attempts(fmt: str):
+    """Download every quiz attempt of the filtered employees as CSV or XLSX."""
+    _form, filters, _ordering = _list_request()
+    return _export("attempts", fmt, filters)
+
+
+@bp.route("/employees/<int:user_id>")
+@hr_required
+def employee_detail(user_id: int):
+    """Show one employee's profile, status, reads, attempts, certificate, links and audit trail."""
+    employee = db.get_or_404(User, user_id)
+    lessons = active_lessons()
+    reads = detail.read_events(user_id)
+    tries = detail.attempts(user_id)
+    return render_template(
+        "reports/employee_detail.html",
+        employee=employee,
+        row=detail.status_row(user_id),
+        today=company_today(),
+        days_overdue=days_overdue,
+        status_labels=STATUS_LABELS,
+        assignments=detail.assignments(user_id),
+        lines=detail.lesson_lines(lessons, reads, tries),
+        reads=reads,
+        attempts=tries,
+        score_percent=score_percent,
+        certificates=detail.certificates(user_id),
+        links=detail.password_links(user_id),
+        events=detail.audit_events(user_id),
+        audit_limit=detail.AUDIT_LIMIT,
+        audit_actions=ACTIONS,
+        now=utcnow(),
+    )
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@hr_required
+def attempt_detail(attempt_id: int):
+    """Show an attempt read-only: the questions shown, the answers, the key and the feedback."""
+    attempt = db.get_or_404(QuizAttempt, attempt_id)
+    employee = db.session.get(User, attempt.user_id)
+    shown = quiz_services.shown_questions(attempt)
+    results = {}
+    if attempt.submission is not None:
+        grade = quiz_services.grade_submission(attempt)
+        results = {r.question_id: r for r in grade.per_question}
+    numbers = [lesson.number for lesson in active_lessons()]
+    return render_template(
+        "reports/attempt.html",
+        attempt=attempt,
+        employee=employee,
+        lesson=attempt.lesson,
+        submission=attempt.submission,
+        shown=shown,
+        results=results,
+        clause_lesson={
+            clause: lesson_for_clause(clause, numbers)
+            for item in shown
+            for clause in item.question.cites
+        },
+        is_current=attempt.lesson_hash == attempt.lesson.content_hash,
+        back=url_for("reports.employee_detail", user_id=attempt.user_id),
+    )

@@ -1,0 +1,67 @@
+"""Dashboard figures: status counts, completion by department, the overdue list."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from training.extensions import db
+from training.reports.listing import Ordering, ordered
+from training.reports.status import COMPLETED, OVERDUE, Filters, employee_rows
+
+
+@dataclass
+class Department:
+    """Employees of one department by status."""
+
+    name: str
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def completed(self) -> int:
+        return self.counts[COMPLETED]
+
+    @property
+    def percent(self) -> int:
+        return round(self.completed * 100 / self.total) if self.total else 0
+
+
+@dataclass
+class Summary:
+    """Status counts over active employees, overall and per department."""
+
+    counts: Counter[str]
+    departments: list[Department]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def summary(today: date) -> Summary:
+    """Count active employees by department and status (one grouped query)."""
+    rows = employee_rows(Filters(), today=today)
+    stmt = select(rows.c.department, rows.c.status, func.count()).group_by(
+        rows.c.department, rows.c.status
+    )
+    counts: Counter[str] = Counter()
+    departments: dict[str, Department] = {}
+    for department, status, number in db.session.execute(stmt):
+        counts[status] += number
+        departments.setdefault(department, Department(department)).counts[status] += number
+    return Summary(counts, sorted(departments.values(), key=lambda d: d.name))
+
+
+def overdue_rows(today: date, limit: int) -> list[Any]:
+    """Return the overdue employees, longest overdue first (one query)."""
+    rows = employee_rows(Filters(status=OVERDUE), today=today)
+    stmt = ordered(rows, Ordering("due_date")).limit(limit)
+    return list(db.session.execute(stmt))

@@ -1,0 +1,171 @@
+"""CSV and XLSX exports of the employee list and of all quiz attempts (web and CLI share this)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from sqlalchemy import Select, func, select
+
+from training.audit.services import record
+from training.auth.models import User
+from training.extensions import db
+from training.lessons.models import Lesson, NormVersion
+from training.quizzes.models import QuizAttempt, QuizSubmission
+from training.reports.columns import Column, attempt_columns, employee_columns
+from training.reports.listing import Ordering, ordered
+from training.reports.status import Filters, employee_rows, user_conditions
+
+WHATS = ("employees", "attempts")
+FORMATS = ("csv", "xlsx")
+TITLES = {"employees": "员工培训进度", "attempts": "测验记录"}
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+# Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BATCH = 1000
+
+
+def neutralise(value: Any) -> Any:
+    """Return a string that could start a formula prefixed with an apostrophe; others as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def attempts_select(filters: Filters, *, today: date | None = None) -> Select:
+    """Return every quiz attempt of the filtered employees, oldest first, with its result."""
+    # The norm version in force when the attempt started; failing that, the lesson's own.
+    in_force = (
+        select(NormVersion.source_sha256)
+        .where(NormVersion.published_at <= QuizAttempt.started_at)
+        .order_by(NormVersion.published_at.desc(), NormVersion.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    lesson_version = (
+        select(NormVersion.source_sha256)
+        .where(NormVersion.id == Lesson.version_id)
+        .scalar_subquery()
+    )
+    version = func.coalesce(in_force, lesson_version)
+    stmt = (
+        select(
+            QuizAttempt.id.label("attempt_id"),
+            User.employee_no,
+            User.name,
+            User.department,
+            Lesson.number.label("lesson_number"),
+            Lesson.title.label("lesson_title"),
+            QuizAttempt.started_at,
+            QuizSubmission.submitted_at,
+            QuizSubmission.correct_count,
+            QuizSubmission.total,
+            QuizSubmission.passed,
+            QuizAttempt.lesson_hash,
+            version.label("norm_sha"),
+        )
+        .join(User, User.id == QuizAttempt.user_id)
+        .join(Lesson, Lesson.id == QuizAttempt.lesson_id)
+        .outerjoin(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
+        .where(*user_conditions(filters))
+        .order_by(QuizAttempt.id)
+    )
+    if filters.status:
+        matching = employee_rows(filters, today=today)
+        stmt = stmt.where(QuizAttempt.user_id.in_(select(matching.c.user_id)))
+    return stmt
+
+
+def export_source(
+    what: str, filters: Filters, ordering: Ordering | None = None
+) -> tuple[list[Column], Select]:
+    """Return the columns and the statement for an export."""
+    if what == "employees":
+        return employee_columns(filters), ordered(employee_rows(filters), ordering or Ordering())
+    if what == "attempts":
+        return attempt_columns(), attempts_select(filters)
+    raise ValueError(f"unknown export {what!r}")
+
+
+def _stream(stmt: Select) -> Iterator[Any]:
+    """Yield result rows in batches (a server-side cursor on PostgreSQL)."""
+    yield from db.session.execute(stmt, execution_options={"yield_per": BATCH})
+
+
+def write_csv(columns: list[Column], rows: Iterable[Any], out: IO[str]) -> int:
+    """Write UTF-8 CSV with a BOM (so Excel reads the Chinese) and return the row count."""
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow([str(c.label) for c in columns])
+    count = 0
+    for row in rows:
+        writer.writerow([neutralise(c.text(row)) for c in columns])
+        count += 1
+    return count
+
+
+def write_xlsx(columns: list[Column], rows: Iterable[Any], out: IO[bytes], title: str) -> int:
+    """Write an XLSX workbook (streamed, write-only) and return the row count."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title)
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=str(column.label))
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    count = 0
+    for row in rows:
+        sheet.append([_xlsx_value(sheet, c.value(row)) for c in columns])
+        count += 1
+    workbook.save(out)
+    return count
+
+
+def _xlsx_value(sheet: Any, value: Any) -> Any:
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        # Real dates, shown the way the screen shows them.
+        cell.number_format = "yyyy-mm-dd hh:mm" if hasattr(value, "hour") else "yyyy-mm-dd"
+        return cell
+    return neutralise(value)
+
+
+def write_export(
+    what: str,
+    fmt: str,
+    filters: Filters,
+    out: IO[Any],
+    ordering: Ordering | None = None,
+) -> int:
+    """Write an export to a text (CSV) or binary (XLSX) stream and return the row count."""
+    columns, stmt = export_source(what, filters, ordering)
+    if fmt == "csv":
+        return write_csv(columns, _stream(stmt), out)
+    if fmt == "xlsx":
+        return write_xlsx(columns, _stream(stmt), out, TITLES[what])
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def record_export(what: str, fmt: str, filters: Filters, rows: int) -> None:
+    """Add the audit event for an export to the session (the caller commits)."""
+    record(
+        "export",
+        f"导出{TITLES[what]}({fmt.upper()},{rows} 行)",
+        details={"what": what, "format": fmt, "filters": filters.as_dict(), "rows": rows},
+    )
+
+
+def filename(what: str, fmt: str, today: date) -> str:
+    """Return the download name, e.g. 员工培训进度-20260301.xlsx."""
+    return f"{TITLES[what]}-{today:%Y%m%d}.{fmt}"
