@@ -48,7 +48,7 @@ from training.reports.status import (
 
 bp = Blueprint("reports", __name__, url_prefix="/hr", template_folder="templates")
 
-OVERDUE_LIMIT = 50
+OVERDUE_LIMIT = 20
 PER_PAGE_CHOICES = (10, 20, 50, 100, 200)
 
 
