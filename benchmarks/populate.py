@@ -1,7 +1,7 @@
 """Fill a fresh database with employees, assignments and realistic course progress, fast.
 
 Rows are written with bulk INSERTs, but every value is what the application itself
-stores: attempts carry a draw and snapshot made by the same helpers as
+stores: attempts carry a draw naming question versions, made by the same helpers as
 ``training.quizzes.services.start_attempt``, submissions the grade that ``submit_attempt``
 would record for those answers.
 """
@@ -29,10 +29,11 @@ from training.extensions import db
 from training.lessons.models import Lesson, NormVersion, ReadEvent
 from training.lessons.services import active_lessons
 from training.lessons.sync import sync_course
+from training.progress.services import rebuild_all
 from training.quizzes import grading
 from training.quizzes.items import Bank, Question
-from training.quizzes.models import Certificate, QuizAttempt, QuizSubmission
-from training.quizzes.services import lesson_questions, pass_mark_for, question_to_dict
+from training.quizzes.models import Certificate, QuizAttempt, QuizQuestion, QuizSubmission
+from training.quizzes.services import lesson_questions, pass_mark_for
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 PASSWORD = "Bench-Password-2024"  # noqa: S105 - a throwaway database's benchmark accounts
@@ -112,17 +113,22 @@ def _prepare_attempts(lesson: Lesson, rng: random.Random) -> Attempts:
     """Draw questions as start_attempt does and grade answers as submit_attempt does."""
     questions = lesson_questions(lesson)
     by_id = {q.id: q for q in questions}
+    versions = dict(
+        db.session.execute(
+            select(QuizQuestion.qid, QuizQuestion.content_hash).where(
+                QuizQuestion.lesson_id == lesson.id, QuizQuestion.active.is_(True)
+            )
+        ).all()
+    )
     bank = Bank(lesson=lesson.number, path=Path(), questions=tuple(questions))
     mark = pass_mark_for(lesson)
     pool = Attempts(LessonRef(lesson.id, lesson.number, lesson.content_hash), str(mark))
     for _ in range(DRAWS_PER_LESSON):
         seed = rng.getrandbits(31)
         draw = grading.make_draw(bank, seed, size=int(current_app.config["QUIZ_SIZE"]))
-        stored = draw.as_dict() | {
-            "snapshot": {
-                d.question_id: question_to_dict(by_id[d.question_id]) for d in draw.questions
-            }
-        }
+        stored = draw.as_dict()
+        for entry in stored["questions"]:
+            entry["version"] = versions[entry["id"]]
         pool.draws.append(stored)
         right = {d.question_id: list(by_id[d.question_id].correct_keys()) for d in draw.questions}
         wrong = dict(right)
@@ -196,6 +202,9 @@ class Population:
             for start in range(0, how_many, 1000):
                 self._add_batch(min(1000, how_many - start))
                 db.session.commit()
+            # Bulk inserts bypass the services that keep the progress summary current.
+            rebuild_all()
+            db.session.commit()
 
     def _add_batch(self, size: int) -> None:
         departments = [d for d, weight, _ in DEPARTMENTS for _ in range(weight)]

@@ -30,6 +30,7 @@ def _base_config(database_url: str) -> dict:
         "WTF_CSRF_ENABLED": False,
         "SESSION_COOKIE_SECURE": False,
         "ARGON2_PARAMS": FAST_ARGON2,
+        "INSIGHT_CACHE_SECONDS": 0,  # every test sees the data it just wrote
     }
 
 

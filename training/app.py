@@ -63,6 +63,7 @@ def _init_extensions(app: Flask) -> None:
     from training.auth import models as _auth_models  # noqa: F401
     from training.lessons import models as _lesson_models  # noqa: F401
     from training.practice import models as _practice_models  # noqa: F401
+    from training.progress import models as _progress_models  # noqa: F401
     from training.quizzes import models as _quiz_models  # noqa: F401
 
 

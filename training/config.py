@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -12,7 +13,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class DefaultConfig:
     """Settings every environment starts from; override with TRAINING_* variables."""
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # JSON keeps Chinese as UTF-8 rather than \uXXXX escapes: a third of the size.
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "json_serializer": lambda value: json.dumps(value, ensure_ascii=False),
+    }
     CONTENT_DIR = REPO_ROOT / "content"
     QUIZ_DIR = REPO_ROOT / "quizzes"
 
@@ -38,6 +43,7 @@ class DefaultConfig:
     IMPORT_MAX_BYTES = 5 * 1024 * 1024
     PRACTICE_DESIRED_RETENTION = 0.9  # FSRS target; mastery = recall above it
     PRACTICE_DAILY_SIZE = 10
+    INSIGHT_CACHE_SECONDS = 60  # quiz insight on the HR dashboard is recomputed at most this often
     QUIZ_SIZE = 5  # questions drawn per attempt (all of them if the bank has fewer)
     QUIZ_PASS_MARK = 0.8  # default; a bank's `pass_mark` overrides it for its lesson
     QUIZ_MAX_ATTEMPTS = None  # None: unlimited retries

@@ -41,3 +41,67 @@ def test_upgrade_from_previous_revision_keeps_data(make_app, tmp_path):
         upgrade()
         assert db.session.scalar(select(User.name).where(User.employee_no == "E1")) == "甲"
         db.engine.dispose()
+
+
+def test_attempt_snapshots_become_question_versions(make_app, tmp_path):
+    import json
+
+    from training.quizzes.models import QuizAttempt
+    from training.quizzes.services import attempt_questions
+
+    url = f"sqlite:///{tmp_path / 'snap.sqlite'}"
+    app = make_app(SQLALCHEMY_DATABASE_URI=url)
+    question = {
+        "id": "q-one",
+        "kind": "truefalse",
+        "cites": ["1.1"],
+        "scenario": "",
+        "prompt": "问?",
+        "options": [
+            {"key": "true", "text": "正确", "correct": True, "feedback": "对"},
+            {"key": "false", "text": "错误", "correct": False, "feedback": "对"},
+        ],
+        "answer": True,
+        "steps": [],
+        "feedback": "对",
+        "tags": [],
+        "generated": False,
+        "lesson": "1.1",
+        "source_clause": None,
+    }
+    draw = {
+        "seed": 7,
+        "questions": [{"id": "q-one", "options": ["true", "false"]}],
+        "snapshot": {"q-one": question},
+    }
+    with app.app_context():
+        upgrade(revision="db7bf2bc1272")
+        db.session.execute(
+            text(
+                "INSERT INTO users (id, employee_no, name, department, role, must_change_password, active,"
+                " created_at, position, email) VALUES (1, 'E1', '甲', '', 'learner', false, true,"
+                " '2026-01-01 00:00:00+00:00', '', '')"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO lessons (id, number, slug, title, chapter_number, chapter_title, position,"
+                " content_hash, source_sha256, body_markdown, body_html, active, updated_at)"
+                " VALUES (1, '1.1', 's', 't', '1', 'c', 1, 'h', 's', '', '', true,"
+                " '2026-01-01 00:00:00+00:00')"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO quiz_attempts (id, user_id, lesson_id, lesson_hash, seed, draw, pass_mark,"
+                " started_at) VALUES (1, 1, 1, 'h', 7, :draw, '4/5', '2026-01-01 00:00:00+00:00')"
+            ),
+            {"draw": json.dumps(draw)},
+        )
+        db.session.commit()
+        upgrade()
+        attempt = db.session.get(QuizAttempt, 1)
+        assert "snapshot" not in attempt.draw
+        assert len(attempt.draw["questions"][0]["version"]) == 64
+        assert attempt_questions(attempt)["q-one"].prompt == "问?"
+        db.engine.dispose()

@@ -15,6 +15,7 @@ from training.lessons.models import Lesson, ReadEvent
 from training.lessons.sync import sync_course
 from training.quizzes.models import Certificate, QuizAttempt, QuizSubmission
 from training.quizzes.services import (
+    attempt_questions,
     lesson_questions,
     pass_mark_for,
     progress_for,
@@ -30,14 +31,15 @@ def _submissions(attempt_id: int | None = None) -> int:
     return db.session.scalar(stmt)
 
 
-def test_start_stores_draw_of_five_with_snapshot(client, login_as, lessons, start_quiz):
+def test_start_stores_draw_of_five_naming_question_versions(client, login_as, lessons, start_quiz):
     user = login_as()
     attempt = start_quiz("3.3")
     assert attempt.user_id == user.id
     drawn = attempt.draw["questions"]
     assert len(drawn) == 5
     assert len({q["id"] for q in drawn}) == 5
-    assert set(attempt.draw["snapshot"]) == {q["id"] for q in drawn}
+    assert set(attempt_questions(attempt)) == {q["id"] for q in drawn}
+    assert all(len(q["version"]) == 64 for q in drawn)
     assert attempt.lesson_hash == attempt.lesson.content_hash
     assert attempt.pass_mark == "4/5"
 

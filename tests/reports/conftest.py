@@ -14,6 +14,7 @@ from training.auth.models import Role, User
 from training.db import utcnow
 from training.extensions import db
 from training.lessons.models import Lesson, ReadEvent
+from training.progress.services import refresh_user
 from training.quizzes import services as quiz_services
 from training.quizzes.models import QuizAttempt
 from training.reports.status import company_today
@@ -76,6 +77,7 @@ class Records:
             read_at=at or utcnow(),
         )
         db.session.add(row)
+        refresh_user(user.id)  # as record_read does in the same transaction
         db.session.commit()
         return row
 

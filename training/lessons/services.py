@@ -13,6 +13,7 @@ from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
 from training.lessons.markdown import render_lesson_html
 from training.lessons.models import Lesson, ReadEvent
+from training.progress.services import refresh_user
 
 REQUIRED_KEYS = ("number", "title", "chapter", "order", "hash", "source_sha256")
 
@@ -201,6 +202,8 @@ def record_read(user_id: int, lesson: Lesson) -> bool:
         lesson_hash=lesson.content_hash,
         read_at=utcnow(),
     )
+    if inserted:
+        refresh_user(user_id)
     db.session.commit()
     return inserted
 

@@ -14,6 +14,7 @@ from training.db import utcnow
 from training.extensions import db
 from training.lessons.models import NormVersion
 from training.lessons.services import SyncReport, install_lessons, read_lesson_files
+from training.progress.services import rebuild_all
 from training.quizzes.services import (
     QuestionSyncReport,
     current_norm_version,
@@ -86,6 +87,7 @@ def sync_course(content_dir: Path, quiz_dir: Path) -> CourseSyncReport:
             db.session.flush()
         lesson_report = install_lessons(incoming, version_id=version.id)
         question_report = sync_questions(by_lesson, pass_marks(quiz_dir))
+        rebuild_all()
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -29,12 +29,27 @@ class QuizQuestion(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class QuizAttempt(db.Model):
-    """One start of a lesson's quiz: the draw and a snapshot of the questions shown.
+class QuestionVersion(db.Model):
+    """A question exactly as it read at some time, addressed by the digest of its content.
 
-    The snapshot makes the attempt self-contained evidence: the result page
-    and any later audit show exactly what the learner saw, even after the
-    bank changes. Rows are insert-only (database triggers refuse updates).
+    Attempts name the versions they showed, so the result page and any later
+    audit show exactly what the learner saw even after the bank changes,
+    without copying the questions into every attempt. Rows are insert-only.
+    """
+
+    __tablename__ = "quiz_question_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    qid: Mapped[str] = mapped_column(String(100), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class QuizAttempt(db.Model):
+    """One start of a lesson's quiz: the draw, naming each question version shown.
+
+    Rows are insert-only (database triggers refuse updates).
     """
 
     __tablename__ = "quiz_attempts"

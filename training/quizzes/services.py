@@ -19,10 +19,17 @@ from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
 from training.lessons.models import Lesson, NormVersion, ReadEvent
 from training.lessons.services import active_lessons, read_lesson_ids
+from training.progress.services import refresh_user
 from training.quizzes import grading
 from training.quizzes.bank import load_all_banks, load_banks
 from training.quizzes.items import Bank, Option, Problem, Question
-from training.quizzes.models import Certificate, QuizAttempt, QuizQuestion, QuizSubmission
+from training.quizzes.models import (
+    Certificate,
+    QuestionVersion,
+    QuizAttempt,
+    QuizQuestion,
+    QuizSubmission,
+)
 
 
 class BankError(ValueError):
@@ -111,6 +118,13 @@ def sync_questions(
                 "generated": question.generated,
                 "active": True,
             }
+            insert_ignoring_duplicates(
+                QuestionVersion,
+                content_hash=values["content_hash"],
+                qid=question.id,
+                data=data,
+                created_at=utcnow(),
+            )
             row = existing.pop(question.id, None)
             if row is None:
                 db.session.add(QuizQuestion(qid=question.id, updated_at=utcnow(), **values))
@@ -133,14 +147,19 @@ def sync_questions(
 # --- attempts ----------------------------------------------------------------------------
 
 
+def _lesson_question_rows(lesson: Lesson) -> list[QuizQuestion]:
+    return list(
+        db.session.scalars(
+            select(QuizQuestion)
+            .where(QuizQuestion.lesson_id == lesson.id, QuizQuestion.active.is_(True))
+            .order_by(QuizQuestion.position, QuizQuestion.id)
+        )
+    )
+
+
 def lesson_questions(lesson: Lesson) -> list[Question]:
     """Return the lesson's active questions in bank order."""
-    rows = db.session.scalars(
-        select(QuizQuestion)
-        .where(QuizQuestion.lesson_id == lesson.id, QuizQuestion.active.is_(True))
-        .order_by(QuizQuestion.position, QuizQuestion.id)
-    )
-    return [question_from_dict(row.data) for row in rows]
+    return [question_from_dict(row.data) for row in _lesson_question_rows(lesson)]
 
 
 def pass_mark_for(lesson: Lesson) -> Fraction:
@@ -189,17 +208,18 @@ def open_attempt(user_id: int, lesson: Lesson) -> QuizAttempt | None:
 
 
 def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
-    """Draw questions at random and store the draw, with a snapshot, as a new attempt."""
-    questions = lesson_questions(lesson)
-    if not questions:
+    """Draw questions at random and store the draw, naming the question versions shown."""
+    rows = _lesson_question_rows(lesson)
+    if not rows:
         raise LookupError(f"lesson {lesson.number} has no quiz questions")
+    questions = [question_from_dict(row.data) for row in rows]
+    versions = {row.qid: row.content_hash for row in rows}
     seed = secrets.randbits(31)
     bank = Bank(lesson=lesson.number, path=Path(), questions=tuple(questions))
     draw = grading.make_draw(bank, seed, size=int(current_app.config["QUIZ_SIZE"]))
-    by_id = {q.id: q for q in questions}
-    stored = draw.as_dict() | {
-        "snapshot": {d.question_id: question_to_dict(by_id[d.question_id]) for d in draw.questions}
-    }
+    stored = draw.as_dict()
+    for entry in stored["questions"]:
+        entry["version"] = versions[entry["id"]]
     attempt = QuizAttempt(
         user_id=user_id,
         lesson_id=lesson.id,
@@ -210,6 +230,8 @@ def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
         started_at=utcnow(),
     )
     db.session.add(attempt)
+    db.session.flush()
+    refresh_user(user_id)
     db.session.commit()
     return attempt
 
@@ -229,8 +251,24 @@ def attempt_draw(attempt: QuizAttempt) -> grading.Draw:
 
 
 def attempt_questions(attempt: QuizAttempt) -> dict[str, Question]:
-    """Return the questions exactly as they were shown in the attempt."""
-    return {qid: question_from_dict(data) for qid, data in attempt.draw["snapshot"].items()}
+    """Return the questions exactly as they were shown in the attempt (one query, then cached)."""
+    cached = attempt.__dict__.get("_shown_questions")
+    if cached is not None:
+        return cached
+    hashes = [entry["version"] for entry in attempt.draw["questions"]]
+    rows = (
+        db.session.scalars(select(QuestionVersion).where(QuestionVersion.content_hash.in_(hashes)))
+        if hashes
+        else []
+    )
+    by_hash = {row.content_hash: question_from_dict(row.data) for row in rows}
+    questions = {
+        entry["id"]: by_hash[entry["version"]]
+        for entry in attempt.draw["questions"]
+        if entry["version"] in by_hash
+    }
+    attempt.__dict__["_shown_questions"] = questions
+    return questions
 
 
 def shown_questions(attempt: QuizAttempt) -> list[ShownQuestion]:
@@ -262,6 +300,8 @@ def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bo
         passed=did_pass,
         submitted_at=utcnow(),
     )
+    if inserted:
+        refresh_user(attempt.user_id)
     db.session.commit()
     if inserted and did_pass:
         issue_certificate_if_complete(attempt.user_id)
@@ -269,7 +309,7 @@ def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bo
 
 
 def grade_submission(attempt: QuizAttempt) -> grading.Grade:
-    """Re-grade a stored submission from the attempt's own snapshot (for display)."""
+    """Re-grade a stored submission from the question versions it showed (for display)."""
     answers = attempt.submission.answers if attempt.submission else {}
     return grading.grade(attempt_draw(attempt), attempt_questions(attempt), answers)
 

@@ -14,12 +14,14 @@ A question edited to fix it starts afresh.
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import String, and_, cast, func, select, true
 
 from training.extensions import db
@@ -224,3 +226,24 @@ def quiz_insight(limit: int = 10) -> Insight:
 
 def _clause_key(clause: str) -> tuple[int, ...]:
     return tuple(int(part) if part.isdigit() else 0 for part in clause.split("."))
+
+
+_cache: dict[tuple[int, str], tuple[float, Insight]] = {}
+
+
+def cached_insight(limit: int = 10) -> Insight:
+    """Return quiz insight, recomputed at most every INSIGHT_CACHE_SECONDS per worker.
+
+    First-attempt rates are statistics over thousands of answers: a minute's
+    delay changes nothing HR would act on, and it keeps the dashboard fast
+    at 10,000 employees (the computation takes about half a second there).
+    """
+    ttl = float(current_app.config.get("INSIGHT_CACHE_SECONDS", 60))
+    key = (limit, current_app.config["SQLALCHEMY_DATABASE_URI"])
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if ttl > 0 and hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    insight = quiz_insight(limit)
+    _cache[key] = (now, insight)
+    return insight

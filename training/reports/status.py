@@ -22,17 +22,16 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    literal_column,
     or_,
     select,
-    union_all,
 )
 
 from training.assignments.models import Assignment
 from training.assignments.services import current_assignment_ids
 from training.auth.models import User
-from training.lessons.models import Lesson, NormVersion, ReadEvent
-from training.quizzes.models import Certificate, QuizAttempt, QuizSubmission
+from training.lessons.models import Lesson, NormVersion
+from training.progress.models import ProgressSummary
+from training.quizzes.models import Certificate
 
 NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE = "not_started", "in_progress", "completed", "overdue"
 STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE)
@@ -107,71 +106,6 @@ def user_conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _progress_subquery(user_id: int | None = None) -> Subquery:
-    """Return per-user counts of lessons read, passed and completed, and the last activity.
-
-    Read events and attempts are gathered in one UNION ALL with flags, reduced per
-    (user, lesson) and then per user, so each table is scanned once. "Current"
-    means an active lesson at its present content hash; ``started`` is any read
-    or submitted attempt, of any version.
-    """
-    zero, one = literal_column("0"), literal_column("1")
-    read_current = and_(Lesson.active.is_(True), Lesson.content_hash == ReadEvent.lesson_hash)
-    reads = select(
-        ReadEvent.user_id.label("user_id"),
-        ReadEvent.lesson_id.label("lesson_id"),
-        ReadEvent.read_at.label("at"),
-        case((read_current, one), else_=zero).label("is_read"),
-        zero.label("is_passed"),
-        one.label("started"),
-    ).join(Lesson, Lesson.id == ReadEvent.lesson_id)
-    passed_current = and_(
-        QuizSubmission.passed.is_(True),
-        Lesson.active.is_(True),
-        Lesson.content_hash == QuizAttempt.lesson_hash,
-    )
-    attempts = (
-        select(
-            QuizAttempt.user_id,
-            QuizAttempt.lesson_id,
-            func.coalesce(QuizSubmission.submitted_at, QuizAttempt.started_at),
-            zero,
-            case((passed_current, one), else_=zero),
-            case((QuizSubmission.id.is_not(None), one), else_=zero),
-        )
-        .join(Lesson, Lesson.id == QuizAttempt.lesson_id)
-        .outerjoin(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
-    )
-    if user_id is not None:
-        reads = reads.where(ReadEvent.user_id == user_id)
-        attempts = attempts.where(QuizAttempt.user_id == user_id)
-    events = union_all(reads, attempts).subquery("events")
-    per_lesson = (
-        select(
-            events.c.user_id,
-            func.max(events.c.at).label("at"),
-            func.max(events.c.is_read).label("is_read"),
-            func.max(events.c.is_passed).label("is_passed"),
-            func.max(events.c.started).label("started"),
-        )
-        .group_by(events.c.user_id, events.c.lesson_id)
-        .subquery("per_lesson")
-    )
-    done = and_(per_lesson.c.is_read == 1, per_lesson.c.is_passed == 1)
-    return (
-        select(
-            per_lesson.c.user_id,
-            func.sum(per_lesson.c.is_read).label("read_count"),
-            func.sum(per_lesson.c.is_passed).label("passed_count"),
-            func.sum(case((done, 1), else_=0)).label("completed_count"),
-            func.max(per_lesson.c.at).label("last_activity"),
-            func.max(per_lesson.c.started).label("started"),
-        )
-        .group_by(per_lesson.c.user_id)
-        .subquery("progress")
-    )
-
-
 def current_version_digest():
     """Return a scalar subquery of the digest of the norm version in force.
 
@@ -196,7 +130,8 @@ def status_select(
     completed_at, certificate_code, due_date, status.
     """
     today = today or company_today()
-    progress = _progress_subquery(user_id)
+    # The summary is kept up to date by the learning events (training.progress).
+    progress = ProgressSummary.__table__
     latest = current_assignment_ids()
     total = select(func.count(Lesson.id)).where(Lesson.active.is_(True)).scalar_subquery()
     digest = current_version_digest()

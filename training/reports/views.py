@@ -28,7 +28,7 @@ from training.reports.export import (
     write_export,
 )
 from training.reports.forms import FilterForm
-from training.reports.insight import quiz_insight
+from training.reports.insight import cached_insight
 from training.reports.listing import (
     DEFAULT_PER_PAGE,
     SORTS,
@@ -85,7 +85,7 @@ def dashboard():
         overdue=dash.overdue_rows(today, OVERDUE_LIMIT),
         today=today,
         days_overdue=days_overdue,
-        insight=quiz_insight(),
+        insight=cached_insight(),
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
     )

@@ -15,6 +15,7 @@ from training.db import utcnow
 from training.extensions import db
 from training.lessons.models import Lesson, LessonArchive, NormVersion, ReadEvent
 from training.lessons.services import SyncReport, install_lessons
+from training.progress.services import rebuild_all
 from training.quizzes.models import QuizAttempt, QuizSubmission
 from training.quizzes.services import issue_certificates_for_completed, sync_questions
 from training.revisions.planning import RevisionPlan
@@ -143,6 +144,7 @@ def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> Publis
         due = plan.effective_date + timedelta(days=int(current_app.config["RETRAIN_DAYS"]))
         assign(retrain_users, due, reason="revision", actor=actor)
         certificates = issue_certificates_for_completed()
+        rebuild_all()
         record(
             "norm.publish",
             f"发布规范新版本「{plan.label}」({version.source_sha256[:12]}),"

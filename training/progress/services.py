@@ -1,0 +1,117 @@
+"""Computing and storing each employee's progress summary."""
+
+from __future__ import annotations
+
+from sqlalchemy import Subquery, and_, case, delete, func, literal_column, select, union_all
+
+from training.db import insert_ignoring_duplicates, utcnow
+from training.extensions import db
+from training.lessons.models import Lesson, ReadEvent
+from training.progress.models import ProgressSummary
+from training.quizzes.models import QuizAttempt, QuizSubmission
+
+COLUMNS = ("read_count", "passed_count", "completed_count", "started", "last_activity")
+
+
+def _progress_subquery(user_id: int | None = None) -> Subquery:
+    """Return per-user counts of lessons read, passed and completed, and the last activity.
+
+    Read events and attempts are gathered in one UNION ALL with flags, reduced per
+    (user, lesson) and then per user, so each table is scanned once. "Current"
+    means an active lesson at its present content hash; ``started`` is any read
+    or submitted attempt, of any version.
+    """
+    zero, one = literal_column("0"), literal_column("1")
+    read_current = and_(Lesson.active.is_(True), Lesson.content_hash == ReadEvent.lesson_hash)
+    reads = select(
+        ReadEvent.user_id.label("user_id"),
+        ReadEvent.lesson_id.label("lesson_id"),
+        ReadEvent.read_at.label("at"),
+        case((read_current, one), else_=zero).label("is_read"),
+        zero.label("is_passed"),
+        one.label("started"),
+    ).join(Lesson, Lesson.id == ReadEvent.lesson_id)
+    passed_current = and_(
+        QuizSubmission.passed.is_(True),
+        Lesson.active.is_(True),
+        Lesson.content_hash == QuizAttempt.lesson_hash,
+    )
+    attempts = (
+        select(
+            QuizAttempt.user_id,
+            QuizAttempt.lesson_id,
+            func.coalesce(QuizSubmission.submitted_at, QuizAttempt.started_at),
+            zero,
+            case((passed_current, one), else_=zero),
+            case((QuizSubmission.id.is_not(None), one), else_=zero),
+        )
+        .join(Lesson, Lesson.id == QuizAttempt.lesson_id)
+        .outerjoin(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
+    )
+    if user_id is not None:
+        reads = reads.where(ReadEvent.user_id == user_id)
+        attempts = attempts.where(QuizAttempt.user_id == user_id)
+    events = union_all(reads, attempts).subquery("events")
+    per_lesson = (
+        select(
+            events.c.user_id,
+            func.max(events.c.at).label("at"),
+            func.max(events.c.is_read).label("is_read"),
+            func.max(events.c.is_passed).label("is_passed"),
+            func.max(events.c.started).label("started"),
+        )
+        .group_by(events.c.user_id, events.c.lesson_id)
+        .subquery("per_lesson")
+    )
+    done = and_(per_lesson.c.is_read == 1, per_lesson.c.is_passed == 1)
+    return (
+        select(
+            per_lesson.c.user_id,
+            func.sum(per_lesson.c.is_read).label("read_count"),
+            func.sum(per_lesson.c.is_passed).label("passed_count"),
+            func.sum(case((done, 1), else_=0)).label("completed_count"),
+            func.max(per_lesson.c.at).label("last_activity"),
+            func.max(per_lesson.c.started).label("started"),
+        )
+        .group_by(per_lesson.c.user_id)
+        .subquery("progress")
+    )
+
+
+def refresh_user(user_id: int) -> None:
+    """Recompute one employee's summary from their events (the caller commits).
+
+    The row is created if missing (tolerating a concurrent creator) and then
+    locked (on PostgreSQL) so two requests of the same employee cannot
+    interleave their recomputations; SQLite writers are serialised already.
+    """
+    db.session.flush()
+    insert_ignoring_duplicates(ProgressSummary, user_id=user_id, updated_at=utcnow())
+    row = db.session.scalar(
+        select(ProgressSummary).where(ProgressSummary.user_id == user_id).with_for_update()
+    )
+    progress = _progress_subquery(user_id)
+    values = db.session.execute(select(*[progress.c[name] for name in COLUMNS])).first()
+    data = dict(zip(COLUMNS, values, strict=True)) if values else {}
+    for name in COLUMNS:
+        value = data.get(name)
+        setattr(row, name, value if name == "last_activity" else (value or 0))
+    row.updated_at = utcnow()
+    db.session.flush()
+
+
+def rebuild_all() -> int:
+    """Recompute every employee's summary in one statement (after lessons change); return rows."""
+    db.session.execute(delete(ProgressSummary))
+    progress = _progress_subquery()
+    result = db.session.execute(
+        ProgressSummary.__table__.insert().from_select(
+            ["user_id", *COLUMNS, "updated_at"],
+            select(
+                progress.c.user_id,
+                *[progress.c[name] for name in COLUMNS],
+                literal_column("CURRENT_TIMESTAMP"),
+            ),
+        )
+    )
+    return result.rowcount
