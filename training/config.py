@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,16 +69,20 @@ def load_secret_key(instance_path: str) -> str:
     if key:
         return key
     path = Path(instance_path) / "secret_key"
-    if path.exists():
-        return path.read_text("utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    # Create exclusively with owner-only permissions; if another worker won
-    # the race, use the key it wrote.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text("utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key + "\n")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write a private temporary file, then publish it with a hard link: the
+        # key file appears complete or not at all, and if another worker won
+        # the race its key is the one everybody uses.
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(temp, path)
+        finally:
+            os.unlink(temp)
+    key = path.read_text("utf-8").strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty; delete it or set SECRET_KEY")
     return key

@@ -292,3 +292,11 @@ def test_database_refuses_an_orm_change_to_a_loaded_audit_event(make_event):
 
     db.session.expire_all()
     assert db.session.get(AuditEvent, row.id).details == {"a": 1}
+
+
+def test_dates_at_the_ends_of_the_calendar_are_refused_not_crashed(client, login_as):
+    from training.auth.models import Role
+
+    login_as(Role.HR)
+    for query in ("date_to=9999-12-31", "date_from=0001-01-01"):
+        assert client.get(f"/hr/audit/?{query}").status_code == 422, query

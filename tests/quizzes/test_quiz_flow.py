@@ -357,3 +357,27 @@ def test_hr_verifies_a_certificate_code(make_app, create_user, lessons):
 def test_learner_cannot_verify_certificates(client, login_as):
     login_as()
     assert client.get("/hr/certificates/verify").status_code == 403
+
+
+def test_attempt_limit_cannot_be_bypassed_with_several_open_attempts(
+    make_app, create_user, lessons, form_for
+):
+    from training.quizzes.services import AttemptLimitReached, start_attempt, submit_attempt
+
+    app = make_app(QUIZ_MAX_ATTEMPTS=1)
+    user = create_user()
+    client = app.test_client()
+    client.post("/login", data={"employee_no": user.employee_no, "password": "Correct-Horse-42"})
+    first = client.post("/lessons/3.3/quiz").headers["Location"]
+    second = client.post("/lessons/3.3/quiz").headers["Location"]
+    assert first == second  # one open attempt at a time under a limit
+    with app.app_context():
+        lesson = db.session.scalar(select(Lesson).where(Lesson.number == "3.3"))
+        extra = start_attempt(user.id, lesson)  # e.g. opened before the limit was set
+        attempt_id = int(first.rsplit("/", 1)[1])
+        opened = db.session.get(QuizAttempt, attempt_id)
+        client.post(f"/quiz/{attempt_id}", data=form_for(opened, correct=False))
+        extra = db.session.get(QuizAttempt, extra.id)
+        with pytest.raises(AttemptLimitReached):
+            submit_attempt(extra, {})
+        assert _submissions() == 1

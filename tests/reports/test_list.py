@@ -149,3 +149,9 @@ def test_page_size_does_not_change_the_number_of_queries(
     assert counts[10] == counts[200]
     # Session and user lookups, plus the departments, the count and the page.
     assert counts[10] <= 8
+
+
+def test_unknown_query_parameters_never_reach_links(client, hr, lessons):
+    response = client.get("/hr/employees?fmt=pdf&endpoint=x&_external=1&_scheme=javascript")
+    assert response.status_code == 200
+    assert "javascript:" not in response.get_data(as_text=True)

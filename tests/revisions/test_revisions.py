@@ -248,9 +248,18 @@ def test_hr_upload_preview_publish(
     db.session.rollback()
     assert _counts() == before  # the preview wrote nothing
     upload_id = preview_url.split("/import/")[1].split("?")[0]
+    base = str(current_norm_version().id)
+    stale = client.post(
+        f"/hr/norm/import/{upload_id}/publish",
+        data={"label": "2027 修订", "effective": "2027-01-01", "base": "999"},
+    )
+    assert stale.status_code == 302
+    assert "/hr/norm/import/" in stale.headers["Location"]  # back to a fresh preview
+    db.session.rollback()
+    assert _counts() == before
     response = client.post(
         f"/hr/norm/import/{upload_id}/publish",
-        data={"label": "2027 修订", "effective": "2027-01-01"},
+        data={"label": "2027 修订", "effective": "2027-01-01", "base": base},
     )
     assert response.status_code == 302
     db.session.rollback()
@@ -293,6 +302,7 @@ def test_certificate_of_a_superseded_version_says_so(
     learner = login_as()
     complete_lessons(learner, [lesson.number for lesson in lessons])
     issue_certificate_if_complete(learner.id)
+    db.session.commit()
     page = client.get("/certificate").get_data(as_text=True)
     assert "data-superseded" not in page
     runner.invoke(
@@ -312,3 +322,76 @@ def test_certificate_of_a_superseded_version_says_so(
     home = client.get("/").get_data(as_text=True)
     assert "本次修订" in home
     assert 'data-status="retrain"' in home
+
+
+NEW_LESSON = (
+    "3、服务的要求",
+    "2.6服务的持续改进2.6.1各部门应定期回顾服务中的问题,持续改进。3、服务的要求",
+)
+
+
+def test_a_new_lesson_sends_only_those_who_had_completed_back_to_training(
+    runner, lessons, revised, create_user, complete_lessons
+):
+    everyone = [lesson.number for lesson in lessons]
+    finished = create_user(name="已结业")
+    partial = create_user(name="未结业")
+    complete_lessons(finished, everyone)
+    complete_lessons(partial, ["2.1"])
+    from training.assignments.services import assign
+
+    assign([partial], date(2026, 1, 15), reason="hire")
+    db.session.commit()
+
+    result = runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(revised(NEW_LESSON)),
+            "--label",
+            "加一课",
+            "--effective",
+            "2027-01-01",
+            "--publish",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    rows = retrain_rows()
+    assert [(row.user.id, row.lessons) for row in rows] == [(finished.id, ["2.6"])]
+    due = current_assignments([finished.id, partial.id])
+    assert due[finished.id].due_date == date(2027, 1, 15)
+    assert due[partial.id].due_date == date(2026, 1, 15)  # their own, earlier due date stands
+
+
+def test_republishing_the_text_of_an_earlier_version_is_refused(
+    runner, lessons, revised, seed_text, tmp_path
+):
+    runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(revised(ONE_CLAUSE)),
+            "--label",
+            "v2",
+            "--effective",
+            "2027-01-01",
+            "--publish",
+        ]
+    )
+    original = tmp_path / "original.txt"
+    original.write_text(seed_text, "utf-8")
+    result = runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(original),
+            "--label",
+            "回退",
+            "--effective",
+            "2027-02-01",
+            "--publish",
+        ]
+    )
+    assert result.exit_code == 1
+    assert "完全相同" in result.output

@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 
 from training.assignments.models import Assignment
 from training.auth.models import User
-from training.db import utcnow
+from training.db import company_today, utcnow
 from training.extensions import db
 
 
 def default_due_date(hire_date: date | None, today: date | None = None) -> date:
     """Return 入职日期 + ONBOARDING_DAYS (from today when the hire date is unknown)."""
-    start = hire_date or today or date.today()
+    start = hire_date or today or company_today()
     return start + timedelta(days=int(current_app.config["ONBOARDING_DAYS"]))
 
 

@@ -68,6 +68,16 @@ class AuditFilterForm(FlaskForm):
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError(_l("结束日期不能早于开始日期。"))
+        _check_year(field)
+
+    def validate_date_from(self, field: DateField) -> None:
+        _check_year(field)
+
+
+def _check_year(field: DateField) -> None:
+    # Dates near the ends of the calendar overflow when turned into instants.
+    if field.data and not 1900 <= field.data.year <= 2999:
+        raise ValidationError(_l("日期超出范围。"))
 
 
 def local_day_start(day: date) -> datetime:
@@ -127,7 +137,11 @@ def index():
             error_out=False,
         )
     # Keep the filters (not the page number) in the pager's links.
-    filters = {key: value for key, value in request.args.items() if key != "page" and value}
+    filters = {
+        key: value
+        for key, value in request.args.items()
+        if key in ("action", "actor", "target", "date_from", "date_to") and value
+    }
     return render_template(
         "audit/index.html",
         form=form,

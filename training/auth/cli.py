@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from training.audit.services import record
 from training.auth import links
 from training.auth.models import Role, User
 from training.auth.passwords import generate_password, hash_password
@@ -54,6 +55,9 @@ def ensure_hr(employee_no: str, name: str, department: str) -> None:
             f"工号 {employee_no} is taken by a non-HR account; pass --employee-no"
         )
     password = _create(employee_no, name, department, Role.HR)
+    created = db.session.scalar(select(User).where(User.employee_no == employee_no))
+    record("user.create", f"创建首个人事账号 {employee_no}({name})", target=created)
+    db.session.commit()
     click.echo("Created the first HR account.")
     _print_credentials(employee_no, password)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from training.auth.models import LoginAttempt, User, UserSession
 from training.db import utcnow
@@ -93,6 +93,13 @@ def check_throttle(employee_no: str, address: str) -> Throttle:
     a successful login.
     """
     config = current_app.config
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Serialise check, verification and recording per account until this
+        # transaction ends, so parallel guesses cannot all pass the check.
+        # (SQLite login POSTs are serialised by BEGIN IMMEDIATE.)
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"login:{employee_no}"}
+        )
     window = timedelta(seconds=config["LOGIN_THROTTLE_WINDOW"])
     now = utcnow()
     since = now - window

@@ -204,6 +204,11 @@ def record_read(user_id: int, lesson: Lesson) -> bool:
     )
     if inserted:
         refresh_user(user_id)
+        # Imported here: quizzes build on lessons. A completing read issues the
+        # certificate in the same transaction.
+        from training.quizzes.services import issue_certificate_if_complete
+
+        issue_certificate_if_complete(user_id)
     db.session.commit()
     return inserted
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
 
+from training.audit.services import record
 from training.content.build import parse_norm, source_label
 from training.content.outline import OUTLINE_FILE, load_outline
-from training.db import utcnow
+from training.db import company_today, utcnow
 from training.extensions import db
 from training.lessons.models import NormVersion
 from training.lessons.services import SyncReport, install_lessons, read_lesson_files
@@ -77,7 +77,7 @@ def sync_course(content_dir: Path, quiz_dir: Path) -> CourseSyncReport:
                 title=doc.title,
                 source_name=source_label(source, content_dir),
                 label="初始版本",
-                effective_date=date.today(),
+                effective_date=company_today(),
                 status="published",
                 published_at=utcnow(),
                 source_bytes=source.read_bytes(),
@@ -85,6 +85,11 @@ def sync_course(content_dir: Path, quiz_dir: Path) -> CourseSyncReport:
             )
             db.session.add(version)
             db.session.flush()
+            record(
+                "norm.publish",
+                f"发布首个规范版本 {version.source_sha256[:12]}(来自仓库)",
+                details={"version": version.source_sha256, "label": version.label},
+            )
         lesson_report = install_lessons(incoming, version_id=version.id)
         question_report = sync_questions(by_lesson, pass_marks(quiz_dir))
         rebuild_all()
@@ -104,7 +109,7 @@ def _publish_from_repository(doc, source: Path, content_dir: Path, quiz_dir: Pat
         source.read_bytes(),
         filename=source_label(source, content_dir),
         label=f"仓库版本 {doc.source_sha256[:12]}",
-        effective_date=date.today(),
+        effective_date=company_today(),
         old_version=current,
         old_data=current.source_bytes,
         content_dir=content_dir,

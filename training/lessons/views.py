@@ -44,7 +44,9 @@ def lesson(number: str):
     lesson = _get_lesson(number)
     progress = quiz_services.progress_for(current_user.id)
     lessons = progress.lessons
-    index = next(i for i, item in enumerate(lessons) if item.id == lesson.id)
+    index = next((i for i, item in enumerate(lessons) if item.id == lesson.id), None)
+    if index is None:  # retired by a revision published a moment ago
+        abort(404)
     form = AcknowledgeForm(lesson_hash=lesson.content_hash)
     return render_template(
         "lessons/lesson.html",
@@ -69,5 +71,4 @@ def acknowledge(number: str):
         return redirect(url_for("lessons.lesson", number=number))
     if services.record_read(current_user.id, lesson):
         flash(_("已记录:您已阅读《%(title)s》。", title=lesson.title), "success")
-        quiz_services.issue_certificate_if_complete(current_user.id)
     return redirect(url_for("lessons.lesson", number=number))

@@ -74,6 +74,9 @@ def decode(data: bytes, filename: str) -> str:
             ) from utf8_error
 
 
+MAX_DOCX_UNCOMPRESSED = 50 * 1024 * 1024
+
+
 def is_zip(data: bytes) -> bool:
     """True for a ZIP container (which a .docx is)."""
     return data.startswith(b"PK\x03\x04")
@@ -82,9 +85,15 @@ def is_zip(data: bytes) -> bool:
 def docx_lines(data: bytes, filename: str) -> list[Line]:
     """Return the non-empty paragraphs of a .docx; Heading styles mark headings."""
     try:
-        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except zipfile.BadZipFile as exc:
         raise NormParseError(f"ZIP 文件已损坏 (corrupt zip): {exc}", f"{filename} byte 0") from exc
+    names = [info.filename for info in infos]
+    if sum(info.file_size for info in infos) > MAX_DOCX_UNCOMPRESSED:
+        # A norm is a few pages; a package that inflates this far is not one.
+        raise NormParseError(
+            ".docx 解压后过大 (the .docx inflates beyond 50 MB)", f"{filename} byte 0"
+        )
     if "word/document.xml" not in names:
         raise NormParseError(
             "ZIP 文件但不是 .docx，缺少 word/document.xml (not a .docx)", f"{filename} byte 0"

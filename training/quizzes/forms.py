@@ -39,7 +39,7 @@ class ParsedAnswers:
 
 
 def _position(value: str, count: int) -> int:
-    if not value.isdigit() or not 0 <= int(value) < count:
+    if not (value.isascii() and value.isdecimal()) or not 0 <= int(value) < count:
         raise TamperedForm(f"option {value!r} is not in the draw")
     return int(value)
 
@@ -91,7 +91,10 @@ def _parse_order(form: MultiDict, item: ShownQuestion, parsed: ParsedAnswers) ->
         if len(values) > 1:
             raise TamperedForm(f"{name}: several ranks for one step")
         if values and values[0] != "":
-            if not values[0].isdigit() or not 1 <= int(values[0]) <= count:
+            if (
+                not (values[0].isascii() and values[0].isdecimal())
+                or not 1 <= int(values[0]) <= count
+            ):
                 raise TamperedForm(f"{name}: rank {values[0]!r} is out of range")
             ranks[position] = int(values[0])
             parsed.chosen[name] = [values[0]]

@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, func, select
 
+from training.auth.models import User
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
 from training.lessons.models import Lesson, NormVersion, ReadEvent
@@ -282,12 +283,29 @@ def shown_questions(attempt: QuizAttempt) -> list[ShownQuestion]:
     return shown
 
 
+class AttemptLimitReached(Exception):
+    """QUIZ_MAX_ATTEMPTS submissions of this lesson's current content exist already."""
+
+
 def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bool:
     """Grade and record the answers once; return False if the attempt was already submitted.
 
     The unique attempt id on submissions, with ON CONFLICT DO NOTHING, makes a
-    double click, a second tab or a replayed POST leave exactly one row.
+    double click, a second tab or a replayed POST leave exactly one row. The
+    attempt limit is checked again here, under a lock on the employee's row
+    (PostgreSQL; SQLite writers are serialised), so attempts opened in several
+    tabs cannot all be submitted. A completing pass issues the certificate in
+    the same transaction.
     """
+    limit = current_app.config.get("QUIZ_MAX_ATTEMPTS")
+    if limit:
+        db.session.execute(select(User.id).where(User.id == attempt.user_id).with_for_update())
+        already = db.session.scalar(
+            select(QuizSubmission.id).where(QuizSubmission.attempt_id == attempt.id)
+        )
+        if already is None and submitted_count(attempt.user_id, attempt.lesson) >= int(limit):
+            db.session.rollback()
+            raise AttemptLimitReached
     questions = attempt_questions(attempt)
     result = grading.grade(attempt_draw(attempt), questions, answers)
     did_pass = grading.passed(result, Fraction(attempt.pass_mark))
@@ -302,9 +320,9 @@ def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bo
     )
     if inserted:
         refresh_user(attempt.user_id)
+        if did_pass:
+            issue_certificate_if_complete(attempt.user_id)
     db.session.commit()
-    if inserted and did_pass:
-        issue_certificate_if_complete(attempt.user_id)
     return inserted
 
 
@@ -395,7 +413,7 @@ def current_norm_version() -> NormVersion | None:
 
 
 def issue_certificate_if_complete(user_id: int) -> Certificate | None:
-    """Issue the course certificate once, the first time every lesson is completed."""
+    """Issue the course certificate once, when every lesson is completed (the caller commits)."""
     if not progress_for(user_id).completed:
         return None
     version = current_norm_version()
@@ -409,7 +427,7 @@ def issue_certificate_if_complete(user_id: int) -> Certificate | None:
         code=_certificate_code(),
         issued_at=utcnow(),
     )
-    db.session.commit()
+    db.session.flush()
     return certificate_for(user_id)
 
 
@@ -425,18 +443,11 @@ def certificate_for(user_id: int) -> Certificate | None:
     )
 
 
-def issue_certificates_for_completed() -> int:
-    """Issue current-version certificates to everyone whose course is complete; return how many.
-
-    Used after publishing a revision: whoever is unaffected by its changes
-    remains complete and gets the new version's certificate.
-    """
-    version = current_norm_version()
-    if version is None:
-        return 0
+def completed_pairs() -> set[tuple[int, int]]:
+    """Return (user id, lesson id) for every lesson in force read and passed on its content."""
     lesson_ids = {lesson.id for lesson in active_lessons()}
     if not lesson_ids:
-        return 0
+        return set()
     current = and_(Lesson.active.is_(True), Lesson.id.in_(lesson_ids))
     read = db.session.execute(
         select(ReadEvent.user_id, ReadEvent.lesson_id)
@@ -463,11 +474,28 @@ def issue_certificates_for_completed() -> int:
             .distinct()
         )
     }
+    return {(row.user_id, row.lesson_id) for row in read if (row.user_id, row.lesson_id) in passed}
+
+
+def complete_user_ids() -> set[int]:
+    """Return everyone whose course is complete on the lessons in force (three queries)."""
+    total = len(active_lessons())
     done: dict[int, int] = {}
-    for row in read:
-        if (row.user_id, row.lesson_id) in passed:
-            done[row.user_id] = done.get(row.user_id, 0) + 1
-    complete = [user_id for user_id, count in done.items() if count == len(lesson_ids)]
+    for user_id, _lesson_id in completed_pairs():
+        done[user_id] = done.get(user_id, 0) + 1
+    return {user_id for user_id, count in done.items() if total and count == total}
+
+
+def issue_certificates_for_completed() -> int:
+    """Issue current-version certificates to everyone whose course is complete; return how many.
+
+    Used after publishing a revision: whoever is unaffected by its changes
+    remains complete and gets the new version's certificate. The caller commits.
+    """
+    version = current_norm_version()
+    if version is None:
+        return 0
+    complete = sorted(complete_user_ids())
     issued = 0
     for user_id in complete:
         issued += insert_ignoring_duplicates(

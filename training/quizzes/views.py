@@ -67,6 +67,11 @@ def quiz_new(number: str):
     """Start a new attempt with a fresh random draw."""
     lesson = _lesson(number)
     left = services.attempts_left(current_user.id, lesson)
+    if left is not None:
+        # With a limit, one open attempt at a time: tabs cannot stockpile draws.
+        existing = services.open_attempt(current_user.id, lesson)
+        if existing is not None:
+            return redirect(url_for("quizzes.attempt", attempt_id=existing.id))
     if left == 0:
         flash(_("本课测验的作答次数已用完,请联系人事行政部。"), "error")
         return redirect(url_for("quizzes.quiz_start", number=number))
@@ -93,7 +98,11 @@ def attempt(attempt_id: int):
         except forms.TamperedForm:
             abort(400)
         if parsed.complete:
-            services.submit_attempt(attempt, parsed.answers)
+            try:
+                services.submit_attempt(attempt, parsed.answers)
+            except services.AttemptLimitReached:
+                flash(_("本课测验的作答次数已用完,请联系人事行政部。"), "error")
+                return redirect(url_for("quizzes.quiz_start", number=attempt.lesson.number))
             return redirect(url_for("quizzes.result", attempt_id=attempt.id))
         chosen, missing, invalid_order = parsed.chosen, parsed.unanswered, parsed.invalid_order
     status = 422 if missing or invalid_order else 200

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
@@ -29,6 +27,7 @@ from sqlalchemy import (
 from training.assignments.models import Assignment
 from training.assignments.services import current_assignment_ids
 from training.auth.models import User
+from training.db import company_today
 from training.lessons.models import Lesson, NormVersion
 from training.progress.models import ProgressSummary
 from training.quizzes.models import Certificate
@@ -76,12 +75,6 @@ class Filters:
                 continue
             values[key] = value.isoformat() if isinstance(value, date) else value
         return values
-
-
-def company_today() -> date:
-    """Return today's date in the company's time zone (due dates are local dates)."""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
-    return datetime.now(zone).date()
 
 
 def user_conditions(filters: Filters) -> list[ColumnElement[bool]]:

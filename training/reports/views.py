@@ -61,9 +61,25 @@ def _list_request() -> tuple[FilterForm, Filters, Ordering]:
     return form, form.filters(), ordering
 
 
+# The query parameters the list understands; nothing else is copied into links.
+LIST_PARAMS = (
+    "q",
+    "search",
+    "department",
+    "status",
+    "hired_from",
+    "hired_to",
+    "include_inactive",
+    "sort",
+    "dir",
+    "per_page",
+    "page",
+)
+
+
 def _args(**changes: Any) -> dict[str, Any]:
-    """Return the current query string with changes (None removes a key), for links."""
-    args = MultiDict(request.args)
+    """Return the list's own query parameters with changes (None removes a key), for links."""
+    args = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k in LIST_PARAMS])
     for key, value in changes.items():
         args.pop(key, None)
         if value is not None:

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 
 class RevisionUploadForm(FlaskForm):
@@ -23,10 +23,18 @@ class RevisionUploadForm(FlaskForm):
     effective = DateField(_l("生效日期"), validators=[DataRequired(_l("请填写生效日期。"))])
     submit = SubmitField(_l("上传并预览"))
 
+    def validate_effective(self, field):
+        """Keep the effective date within a sensible range."""
+        if field.data and not 2000 <= field.data.year <= 2999:
+            raise ValidationError(_l("生效日期超出范围。"))
+
 
 class PublishForm(FlaskForm):
     """Publish a previewed revision."""
 
     label = HiddenField(validators=[DataRequired(), Length(max=100)])
     effective = HiddenField(validators=[DataRequired()])
+    # The version in force when the preview was shown: publishing compares it,
+    # so HR never confirms a diff against a version that has since changed.
+    base = HiddenField()
     submit = SubmitField(_l("确认发布"))

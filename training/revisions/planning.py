@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from markupsafe import escape
+from sqlalchemy import select
 
 from training.content.generated import (
     DISTRACTORS_FILE,
@@ -19,6 +20,7 @@ from training.content.generated import (
 from training.content.impact import LessonImpact, lesson_impact
 from training.content.lessons import generate_lessons, plan_lessons
 from training.content.outline import OUTLINE_FILE, load_outline
+from training.extensions import db
 from training.lessons.models import NormVersion
 from training.lessons.services import lesson_values
 from training.norm.diff import (
@@ -191,8 +193,14 @@ def plan_revision(
         old_doc = parse_revision(old_data, "previous", outline.titles, old_data)
     doc = parse_revision(data, filename, outline.titles, old_data)
     problems: list[str] = []
-    if old_version is not None and doc.source_sha256 == old_version.source_sha256:
-        problems.append("上传的文件与当前生效的版本完全相同,无需发布。")
+    same = db.session.scalar(
+        select(NormVersion).where(NormVersion.source_sha256 == doc.source_sha256)
+    )
+    if same is not None:
+        problems.append(
+            f"上传的文件与已有版本「{same.label or same.source_name}」完全相同;"
+            "如需恢复旧版本的内容,请在文件中做出修订后再导入。"
+        )
     lesson_numbers = [lesson.number for lesson in plan_lessons(doc, outline.lesson_level)]
     lessons = [
         lesson_values(name, text)

@@ -17,7 +17,11 @@ from training.lessons.models import Lesson, LessonArchive, NormVersion, ReadEven
 from training.lessons.services import SyncReport, install_lessons
 from training.progress.services import rebuild_all
 from training.quizzes.models import QuizAttempt, QuizSubmission
-from training.quizzes.services import issue_certificates_for_completed, sync_questions
+from training.quizzes.services import (
+    complete_user_ids,
+    issue_certificates_for_completed,
+    sync_questions,
+)
 from training.revisions.planning import RevisionPlan
 
 
@@ -104,6 +108,11 @@ def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> Publis
         )
     try:
         old = plan.old_version
+        # Whoever is complete under the outgoing version holds its certificate
+        # (issued now if an earlier failure left it out): that is the evidence
+        # the retraining report starts from.
+        complete_before = complete_user_ids()
+        issue_certificates_for_completed()
         if old is not None:
             _archive_current(old)
             old.status = "superseded"
@@ -129,9 +138,10 @@ def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> Publis
         )
         sync_questions(plan.questions, plan.pass_marks)
 
-        # Those who completed a lesson whose content changed must retrain on it.
-        completed = completed_user_ids(list(lessons.superseded.values()))
-        retrain_ids = set().union(*completed.values()) if completed else set()
+        # Those who had completed the course and no longer have must retrain:
+        # on the lessons whose content changed and on lessons that are new. Who
+        # had not finished keeps the due date they already have.
+        retrain_ids = complete_before - complete_user_ids()
         retrain_users = (
             list(
                 db.session.scalars(

@@ -11,13 +11,14 @@ from sqlalchemy import select
 
 from training.assignments.services import current_assignments
 from training.auth.models import User
+from training.db import company_today
 from training.extensions import db
-from training.lessons.models import Lesson, NormVersion
+from training.lessons.models import NormVersion
+from training.lessons.services import active_lessons
 from training.quizzes.bank import load_banks
 from training.quizzes.models import Certificate
-from training.quizzes.services import current_norm_version
+from training.quizzes.services import complete_user_ids, completed_pairs, current_norm_version
 from training.revisions.planning import RevisionPlan, plan_revision
-from training.revisions.publishing import completed_user_ids
 
 
 def plan_for_upload(data: bytes, filename: str, label: str, effective: date) -> RevisionPlan:
@@ -45,31 +46,48 @@ class VersionRow:
     lessons: list[str]
 
 
+def previous_version() -> NormVersion | None:
+    """Return the version the one in force replaced, if any."""
+    return db.session.scalar(
+        select(NormVersion)
+        .where(NormVersion.status == "superseded")
+        .order_by(NormVersion.published_at.desc(), NormVersion.id.desc())
+        .limit(1)
+    )
+
+
 def retrain_rows(today: date | None = None) -> list[VersionRow]:
-    """Return everyone who must retrain on lessons changed by the version in force."""
-    today = today or date.today()
-    changed = list(
+    """Return everyone who had completed the previous version and has not completed this one.
+
+    Their lessons to do are those of the version in force they have not
+    completed: the changed ones and any new ones.
+    """
+    today = today or company_today()
+    previous = previous_version()
+    if previous is None:
+        return []
+    holders = set(
         db.session.scalars(
-            select(Lesson).where(Lesson.active.is_(True), Lesson.supersedes_id.is_not(None))
+            select(Certificate.user_id).where(Certificate.source_sha256 == previous.source_sha256)
         )
     )
-    if not changed:
+    pending_ids = holders - complete_user_ids()
+    if not pending_ids:
         return []
-    old_done = completed_user_ids([lesson.supersedes_id for lesson in changed])
-    new_done = completed_user_ids([lesson.id for lesson in changed])
-    pending: dict[int, list[str]] = {}
-    for lesson in changed:
-        for user_id in old_done.get(lesson.supersedes_id, set()) - new_done.get(lesson.id, set()):
-            pending.setdefault(user_id, []).append(lesson.number)
+    pairs = completed_pairs()
+    lessons = active_lessons()
     users = db.session.scalars(
-        select(User).where(User.id.in_(pending), User.active.is_(True)).order_by(User.employee_no)
+        select(User)
+        .where(User.id.in_(pending_ids), User.active.is_(True))
+        .order_by(User.employee_no)
     ).all()
-    due = current_assignments(pending)
+    due = current_assignments(pending_ids)
     rows = []
     for user in users:
         due_date = due[user.id].due_date if user.id in due else None
         state = "overdue" if due_date is not None and due_date < today else "retrain"
-        rows.append(VersionRow(user, state, due_date, sorted(pending[user.id])))
+        todo = [lesson.number for lesson in lessons if (user.id, lesson.id) not in pairs]
+        rows.append(VersionRow(user, state, due_date, todo))
     return rows
 
 

@@ -21,6 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from training.audit.services import record
 from training.auth.decorators import hr_required
@@ -105,6 +106,8 @@ def _stored_plan(upload_id: str, label: str, effective_text: str):
         effective = date.fromisoformat(effective_text)
     except ValueError:
         abort(400)
+    if not 2000 <= effective.year <= 2999:
+        abort(400)
     if not label or len(label) > 100:
         abort(400)
     try:
@@ -120,7 +123,8 @@ def preview(upload_id: str):
     label = request.args.get("label", "")
     effective = request.args.get("effective", "")
     stored, plan = _stored_plan(upload_id, label, effective)
-    form = PublishForm(label=label, effective=effective)
+    current = current_norm_version()
+    form = PublishForm(label=label, effective=effective, base=str(current.id) if current else "")
     return render_template("revisions/preview.html", plan=plan, form=form, upload_id=upload_id)
 
 
@@ -131,9 +135,23 @@ def publish(upload_id: str):
     form = PublishForm()
     if not form.validate_on_submit():
         abort(400)
+    current = current_norm_version()
+    if (form.base.data or "") != (str(current.id) if current else ""):
+        flash(_("在您预览之后又有新版本发布了,请查看新的预览后再确认。"), "warning")
+        return redirect(
+            url_for(
+                "revisions.preview",
+                upload_id=upload_id,
+                label=form.label.data,
+                effective=form.effective.data,
+            )
+        )
     stored, plan = _stored_plan(upload_id, form.label.data, form.effective.data)
     try:
         report = publish_revision(plan, actor=current_user._get_current_object())
+    except IntegrityError:
+        flash(_("发布未完成:这份规范刚刚已被发布过。"), "error")
+        return redirect(url_for("revisions.index"))
     except RevisionBlocked:
         flash(_("发布被阻止:请先处理预览页列出的问题。"), "error")
         return redirect(
