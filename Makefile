@@ -45,8 +45,8 @@ bench: setup-dev
 	$(BIN)/python benchmarks/bench.py
 
 lint: setup-dev
-	$(BIN)/ruff check training tests
-	$(BIN)/ruff format --check training tests
+	$(BIN)/ruff check training tests benchmarks
+	$(BIN)/ruff format --check training tests benchmarks
 
 clean-venv:
 	rm -rf $(VENV)
