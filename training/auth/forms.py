@@ -24,14 +24,9 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("登录"))
 
 
-class ChangePasswordForm(FlaskForm):
-    """Change one's own password; the current one is required."""
+class NewPasswordForm(FlaskForm):
+    """Choose a new password (typed twice) under the password policy."""
 
-    current_password = PasswordField(
-        _l("当前密码"),
-        validators=[DataRequired(_l("请输入当前密码。"))],
-        render_kw={"autocomplete": "current-password"},
-    )
     new_password = PasswordField(
         _l("新密码"),
         validators=[DataRequired(_l("请输入新密码。")), Length(max=256)],
@@ -46,18 +41,38 @@ class ChangePasswordForm(FlaskForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
-    submit = SubmitField(_l("修改密码"))
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
 
     def validate_new_password(self, field):
-        """Apply the password policy and refuse reusing the current password."""
+        """Apply the password policy."""
         problems = password_problems(
             field.data or "", employee_no=self.user.employee_no, name=self.user.name
         )
         if problems:
             raise ValidationError(" ".join(problems))
+
+
+class SetPasswordForm(NewPasswordForm):
+    """Choose a password through a one-time link."""
+
+    submit = SubmitField(_l("设置密码"))
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """Change one's own password; the current one is required."""
+
+    current_password = PasswordField(
+        _l("当前密码"),
+        validators=[DataRequired(_l("请输入当前密码。"))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField(_l("修改密码"))
+
+    def validate_new_password(self, field):
+        """Apply the policy and refuse reusing the current password."""
+        super().validate_new_password(field)
         if field.data == self.current_password.data:
             raise ValidationError(_l("新密码不能与当前密码相同。"))

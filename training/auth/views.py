@@ -7,15 +7,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import PasswordField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from training.auth import links, passwords, services
-from training.auth.forms import ChangePasswordForm, LoginForm
+from training.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from training.auth.models import User
 from training.db import utcnow
 from training.extensions import db
@@ -118,38 +114,6 @@ def change_password():
         flash(_("密码已修改。其他设备上的登录已全部退出。"), "success")
         return redirect(url_for("lessons.home"))
     return render_template("auth/change_password.html", form=form)
-
-
-class SetPasswordForm(FlaskForm):
-    """Choose a password through a one-time link (kept beside its view: auth/forms.py is shared)."""
-
-    new_password = PasswordField(
-        _l("新密码"),
-        validators=[DataRequired(_l("请输入新密码。")), Length(max=256)],
-        description=_l("至少 10 个字符,不能是常见密码,不能包含工号或姓名。"),
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("再次输入新密码"),
-        validators=[
-            DataRequired(_l("请再次输入新密码。")),
-            EqualTo("new_password", _l("两次输入的新密码不一致。")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    submit = SubmitField(_l("设置密码"))
-
-    def __init__(self, user: User, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-
-    def validate_new_password(self, field):
-        """Apply the password policy."""
-        problems = passwords.password_problems(
-            field.data or "", employee_no=self.user.employee_no, name=self.user.name
-        )
-        if problems:
-            raise ValidationError(" ".join(problems))
 
 
 def _invalid_link():
