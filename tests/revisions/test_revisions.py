@@ -395,3 +395,75 @@ def test_republishing_the_text_of_an_earlier_version_is_refused(
     )
     assert result.exit_code == 1
     assert "完全相同" in result.output
+
+
+def test_employee_history_shows_both_versions(
+    client, login_as, runner, lessons, revised, seed_text, create_user, complete_lessons
+):
+    from training.quizzes.services import issue_certificate_if_complete
+
+    learner = create_user(name="两版本")
+    complete_lessons(learner, [lesson.number for lesson in lessons])
+    issue_certificate_if_complete(learner.id)
+    db.session.commit()
+    first = current_norm_version().source_sha256
+    runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(revised(_swap_text(seed_text))),
+            "--label",
+            "调序",
+            "--effective",
+            "2027-02-01",
+            "--publish",
+        ]
+    )
+    db.session.rollback()
+    second = current_norm_version().source_sha256
+    assert first != second
+    login_as(Role.HR)
+    page = client.get(f"/hr/employees/{learner.id}").get_data(as_text=True)
+    assert first[:12] in page
+    assert second[:12] in page
+
+
+def test_version_report_exports_csv_and_xlsx(
+    client, login_as, runner, lessons, revised, create_user, complete_lessons
+):
+    import io
+
+    from openpyxl import load_workbook
+
+    from training.audit.models import AuditEvent
+
+    learner = create_user(name="=HYPERLINK(1)")
+    complete_lessons(learner, [lesson.number for lesson in lessons])
+    runner.invoke(
+        args=[
+            "content",
+            "import-norm",
+            str(revised(ONE_CLAUSE)),
+            "--label",
+            "v2",
+            "--effective",
+            "2027-01-01",
+            "--publish",
+        ]
+    )
+    db.session.rollback()
+    version_id = current_norm_version().id
+    login_as(Role.HR)
+    text = client.get(f"/hr/norm/versions/{version_id}/export.csv").get_data(as_text=True)
+    assert text.startswith("\ufeff工号,姓名,部门,状态,需复训课程,截止日期")
+    assert "'=HYPERLINK(1)" in text
+    assert "需复训" in text
+    data = client.get(f"/hr/norm/versions/{version_id}/export.xlsx").get_data()
+    sheet = load_workbook(io.BytesIO(data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("工号", "姓名", "部门", "状态", "需复训课程", "截止日期")
+    assert rows[1][1] == "'=HYPERLINK(1)"
+    assert rows[1][4] == "4.2"
+    db.session.rollback()
+    exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).all()
+    assert [e.details["format"] for e in exports] == ["csv", "xlsx"]

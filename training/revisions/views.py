@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from pathlib import Path
@@ -32,6 +31,8 @@ from training.norm.diff import render_html
 from training.norm.model import NormParseError
 from training.quizzes.models import Certificate
 from training.quizzes.services import current_norm_version
+from training.reports.columns import Column, company_zone
+from training.reports.export import MIMETYPES, write_csv, write_xlsx
 from training.revisions import services
 from training.revisions.forms import PublishForm, RevisionUploadForm
 from training.revisions.publishing import RevisionBlocked, publish_revision
@@ -218,44 +219,50 @@ def version_detail(version_id: int):
     )
 
 
-@bp.route("/versions/<int:version_id>/export.csv")
+@bp.route("/versions/<int:version_id>/export.<any(csv, xlsx):fmt>")
 @hr_required
-def version_export(version_id: int):
-    """Export a version report as CSV (UTF-8 with BOM for Excel)."""
+def version_export(version_id: int, fmt: str):
+    """Export a version report as CSV (UTF-8 with BOM) or XLSX, with the report's columns."""
     version = _version(version_id)
     rows = _version_rows(version)
     labels = {"completed": "已完成", "retrain": "需复训", "overdue": "已逾期"}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["工号", "姓名", "部门", "状态", "需复训课程", "截止日期"])
-    for row in rows:
-        writer.writerow(
-            [
-                _safe(row.user.employee_no),
-                _safe(row.user.name),
-                _safe(row.user.department),
-                labels[row.state],
-                " ".join(row.lessons),
-                row.due_date.isoformat() if row.due_date else "",
-            ]
+    zone = company_zone()
+    columns = [
+        Column(key, label, get, zone)
+        for key, label, get in (
+            ("employee_no", "工号", lambda r: r.user.employee_no),
+            ("name", "姓名", lambda r: r.user.name),
+            ("department", "部门", lambda r: r.user.department),
+            ("state", "状态", lambda r: labels[r.state]),
+            ("lessons", "需复训课程", lambda r: " ".join(r.lessons)),
+            ("due_date", "截止日期", lambda r: r.due_date),
         )
+    ]
+    if fmt == "xlsx":
+        out: io.IOBase = io.BytesIO()
+        count = write_xlsx(columns, rows, out, "规范版本完成情况")
+        body: bytes | str = out.getvalue()
+    else:
+        text = io.StringIO()
+        count = write_csv(columns, rows, text)
+        body = text.getvalue()
     record(
         "export",
-        f"导出规范版本「{version.label}」完成情况,{len(rows)} 行",
-        details={"what": "norm_version", "version": version.source_sha256, "rows": len(rows)},
+        f"导出规范版本「{version.label}」完成情况,{count} 行",
+        details={
+            "what": "norm_version",
+            "format": fmt,
+            "version": version.source_sha256,
+            "rows": count,
+        },
     )
     db.session.commit()
-    filename = f"norm-version-{version.source_sha256[:12]}.csv"
+    filename = f"norm-version-{version.source_sha256[:12]}.{fmt}"
     return Response(
-        "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv; charset=utf-8",
+        body,
+        mimetype=MIMETYPES[fmt],
         headers={"Content-Disposition": f"attachment; filename={filename}"},
     )
-
-
-def _safe(value: str) -> str:
-    """Neutralise cells a spreadsheet would run as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 @bp.route("/versions/<int:version_id>/lessons/<number>")
