@@ -31,7 +31,7 @@ from training.norm.diff import (
     render_html,
     renumbered_clauses,
 )
-from training.norm.model import NormDocument, NormParseError
+from training.norm.model import NormDocument
 from training.norm.parse import parse_bytes
 from training.quizzes.bank import load_banks
 from training.quizzes.items import Question
@@ -272,6 +272,3 @@ def plan_revision(
         flagged=flagged,
         problems=problems,
     )
-
-
-__all__ = ["FlaggedItem", "NormParseError", "RevisionPlan", "plan_revision"]
