@@ -381,3 +381,39 @@ def test_attempt_limit_cannot_be_bypassed_with_several_open_attempts(
         with pytest.raises(AttemptLimitReached):
             submit_attempt(extra, {})
         assert _submissions() == 1
+
+
+def test_result_states_the_pass_mark_in_questions_for_four_of_five(
+    client, login_as, lessons, start_quiz, form_for
+):
+    login_as()
+    attempt = start_quiz("4.2")
+    client.post(f"/quiz/{attempt.id}", data=form_for(attempt, correct=[True] * 4 + [False]))
+    page = client.get(f"/quiz/{attempt.id}/result").get_data(as_text=True)
+    assert "得分 80%(答对 4 / 5 题)" in page
+    assert "通过:需答对 5 题中的 4 题(80%)" in page
+    assert "合格线 0%" not in page
+
+
+def test_result_states_the_pass_mark_in_questions_for_three_of_four(
+    make_app, create_user, form_for
+):
+    app = make_app(QUIZ_SIZE=4)
+    with app.app_context():
+        sync_course(app.config["CONTENT_DIR"], app.config["QUIZ_DIR"])
+        user = create_user()
+        client = app.test_client()
+        client.post("/login", data={"employee_no": user.employee_no, "password": "Correct-Horse-42"})
+        response = client.post("/lessons/4.2/quiz")
+        attempt = db.session.get(QuizAttempt, int(response.headers["Location"].rsplit("/", 1)[1]))
+        assert len(attempt.draw["questions"]) == 4
+        client.post(f"/quiz/{attempt.id}", data=form_for(attempt, correct=[True] * 3 + [False]))
+        page = client.get(f"/quiz/{attempt.id}/result").get_data(as_text=True)
+        assert "得分 75%(答对 3 / 4 题)" in page
+        assert "未通过:需答对 4 题中的 4 题(80%)" in page
+
+
+def test_start_page_states_the_pass_mark_in_questions(client, login_as, lessons):
+    login_as()
+    page = client.get("/lessons/4.2/quiz").get_data(as_text=True)
+    assert "需答对 5 题中的 4 题(80%)即为通过" in page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -122,10 +123,24 @@ def grade(
 
 def passed(grade: Grade, pass_mark: float | Fraction | str = DEFAULT_PASS_MARK) -> bool:
     """Return True when the score reaches the pass mark; exactly at the mark passes."""
-    mark = pass_mark if isinstance(pass_mark, Fraction) else Fraction(str(pass_mark))
+    mark = _mark(pass_mark)
     if not 0 <= mark <= 1:
         raise ValueError(f"pass mark must be between 0 and 1, not {pass_mark}")
     return grade.total > 0 and grade.score >= mark
+
+
+def _mark(pass_mark: float | Fraction | str) -> Fraction:
+    return pass_mark if isinstance(pass_mark, Fraction) else Fraction(str(pass_mark))
+
+
+def required_correct(pass_mark: float | Fraction | str, total: int) -> int:
+    """Return how many of ``total`` questions must be right to reach the pass mark."""
+    return math.ceil(_mark(pass_mark) * total)
+
+
+def mark_percent(pass_mark: float | Fraction | str) -> int:
+    """Return the pass mark as a whole percentage, rounded half up ("4/5" gives 80)."""
+    return math.floor(_mark(pass_mark) * 100 + Fraction(1, 2))
 
 
 def validate_answers(

@@ -21,10 +21,21 @@ from training.auth.models import User
 from training.extensions import db
 from training.lessons import services as lesson_services
 from training.lessons.models import Lesson
-from training.quizzes import forms, services
+from training.quizzes import forms, grading, services
 from training.quizzes.models import Certificate, QuizAttempt
 
 bp = Blueprint("quizzes", __name__, template_folder="templates")
+
+
+@bp.app_template_global()
+def pass_rule(pass_mark: str, total: int) -> str:
+    """Say the pass mark in questions: "需答对 5 题中的 4 题(80%)"."""
+    return _(
+        "需答对 %(total)s 题中的 %(needed)s 题(%(percent)s%%)",
+        total=total,
+        needed=grading.required_correct(pass_mark, total),
+        percent=grading.mark_percent(pass_mark),
+    )
 
 
 def _lesson(number: str) -> Lesson:
