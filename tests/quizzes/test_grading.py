@@ -18,7 +18,9 @@ from training.quizzes.grading import (
     StaleDrawError,
     grade,
     make_draw,
+    mark_percent,
     passed,
+    required_correct,
     validate_answers,
 )
 
@@ -340,3 +342,53 @@ def test_passing_exactly_at_a_percent_mark_given_as_float_passes(percent: int) -
     assert passed(result, percent / 100)
     if percent < 100:
         assert not passed(result, (percent + 1) / 100)
+
+
+TEN = Bank("4.2", Path("quizzes/4.2.yaml"), tuple(make_question(f"q{i}", "single") for i in range(10)))
+
+
+def _ids(draw: Draw) -> list[str]:
+    return [q.question_id for q in draw.questions]
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_a_retry_draws_what_the_learner_has_seen_least(seed: int) -> None:
+    history: list[list[str]] = []
+    for _ in range(8):
+        ids = _ids(make_draw(TEN, seed * 100 + len(history), 5, history=history))
+        assert len(set(ids)) == 5
+        if history:
+            assert len(set(ids) & set(history[-1])) <= 2  # at most 40 % repeats
+            assert set(ids) not in [set(earlier) for earlier in history]
+        if len(history) == 1:
+            assert not set(ids) & set(history[0])  # five unseen questions were there
+        history.append(ids)
+    seen = {qid: sum(qid in h for h in history) for qid in TEN.by_id()}
+    assert max(seen.values()) - min(seen.values()) <= 2
+
+
+@settings(max_examples=200)
+@given(bank=banks(), seed=seeds, size=sizes, data=st.data())
+def test_a_retry_never_repeats_an_earlier_set_while_the_bank_allows(
+    bank: Bank, seed: int, size: int, data: st.DataObject
+) -> None:
+    ids = list(bank.by_id())
+    count = min(size, len(ids))
+    history = [
+        data.draw(st.lists(st.sampled_from(ids), min_size=count, max_size=count, unique=True))
+        for _ in range(data.draw(st.integers(0, 4)))
+    ]
+    drawn = set(_ids(make_draw(bank, seed, size, history=history)))
+    assert len(drawn) == count
+    possible = math.comb(len(ids), count)
+    if possible > len({frozenset(h) for h in history}):
+        assert drawn not in [set(h) for h in history]
+
+
+@pytest.mark.parametrize(
+    ("mark", "total", "needed", "percent"),
+    [("4/5", 5, 4, 80), ("4/5", 4, 4, 80), ("0.8", 3, 3, 80), ("3/5", 5, 3, 60), ("2/3", 5, 4, 67)],
+)
+def test_required_correct_and_percent_of_a_pass_mark(mark, total, needed, percent) -> None:
+    assert required_correct(mark, total) == needed
+    assert mark_percent(mark) == percent

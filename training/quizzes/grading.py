@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -75,13 +76,69 @@ class Grade:
     per_question: tuple[QuestionResult, ...]
 
 
-def make_draw(bank: Bank, rng_seed: int, size: int = 5) -> Draw:
-    """Sample up to ``size`` distinct questions and shuffle their options, determined by the seed."""
+# On a retry at most this share of the questions may repeat the previous attempt's.
+RETRY_OVERLAP = Fraction(2, 5)
+
+
+def make_draw(
+    bank: Bank,
+    rng_seed: int,
+    size: int = 5,
+    *,
+    history: Sequence[Sequence[str]] = (),
+) -> Draw:
+    """Pick up to ``size`` distinct questions and shuffle their options, determined by the seed.
+
+    ``history`` lists the question ids of the learner's earlier draws of this bank, oldest
+    first. Questions they have seen least come first; at most ``RETRY_OVERLAP`` of the
+    draw repeats the previous attempt, and a set drawn before is not drawn again, as long
+    as the bank holds enough other questions.
+    """
     if size < 1:
         raise ValueError("a draw needs at least one question")
     rng = random.Random(rng_seed)  # noqa: S311 - reproducible draws, not secrets
-    picked = rng.sample(bank.questions, min(size, len(bank.questions)))
+    count = min(size, len(bank.questions))
+    seen = Counter(qid for earlier in history for qid in earlier)
+    last = set(history[-1]) if history else set()
+    ranked = sorted(bank.questions, key=lambda q: (seen[q.id], rng.random()))
+    cap = math.floor(RETRY_OVERLAP * count)
+    picked: list[Question] = []
+    deferred: list[Question] = []
+    for question in ranked:
+        if len(picked) == count:
+            break
+        if question.id in last and sum(q.id in last for q in picked) >= cap:
+            deferred.append(question)
+        else:
+            picked.append(question)
+    picked.extend(deferred[: count - len(picked)])
+    picked = _avoid_earlier_sets(picked, ranked, [frozenset(e) for e in history], cap)
+    rng.shuffle(picked)
     return Draw(seed=rng_seed, questions=tuple(_draw_one(q, rng) for q in picked))
+
+
+def _avoid_earlier_sets(
+    picked: list[Question], ranked: list[Question], earlier: list[frozenset[str]], cap: int
+) -> list[Question]:
+    """Swap in the next-ranked questions until the set differs from every earlier draw.
+
+    A swap that keeps the overlap with the previous draw within ``cap`` is preferred.
+    """
+    if frozenset(q.id for q in picked) not in earlier:
+        return picked
+    last = earlier[-1]
+    spare = [q for q in ranked if q not in picked]
+    fallback = None
+    for slot in range(len(picked) - 1, -1, -1):
+        for candidate in spare:
+            trial = [*picked[:slot], candidate, *picked[slot + 1 :]]
+            ids = frozenset(q.id for q in trial)
+            if ids in earlier:
+                continue
+            if len(ids & last) <= cap:
+                return trial
+            fallback = fallback or trial
+    return fallback or picked  # without a fallback the bank is too small for a new set
 
 
 def _draw_one(question: Question, rng: random.Random) -> DrawnQuestion:

@@ -208,6 +208,16 @@ def open_attempt(user_id: int, lesson: Lesson) -> QuizAttempt | None:
     )
 
 
+def _drawn_before(user_id: int, lesson: Lesson) -> list[list[str]]:
+    """Return the question ids of the user's earlier draws of this lesson, oldest first."""
+    draws = db.session.scalars(
+        select(QuizAttempt.draw)
+        .where(QuizAttempt.user_id == user_id, QuizAttempt.lesson_id == lesson.id)
+        .order_by(QuizAttempt.id)
+    )
+    return [[str(entry["id"]) for entry in draw["questions"]] for draw in draws]
+
+
 def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
     """Draw questions at random and store the draw, naming the question versions shown."""
     rows = _lesson_question_rows(lesson)
@@ -217,7 +227,9 @@ def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
     versions = {row.qid: row.content_hash for row in rows}
     seed = secrets.randbits(31)
     bank = Bank(lesson=lesson.number, path=Path(), questions=tuple(questions))
-    draw = grading.make_draw(bank, seed, size=int(current_app.config["QUIZ_SIZE"]))
+    draw = grading.make_draw(
+        bank, seed, size=int(current_app.config["QUIZ_SIZE"]), history=_drawn_before(user_id, lesson)
+    )
     stored = draw.as_dict()
     for entry in stored["questions"]:
         entry["version"] = versions[entry["id"]]
