@@ -86,14 +86,25 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 10_000) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
+def _insert(model: type, values: dict[str, Any]) -> Any:
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(model).values(**values).on_conflict_do_nothing()
+
+
+def insert_returning_id(model: Any, **values: Any) -> int | None:
+    """Insert one row unless it violates a unique constraint; return its id, or None if not.
+
+    Like ``insert_ignoring_duplicates``, in one statement that also hands back the new id.
+    """
+    return db.session.scalar(_insert(model, values).returning(model.id))
+
+
 def insert_ignoring_duplicates(model: type, **values: Any) -> bool:
     """Insert one row unless it violates a unique constraint; return True if inserted.
 
     Uses the database's own ``ON CONFLICT DO NOTHING`` so two concurrent
     requests cannot both insert, and neither sees an error.
     """
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(model).values(**values).on_conflict_do_nothing()
-    result = db.session.execute(stmt)
+    result = db.session.execute(_insert(model, values))
     return bool(result.rowcount)

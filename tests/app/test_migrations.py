@@ -46,7 +46,7 @@ def test_upgrade_from_previous_revision_keeps_data(make_app, tmp_path):
 def test_attempt_snapshots_become_question_versions(make_app, tmp_path):
     import json
 
-    from training.quizzes.models import QuizAttempt
+    from training.quizzes.models import QuizAnswer, QuizAttempt
     from training.quizzes.services import attempt_questions
 
     url = f"sqlite:///{tmp_path / 'snap.sqlite'}"
@@ -98,10 +98,26 @@ def test_attempt_snapshots_become_question_versions(make_app, tmp_path):
             ),
             {"draw": json.dumps(draw)},
         )
+        db.session.execute(
+            text(
+                "INSERT INTO quiz_submissions (id, attempt_id, answers, correct_count, total, passed,"
+                " submitted_at) VALUES (1, 1, :answers, 0, 1, false, '2026-01-01 00:05:00+00:00')"
+            ),
+            {"answers": json.dumps({"q-one": ["false"]})},
+        )
         db.session.commit()
         upgrade()
         attempt = db.session.get(QuizAttempt, 1)
         assert "snapshot" not in attempt.draw
         assert len(attempt.draw["questions"][0]["version"]) == 64
         assert attempt_questions(attempt)["q-one"].prompt == "问?"
+        # every stored submission gets its per-question rows, graded against the version shown
+        answer = db.session.scalars(select(QuizAnswer)).one()
+        assert (answer.submission_id, answer.qid, answer.chosen, answer.correct) == (
+            1,
+            "q-one",
+            ["false"],
+            False,
+        )
+        assert answer.version == attempt.draw["questions"][0]["version"]
         db.engine.dispose()

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.db import UTCDateTime, utcnow
@@ -26,7 +36,16 @@ class QuizQuestion(db.Model):
     content_hash: Mapped[str] = mapped_column(String(64))
     generated: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    # Derived from holds and reviews (``holds.refresh_withheld``): kept out of quiz and
+    # practice draws while a revision's change to a cited clause awaits review, or
+    # after HR withdrew it.
+    withheld: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @classmethod
+    def drawable(cls):
+        """Return the SQL condition for questions that quizzes and practice may draw."""
+        return cls.active.is_(True) & cls.withheld.is_(False)
 
 
 class QuestionVersion(db.Model):
@@ -104,3 +123,67 @@ class Certificate(db.Model):
     norm_title: Mapped[str] = mapped_column(String(200))
     code: Mapped[str] = mapped_column(String(32), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class QuizAnswer(db.Model):
+    """One question of a submitted attempt: the keys chosen and whether they were right.
+
+    Written once with its submission (insert-only), so item statistics are plain SQL
+    over rows instead of re-grading stored answers.
+    """
+
+    __tablename__ = "quiz_answers"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "qid"),
+        Index("ix_quiz_answers_qid", "qid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("quiz_submissions.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
+    qid: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(String(64))  # QuestionVersion.content_hash shown
+    position: Mapped[int]  # place in the draw, from 0
+    chosen: Mapped[list[str]] = mapped_column(JSON)
+    correct: Mapped[bool]
+
+
+class ReviewDecision(enum.StrEnum):
+    """What HR decided about a question held after a revision."""
+
+    KEEP = "keep"  # still correct against the new text: drawn again
+    WITHDRAW = "withdraw"  # no longer right: never drawn
+
+
+class QuestionHold(db.Model):
+    """A question held back from draws because a published revision changed a clause it cites.
+
+    Insert-only. ``clauses`` lists each cited clause and its change: ``{"clause": "4.2.1.2",
+    "change": "changed" | "removed" | "renumbered", "new_number": "4.2.1.3" | None}``.
+    """
+
+    __tablename__ = "question_holds"
+    __table_args__ = (UniqueConstraint("qid", "version_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    qid: Mapped[str] = mapped_column(String(100), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("norm_versions.id"))
+    clauses: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class QuestionReview(db.Model):
+    """HR's decision on a hold; insert-only, the latest decision for a hold counts."""
+
+    __tablename__ = "question_reviews"
+    __table_args__ = (
+        CheckConstraint("decision IN ('keep', 'withdraw')", name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("question_holds.id"), index=True)
+    decision: Mapped[ReviewDecision] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, insert, select
 
 from training.auth.models import User
-from training.db import insert_ignoring_duplicates, utcnow
+from training.db import insert_ignoring_duplicates, insert_returning_id, utcnow
 from training.extensions import db
 from training.lessons.models import Lesson, NormVersion, ReadEvent
 from training.lessons.services import active_lessons, read_lesson_ids
@@ -27,6 +27,7 @@ from training.quizzes.items import Bank, Option, Problem, Question
 from training.quizzes.models import (
     Certificate,
     QuestionVersion,
+    QuizAnswer,
     QuizAttempt,
     QuizQuestion,
     QuizSubmission,
@@ -321,7 +322,7 @@ def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bo
     questions = attempt_questions(attempt)
     result = grading.grade(attempt_draw(attempt), questions, answers)
     did_pass = grading.passed(result, Fraction(attempt.pass_mark))
-    inserted = insert_ignoring_duplicates(
+    submission_id = insert_returning_id(
         QuizSubmission,
         attempt_id=attempt.id,
         answers={qid: list(keys) for qid, keys in answers.items()},
@@ -330,7 +331,25 @@ def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bo
         passed=did_pass,
         submitted_at=utcnow(),
     )
+    inserted = submission_id is not None
     if inserted:
+        versions = {entry["id"]: entry["version"] for entry in attempt.draw["questions"]}
+        db.session.execute(
+            insert(QuizAnswer),
+            [
+                {
+                    "submission_id": submission_id,
+                    "user_id": attempt.user_id,
+                    "lesson_id": attempt.lesson_id,
+                    "qid": item.question_id,
+                    "version": versions[item.question_id],
+                    "position": position,
+                    "chosen": list(item.chosen),
+                    "correct": item.is_correct,
+                }
+                for position, item in enumerate(result.per_question)
+            ],
+        )
         refresh_user(attempt.user_id)
         if did_pass:
             issue_certificate_if_complete(attempt.user_id)
