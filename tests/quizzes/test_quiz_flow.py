@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from training.extensions import db
 from training.lessons.models import Lesson, ReadEvent
 from training.lessons.sync import sync_course
-from training.quizzes.models import Certificate, QuizAttempt, QuizSubmission
+from training.quizzes.models import Certificate, QuizAnswer, QuizAttempt, QuizSubmission
 from training.quizzes.services import (
     attempt_questions,
     lesson_questions,
@@ -231,6 +231,8 @@ def test_submissions_and_attempts_cannot_be_altered(
         update(QuizSubmission).values(passed=True),
         update(QuizAttempt).values(pass_mark="0"),
         QuizSubmission.__table__.delete(),
+        update(QuizAnswer).values(correct=True),
+        QuizAnswer.__table__.delete(),
     ):
         with pytest.raises(DBAPIError, match="append-only"):
             db.session.execute(stmt)
@@ -417,3 +419,20 @@ def test_start_page_states_the_pass_mark_in_questions(client, login_as, lessons)
     login_as()
     page = client.get("/lessons/4.2/quiz").get_data(as_text=True)
     assert "需答对 5 题中的 4 题(80%)即为通过" in page
+
+
+def test_a_submission_records_each_answer_once_with_its_version(
+    client, login_as, lessons, start_quiz, form_for
+):
+    login_as()
+    attempt = start_quiz("4.2")
+    data = form_for(attempt, correct=[True, False, True, True, True])
+    client.post(f"/quiz/{attempt.id}", data=data)
+    client.post(f"/quiz/{attempt.id}", data=form_for(attempt, correct=False))  # a replay
+    db.session.rollback()
+    rows = db.session.scalars(select(QuizAnswer).order_by(QuizAnswer.position)).all()
+    drawn = attempt.draw["questions"]
+    assert [(r.qid, r.version) for r in rows] == [(q["id"], q["version"]) for q in drawn]
+    assert [r.correct for r in rows] == [True, False, True, True, True]
+    assert {r.submission_id for r in rows} == {attempt.submission.id}
+    assert rows[1].chosen == attempt.submission.answers[rows[1].qid]
