@@ -61,6 +61,7 @@ POLICY = {
     "revisions.preview": HR,
     "revisions.publish": HR,
     "revisions.review": HR,
+    "revisions.review_decide": HR,
     "revisions.version_detail": HR,
     "revisions.version_export": HR,
     "revisions.archived_lesson": HR,
@@ -104,6 +105,7 @@ def world(app, lessons, create_user):
             "token": "t" * 32,
             "filename": "css/app.css",
             "fmt": "csv",
+            "hold_id": 1,
         },
     }
 

@@ -10,8 +10,11 @@ from training.assignments.services import current_assignments
 from training.auth.models import Role
 from training.extensions import db
 from training.lessons.models import Lesson, LessonArchive, NormVersion
-from training.quizzes.services import current_norm_version, progress_for
-from training.revisions.services import items_to_review, retrain_rows
+from training.practice.store import available_questions
+from training.quizzes.items import question_from_dict
+from training.quizzes.models import QuestionHold, QuizQuestion
+from training.quizzes.services import current_norm_version, progress_for, start_attempt
+from training.revisions.services import retrain_rows
 
 ONE_CLAUSE = ("一般不得超过三声", "一般不得超过两声")
 REMOVE_3_4_7 = ("3.4.7工作不努力、背后讲别人坏话,影响了公司效益和内部团结。", "")
@@ -154,8 +157,10 @@ def test_renumber_only_revision_flags_nobody(
     assert retrain_rows() == []
 
 
-def test_removed_clause_blocks_publishing(runner, lessons, revised):
-    before = _counts()
+def test_removed_clause_holds_the_items_citing_it(runner, lessons, revised):
+    before = {
+        row.qid for row in db.session.scalars(select(QuizQuestion).where(QuizQuestion.drawable()))
+    }
     result = runner.invoke(
         args=[
             "content",
@@ -168,11 +173,17 @@ def test_removed_clause_blocks_publishing(runner, lessons, revised):
             "--publish",
         ]
     )
-    assert result.exit_code == 1
-    assert "BLOCKS: quizzes/3.4.yaml" in result.output
-    assert "3.4.7" in result.output
+    assert result.exit_code == 0, result.output
+    assert "held until reviewed: quizzes/3.4.yaml" in result.output
     db.session.rollback()
-    assert _counts() == before
+    held = set(db.session.scalars(select(QuestionHold.qid)))
+    citing = {q for q in before if "3.4.7" in _question(q).cites}
+    assert citing and held == citing
+    assert all(
+        db.session.scalar(select(QuizQuestion).where(QuizQuestion.qid == q)).withheld for q in held
+    )
+    hold = db.session.scalars(select(QuestionHold)).first()
+    assert {"clause": "3.4.7", "change": "removed", "new_number": None} in hold.clauses
 
 
 def test_bad_revision_file_is_refused(runner, lessons, tmp_path):
@@ -185,8 +196,13 @@ def test_bad_revision_file_is_refused(runner, lessons, tmp_path):
     assert "empty.txt" in result.output
 
 
-def test_items_citing_changed_clauses_are_listed_for_review(app, runner, lessons, revised):
-    runner.invoke(
+def _question(qid: str):
+    row = db.session.scalar(select(QuizQuestion).where(QuizQuestion.qid == qid))
+    return question_from_dict(row.data)
+
+
+def _publish_one_clause(runner, revised):
+    result = runner.invoke(
         args=[
             "content",
             "import-norm",
@@ -198,11 +214,27 @@ def test_items_citing_changed_clauses_are_listed_for_review(app, runner, lessons
             "--publish",
         ]
     )
+    assert result.exit_code == 0, result.output
     db.session.rollback()
-    items = items_to_review(current_norm_version(), app.config["QUIZ_DIR"])
-    assert items
-    assert {item.clause for item in items} == {"4.2.1.2"}
-    assert any(item.path == "4.2.yaml" for item in items)
+    return result
+
+
+def test_items_citing_a_changed_clause_are_withheld_from_every_draw(
+    app, runner, lessons, revised, create_user
+):
+    _publish_one_clause(runner, revised)
+    held = set(db.session.scalars(select(QuestionHold.qid)))
+    assert held
+    assert all("4.2.1.2" in _question(qid).cites for qid in held)
+    assert not any(_question(qid).generated for qid in held)  # rebuilt from the new text
+    lesson = db.session.scalar(select(Lesson).where(Lesson.active, Lesson.number == "4.2"))
+    learner = create_user()
+    drawn = set()
+    for _ in range(12):
+        drawn |= {q["id"] for q in start_attempt(learner.id, lesson).draw["questions"]}
+    assert drawn and not drawn & held
+    practice = {a.row.qid for a in available_questions(learner.id, [lesson])}
+    assert practice and not practice & held
 
 
 def test_sync_leaves_a_newer_published_version_alone(runner, lessons, revised):
@@ -275,23 +307,13 @@ def test_learner_cannot_reach_revision_pages(client, login_as, lessons):
         assert client.get(url).status_code == 403, url
 
 
-def test_content_check_warns_about_items_to_review(runner, lessons, revised):
-    runner.invoke(
-        args=[
-            "content",
-            "import-norm",
-            str(revised(ONE_CLAUSE)),
-            "--label",
-            "v2",
-            "--effective",
-            "2027-01-01",
-            "--publish",
-        ]
-    )
+def test_content_check_warns_about_held_items(runner, lessons, revised):
+    _publish_one_clause(runner, revised)
     result = runner.invoke(args=["content", "check"])
     assert result.exit_code == 0, result.output
     assert "warning: quizzes/4.2.yaml: l42-" in result.output
     assert "4.2.1.2" in result.output
+    assert "/hr/norm/review" in result.output
 
 
 def test_certificate_of_a_superseded_version_says_so(

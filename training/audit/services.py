@@ -24,6 +24,8 @@ ACTIONS = {
     "assignment.set": "分配或调整培训",
     "export": "导出数据",
     "norm.publish": "发布规范新版本",
+    "question.keep": "复核题目:仍然正确",
+    "question.withdraw": "复核题目:撤下",
 }
 
 

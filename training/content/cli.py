@@ -32,19 +32,25 @@ def quiz_dir() -> Path:
 
 
 def review_warnings() -> list[str]:
-    """List quiz items to review after the published revision (none without a database)."""
+    """List quiz items held for review after a revision (none without a database)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from training.quizzes import holds
     from training.quizzes.services import current_norm_version
-    from training.revisions.services import items_to_review
 
     if "sqlalchemy" not in current_app.extensions:
         return []  # a bare app (content tools only) has no database
     try:
-        items = items_to_review(current_norm_version(), quiz_dir())
+        items = holds.held_items(current_norm_version())
     except SQLAlchemyError:
         return []  # no database yet: nothing has been published
-    return [f"quizzes/{i.path}: {i.question_id}: {i.reason}; review it" for i in items]
+    return [
+        f"quizzes/{item.lesson_number}.yaml: {item.question.id}: held since a revision changed "
+        f"{', '.join(c.clause for c in item.clauses)}; review it at /hr/norm/review "
+        f'(or add reviewed_for: "{item.version.short_sha}" to the bank)'
+        for item in items
+        if item.state == holds.PENDING and item.active
+    ]
 
 
 def _fail(message: str) -> NoReturn:

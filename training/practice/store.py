@@ -58,7 +58,7 @@ def available_questions(user_id: int, lessons: Sequence[Lesson] | None = None) -
         return []
     rows = db.session.scalars(
         select(QuizQuestion)
-        .where(QuizQuestion.lesson_id.in_(by_id), QuizQuestion.active.is_(True))
+        .where(QuizQuestion.lesson_id.in_(by_id), QuizQuestion.drawable())
         .order_by(QuizQuestion.position, QuizQuestion.id)
     )
     available = [Available(row, by_id[row.lesson_id]) for row in rows]

@@ -178,7 +178,7 @@ def _round_question(question_id: int, practice_round: Round | None) -> QuizQuest
     if practice_round is None or question_id not in practice_round.queue:
         return None
     row = db.session.get(QuizQuestion, question_id)
-    if row is None or not row.active:
+    if row is None or not row.active or row.withheld:
         return None
     read_ids = {lesson.id for lesson in store.practised_lessons(current_user.id)}
     if row.lesson_id not in read_ids:

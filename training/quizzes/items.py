@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 KINDS = ("single", "multiple", "truefalse", "order")
 TAGS = ("external", "internal", "concept")
@@ -53,6 +57,11 @@ class Question:
         """Return the option with this key, if any."""
         return next((o for o in self.options if o.key == key), None)
 
+    def title(self, limit: int = 60) -> str:
+        """Name the question for HR by its scenario and prompt, never by its id alone."""
+        text = " ".join(f"{self.scenario} {self.prompt}".split())
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 @dataclass(frozen=True)
 class Bank:
@@ -80,3 +89,20 @@ class Problem:
         if self.place:
             return f"{self.path}: {self.place}: {self.message}"
         return f"{self.path}: {self.message}"
+
+
+def question_to_dict(question: Question) -> dict[str, Any]:
+    """Return a JSON-ready form of a question (stored with questions and attempts)."""
+    data = dataclasses.asdict(question)
+    # A JSON round trip turns tuples into lists, as the database hands them back,
+    # so a stored copy compares equal to a fresh one.
+    return json.loads(json.dumps(data, ensure_ascii=False))
+
+
+def question_from_dict(data: Mapping[str, Any]) -> Question:
+    """Rebuild a question stored with ``question_to_dict``."""
+    values = dict(data)
+    values["options"] = tuple(Option(**o) for o in values["options"])
+    for key in ("cites", "steps", "tags"):
+        values[key] = tuple(values.get(key) or ())
+    return Question(**values)

@@ -177,9 +177,7 @@ class QuestionReview(db.Model):
     """HR's decision on a hold; insert-only, the latest decision for a hold counts."""
 
     __tablename__ = "question_reviews"
-    __table_args__ = (
-        CheckConstraint("decision IN ('keep', 'withdraw')", name="decision"),
-    )
+    __table_args__ = (CheckConstraint("decision IN ('keep', 'withdraw')", name="decision"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hold_id: Mapped[int] = mapped_column(ForeignKey("question_holds.id"), index=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import secrets
@@ -21,9 +20,16 @@ from training.extensions import db
 from training.lessons.models import Lesson, NormVersion, ReadEvent
 from training.lessons.services import active_lessons, read_lesson_ids
 from training.progress.services import refresh_user
-from training.quizzes import grading
+from training.quizzes import grading, holds
 from training.quizzes.bank import load_all_banks, load_banks
-from training.quizzes.items import Bank, Option, Problem, Question
+from training.quizzes.items import (
+    Bank,
+    Option,
+    Problem,
+    Question,
+    question_from_dict,
+    question_to_dict,
+)
 from training.quizzes.models import (
     Certificate,
     QuestionVersion,
@@ -43,23 +49,6 @@ class BankError(ValueError):
 
 
 # --- banks -------------------------------------------------------------------------------
-
-
-def question_to_dict(question: Question) -> dict[str, Any]:
-    """Return a JSON-ready form of a question (stored with questions and attempts)."""
-    data = dataclasses.asdict(question)
-    # A JSON round trip turns tuples into lists, as the database hands them back,
-    # so a stored copy compares equal to a fresh one.
-    return json.loads(json.dumps(data, ensure_ascii=False))
-
-
-def question_from_dict(data: Mapping[str, Any]) -> Question:
-    """Rebuild a question stored with ``question_to_dict``."""
-    values = dict(data)
-    values["options"] = tuple(Option(**o) for o in values["options"])
-    for key in ("cites", "steps", "tags"):
-        values[key] = tuple(values.get(key) or ())
-    return Question(**values)
 
 
 def load_course_banks(
@@ -143,6 +132,8 @@ def sync_questions(
             row.active = False
             row.updated_at = utcnow()
             report.retired.append(row.qid)
+    db.session.flush()
+    holds.refresh_withheld()  # a bank may now carry `reviewed_for` for a held question
     return report
 
 
@@ -153,7 +144,7 @@ def _lesson_question_rows(lesson: Lesson) -> list[QuizQuestion]:
     return list(
         db.session.scalars(
             select(QuizQuestion)
-            .where(QuizQuestion.lesson_id == lesson.id, QuizQuestion.active.is_(True))
+            .where(QuizQuestion.lesson_id == lesson.id, QuizQuestion.drawable())
             .order_by(QuizQuestion.position, QuizQuestion.id)
         )
     )
@@ -229,7 +220,10 @@ def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
     seed = secrets.randbits(31)
     bank = Bank(lesson=lesson.number, path=Path(), questions=tuple(questions))
     draw = grading.make_draw(
-        bank, seed, size=int(current_app.config["QUIZ_SIZE"]), history=_drawn_before(user_id, lesson)
+        bank,
+        seed,
+        size=int(current_app.config["QUIZ_SIZE"]),
+        history=_drawn_before(user_id, lesson),
     )
     stored = draw.as_dict()
     for entry in stored["questions"]:

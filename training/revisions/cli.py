@@ -60,7 +60,7 @@ def import_norm_command(file: Path, label: str, effective: str, do_publish: bool
         for lesson in plan.impact.removed:
             click.echo(f"lesson {lesson.old_number} {lesson.old_title}: removed")
     for item in plan.flagged:
-        marker = "BLOCKS" if item.blocking else "review"
+        marker = "BLOCKS" if item.blocking else "held until reviewed"
         click.echo(f"{marker}: quizzes/{item.path}: {item.question_id}: {item.reason}")
     for problem in plan.problems:
         click.echo(f"problem: {problem}", err=True)
@@ -77,7 +77,7 @@ def import_norm_command(file: Path, label: str, effective: str, do_publish: bool
     click.echo(
         f"Published {report.version.source_sha256[:12]}: {len(report.lessons.superseded)} lessons "
         f"changed, {report.retrain_users} employees must retrain, "
-        f"{report.certificates} certificates issued."
+        f"{report.certificates} certificates issued, {len(report.held)} questions held for review."
     )
 
 

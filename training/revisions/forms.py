@@ -3,8 +3,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import DateField, HiddenField, StringField, SubmitField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
 
 class RevisionUploadForm(FlaskForm):
@@ -38,3 +38,16 @@ class PublishForm(FlaskForm):
     # so HR never confirms a diff against a version that has since changed.
     base = HiddenField()
     submit = SubmitField(_l("确认发布"))
+
+
+class QuestionReviewForm(FlaskForm):
+    """HR's decision on a question held after a revision: keep it or withdraw it."""
+
+    decision = HiddenField(
+        validators=[DataRequired(), AnyOf(["keep", "withdraw"], message=_l("请选择处理方式。"))]
+    )
+    note = TextAreaField(
+        _l("复核说明(可选)"),
+        validators=[Length(max=500)],
+        description=_l("例如:新条文只改了措辞,题目和解析仍然正确。"),
+    )

@@ -39,13 +39,14 @@ from training.quizzes.items import Question
 
 @dataclass(frozen=True)
 class FlaggedItem:
-    """A quiz item whose cited clause changed; ``blocking`` when the clause is gone."""
+    """A quiz item whose cited clause changed (held at publish); ``blocking``: cites nothing."""
 
     path: str
     question_id: str
     clause: str
     reason: str
     blocking: bool
+    title: str = ""  # scenario and prompt, as HR knows the item
 
 
 @dataclass
@@ -238,7 +239,12 @@ def plan_revision(
             for clause in question.cites:
                 reason = None
                 blocking = False
-                if clause in removed or (diff is None and clause not in clauses):
+                # Items citing a removed, changed or renumbered clause are held back from
+                # draws at publish until HR reviews them (quizzes.holds); an item citing
+                # a clause that exists in neither version is a mistake that blocks.
+                if clause in removed:
+                    reason = f"所引条款 {clause} 在新版本中已删除"
+                elif diff is None and clause not in clauses:
                     reason, blocking = f"所引条款 {clause} 在新版本中已删除", True
                 elif clause in changed:
                     reason = f"所引条款 {clause} 的内容已修改"
@@ -248,7 +254,9 @@ def plan_revision(
                     reason, blocking = f"所引条款 {clause} 在新版本中不存在", True
                 if reason:
                     flagged.append(
-                        FlaggedItem(bank.path.name, question.id, clause, reason, blocking)
+                        FlaggedItem(
+                            bank.path.name, question.id, clause, reason, blocking, question.title()
+                        )
                     )
     for lesson, generated in _generated_questions(
         doc, quiz_dir, lesson_numbers, filename, problems

@@ -16,6 +16,7 @@ from training.extensions import db
 from training.lessons.models import Lesson, LessonArchive, NormVersion, ReadEvent
 from training.lessons.services import SyncReport, install_lessons
 from training.progress.services import rebuild_all
+from training.quizzes import holds
 from training.quizzes.models import QuizAttempt, QuizSubmission
 from training.quizzes.services import (
     complete_user_ids,
@@ -41,6 +42,7 @@ class PublishReport:
     lessons: SyncReport
     retrain_users: int
     certificates: int
+    held: list[str]  # question ids withheld from draws until HR reviews them
 
 
 def _archive_current(version: NormVersion) -> None:
@@ -137,6 +139,7 @@ def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> Publis
             revision_html=plan.revision_html,
         )
         sync_questions(plan.questions, plan.pass_marks)
+        held = holds.hold_questions(version)
 
         # Those who had completed the course and no longer have must retrain:
         # on the lessons whose content changed and on lessons that are new. Who
@@ -158,7 +161,8 @@ def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> Publis
         record(
             "norm.publish",
             f"发布规范新版本「{plan.label}」({version.source_sha256[:12]}),"
-            f"{len(lessons.superseded)} 课内容有变化,{len(retrain_users)} 人需复训",
+            f"{len(lessons.superseded)} 课内容有变化,{len(retrain_users)} 人需复训,"
+            f"{len(held)} 道题暂停抽题待复核",
             actor=actor,
             details={
                 "version": version.source_sha256,
@@ -166,10 +170,11 @@ def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> Publis
                 "effective_date": plan.effective_date.isoformat(),
                 "changes": plan.changes,
                 "retrain_users": len(retrain_users),
+                "held_questions": held,
             },
         )
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return PublishReport(version, lessons, len(retrain_users), certificates)
+    return PublishReport(version, lessons, len(retrain_users), certificates, held)

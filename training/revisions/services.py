@@ -1,4 +1,4 @@
-"""Reading versions for HR: who completed, who must retrain, who is overdue; flagged items."""
+"""Reading versions for HR: who completed, who must retrain, who is overdue."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from training.db import company_today
 from training.extensions import db
 from training.lessons.models import NormVersion
 from training.lessons.services import active_lessons
-from training.quizzes.bank import load_banks
 from training.quizzes.models import Certificate
 from training.quizzes.services import complete_user_ids, completed_pairs, current_norm_version
 from training.revisions.planning import RevisionPlan, plan_revision
@@ -100,44 +99,3 @@ def completed_rows(version: NormVersion) -> list[VersionRow]:
         .order_by(User.employee_no)
     ).all()
     return [VersionRow(row.User, "completed", None, []) for row in rows]
-
-
-@dataclass(frozen=True)
-class ReviewItem:
-    """A quiz item to review because a clause it cites changed in the version in force."""
-
-    path: str
-    question_id: str
-    clause: str
-    reason: str
-
-
-def items_to_review(version: NormVersion | None, quiz_dir: Path) -> list[ReviewItem]:
-    """Return authored items citing clauses that the version in force changed or renumbered."""
-    if version is None or not version.changes:
-        return []
-    changed = set(version.changes.get("changed", []))
-    moved = version.changes.get("renumbered", {})
-    banks, _ = load_banks(quiz_dir)
-    items = []
-    for bank in banks.values():
-        for question in bank.questions:
-            if question.reviewed_for and version.source_sha256.startswith(question.reviewed_for):
-                continue
-            for clause in question.cites:
-                if clause in changed:
-                    items.append(
-                        ReviewItem(
-                            bank.path.name, question.id, clause, f"条款 {clause} 的内容已修改"
-                        )
-                    )
-                elif clause in moved:
-                    items.append(
-                        ReviewItem(
-                            bank.path.name,
-                            question.id,
-                            clause,
-                            f"条款 {clause} 已改编号为 {moved[clause]}",
-                        )
-                    )
-    return items

@@ -26,15 +26,17 @@ from training.audit.services import record
 from training.auth.decorators import hr_required
 from training.employees import uploads
 from training.extensions import db
+from training.lessons import services as lesson_services
 from training.lessons.models import LessonArchive, NormVersion
 from training.norm.diff import render_html
 from training.norm.model import NormParseError
-from training.quizzes.models import Certificate
+from training.quizzes import holds
+from training.quizzes.models import Certificate, ReviewDecision
 from training.quizzes.services import current_norm_version
 from training.reports.columns import Column, company_zone
 from training.reports.export import MIMETYPES, write_csv, write_xlsx
 from training.revisions import services
-from training.revisions.forms import PublishForm, RevisionUploadForm
+from training.revisions.forms import PublishForm, QuestionReviewForm, RevisionUploadForm
 from training.revisions.publishing import RevisionBlocked, publish_revision
 
 bp = Blueprint("revisions", __name__, url_prefix="/hr/norm", template_folder="templates")
@@ -67,7 +69,7 @@ def index():
         current=current,
         retrain_count=sum(1 for row in retrain if row.state == "retrain"),
         overdue_count=sum(1 for row in retrain if row.state == "overdue"),
-        review_count=len(services.items_to_review(current, Path(current_app.config["QUIZ_DIR"]))),
+        review_count=holds.pending_count(),
     )
 
 
@@ -179,10 +181,54 @@ def publish(upload_id: str):
 @bp.route("/review")
 @hr_required
 def review():
-    """List quiz items whose cited clauses the version in force changed or renumbered."""
+    """Show questions held after a revision beside the old and new text of their clauses."""
     current = current_norm_version()
-    items = services.items_to_review(current, Path(current_app.config["QUIZ_DIR"]))
-    return render_template("revisions/review.html", items=items, current=current)
+    items = holds.held_items(current)
+    lessons = lesson_services.active_lessons()
+    drawable = holds.drawable_counts(lesson.id for lesson in lessons)
+    short = [
+        (lesson, drawable[lesson.id])
+        for lesson in lessons
+        if drawable[lesson.id] < int(current_app.config["QUIZ_SIZE"])
+    ]
+    return render_template(
+        "revisions/review.html",
+        items=items,
+        current=current,
+        form=QuestionReviewForm(),
+        short=short,
+        quiz_size=int(current_app.config["QUIZ_SIZE"]),
+        pending=sum(1 for item in items if item.state == holds.PENDING),
+    )
+
+
+@bp.route("/review/<int:hold_id>", methods=["POST"])
+@hr_required
+def review_decide(hold_id: int):
+    """Keep a held question (still correct) or withdraw it; effective at once, audited."""
+    form = QuestionReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        hold = holds.review_hold(
+            hold_id,
+            ReviewDecision(form.decision.data),
+            actor=current_user._get_current_object(),
+            note=form.note.data or "",
+            current=current_norm_version(),
+        )
+    except LookupError:
+        abort(404)
+    except holds.ReviewRefused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return redirect(url_for("revisions.review") + f"#hold-{hold_id}")
+    db.session.commit()
+    if form.decision.data == "keep":
+        flash(_("已确认该题仍然正确,即刻恢复抽题。"), "success")
+    else:
+        flash(_("已撤下该题,今后测验和练习不再抽到。"), "success")
+    return redirect(url_for("revisions.review") + f"#hold-{hold.id}")
 
 
 def _version(version_id: int) -> NormVersion:
