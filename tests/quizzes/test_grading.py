@@ -344,7 +344,9 @@ def test_passing_exactly_at_a_percent_mark_given_as_float_passes(percent: int) -
         assert not passed(result, (percent + 1) / 100)
 
 
-TEN = Bank("4.2", Path("quizzes/4.2.yaml"), tuple(make_question(f"q{i}", "single") for i in range(10)))
+TEN = Bank(
+    "4.2", Path("quizzes/4.2.yaml"), tuple(make_question(f"q{i}", "single") for i in range(10))
+)
 
 
 def _ids(draw: Draw) -> list[str]:

@@ -405,7 +405,9 @@ def test_result_states_the_pass_mark_in_questions_for_three_of_four(
         sync_course(app.config["CONTENT_DIR"], app.config["QUIZ_DIR"])
         user = create_user()
         client = app.test_client()
-        client.post("/login", data={"employee_no": user.employee_no, "password": "Correct-Horse-42"})
+        client.post(
+            "/login", data={"employee_no": user.employee_no, "password": "Correct-Horse-42"}
+        )
         response = client.post("/lessons/4.2/quiz")
         attempt = db.session.get(QuizAttempt, int(response.headers["Location"].rsplit("/", 1)[1]))
         assert len(attempt.draw["questions"]) == 4
