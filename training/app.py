@@ -92,6 +92,7 @@ def _register_cli(app: Flask) -> None:
     from training.employees.cli import register as register_employee_cli
     from training.lessons.cli import register as register_lesson_cli
     from training.practice.cli import register as register_practice_cli
+    from training.quizzes.cli import register as register_quiz_cli
     from training.reports.cli import register as register_report_cli
     from training.revisions.cli import register as register_revision_cli
 
@@ -99,5 +100,6 @@ def _register_cli(app: Flask) -> None:
     register_employee_cli(app)
     register_lesson_cli(app)
     register_practice_cli(app)
+    register_quiz_cli(app)
     register_report_cli(app)
     register_revision_cli(app)

@@ -23,6 +23,22 @@ def quiz_dir_of(content_dir: Path, app: Any) -> Path:
     return content_dir.parent / "quizzes"
 
 
+def course_banks(content_dir: Path, quiz_dir: Path):
+    """Return the norm, every valid question by lesson, and the lessons in course order.
+
+    Raises ValueError naming the first problem when the content or a bank is invalid.
+    """
+    outline = load_outline(content_dir / OUTLINE_FILE)
+    doc = parse_norm(outline.source_path(), outline)
+    lessons = [lesson.number for lesson in plan_lessons(doc, outline.lesson_level)]
+    by_lesson, problems = load_all_banks(
+        quiz_dir, clause_numbers={s.number for s in doc.walk()}, lesson_numbers=set(lessons)
+    )
+    if problems:
+        raise ValueError(f"{len(problems)} problem(s) in the quiz banks, first: {problems[0]}")
+    return doc, by_lesson, lessons
+
+
 def check_quiz_banks(content_dir: Path, app: Any = None) -> list[Problem]:
     """Validate every bank against the norm and check generated banks equal a fresh build."""
     if check_outline(content_dir, app):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -11,9 +12,26 @@ from pathlib import Path
 from typing import Any
 
 KINDS = ("single", "multiple", "truefalse", "order")
+# A line break inside Chinese text is no space; between Latin words or digits it is one.
+_LINE_BREAK = re.compile(r"\s*\n\s*")
+_LATIN_EDGE = re.compile(r"[A-Za-z0-9]")
 TAGS = ("external", "internal", "concept")
 TRUE_KEY = "true"
 FALSE_KEY = "false"
+
+
+def flow_text(text: str) -> str:
+    """Join the lines of a YAML block as one paragraph, without spaces in Chinese text."""
+    parts = _LINE_BREAK.split(text.strip())
+    out = parts[0] if parts else ""
+    for part in parts[1:]:
+        glue = (
+            " "
+            if out and part and _LATIN_EDGE.match(out[-1]) and _LATIN_EDGE.match(part[0])
+            else ""
+        )
+        out += glue + part
+    return out
 
 
 @dataclass(frozen=True)
@@ -59,7 +77,7 @@ class Question:
 
     def title(self, limit: int = 60) -> str:
         """Name the question for HR by its scenario and prompt, never by its id alone."""
-        text = " ".join(f"{self.scenario} {self.prompt}".split())
+        text = flow_text(f"{self.scenario}\n{self.prompt}")
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
