@@ -90,7 +90,8 @@ def test_keeping_a_held_item_draws_it_again_and_is_audited(
     assert event.details["note"] == "只改了声数,题目不涉及"
     assert "复核题目「" in event.summary
     page = hr_client.get("/hr/norm/review").get_data(as_text=True)
-    assert f'data-hold="{hold.id}"' in page and 'data-state="kept"' in page
+    assert f'data-hold="{hold.id}"' in page
+    assert 'data-state="kept"' in page
     assert "人事复核员" in page
 
 
@@ -192,4 +193,5 @@ def test_a_bank_reviewed_in_git_is_not_held(make_app, tmp_path, create_user, rev
         assert _hold(reviewed["id"]) is not None
         assert not _withheld(reviewed["id"])
         others = set(db.session.scalars(select(QuestionHold.qid))) - {reviewed["id"]}
-        assert others and all(_withheld(qid) for qid in others)
+        assert others
+        assert all(_withheld(qid) for qid in others)
