@@ -47,6 +47,7 @@ POLICY = {
     "reports.attempt_detail": HR,
     "reports.export_employees": HR,
     "reports.export_attempts": HR,
+    "reports.item_analysis": HR,
     "employees.create": HR,
     "employees.import_upload": HR,
     "employees.import_confirm": HR,

@@ -29,6 +29,12 @@ from training.reports.export import (
 )
 from training.reports.forms import FilterForm
 from training.reports.insight import cached_insight
+from training.reports.items import (
+    DISCRIMINATION_BELOW,
+    EASY_ABOVE,
+    MIN_LEARNERS,
+    cached_item_analysis,
+)
 from training.reports.listing import (
     DEFAULT_PER_PAGE,
     SORTS,
@@ -224,4 +230,21 @@ def attempt_detail(attempt_id: int):
         },
         is_current=attempt.lesson_hash == attempt.lesson.content_hash,
         back=url_for("reports.employee_detail", user_id=attempt.user_id),
+    )
+
+
+@bp.route("/items")
+@hr_required
+def item_analysis():
+    """Show every question's first-attempt facility, discrimination and option choices."""
+    analysis = cached_item_analysis()
+    lessons = {lesson.number: lesson for lesson in active_lessons()}
+    return render_template(
+        "reports/items.html",
+        analysis=analysis,
+        lessons=lessons,
+        min_learners=MIN_LEARNERS,
+        easy_above=EASY_ABOVE,
+        discrimination_below=DISCRIMINATION_BELOW,
+        only_flagged=request.args.get("flagged") == "1",
     )
