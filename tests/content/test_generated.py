@@ -8,6 +8,8 @@ import yaml
 from training.content.generated import (
     CATEGORIES,
     DistractorError,
+    as_option,
+    fill_placeholders,
     find_prescriptions,
     fold,
     generate_items,
@@ -75,7 +77,6 @@ SEED_ITEMS = {
     "gen-3-3-2-4-2": ("收客人名片", "谢谢"),
     "gen-3-3-2-5-1": ("在接待来访人员时", "您好"),
     "gen-3-3-2-6-1": ("外出办公务时,对不认识的人员", "您好"),
-    "gen-4-2-1-2-1": ("拿起电话筒", "您好,这里是深圳市正运动技术有限公司"),
     "gen-4-2-1-6-1": ("对方拨错电话时", "对不起,您拨错电话号码了,请您查证后再拨"),
     "gen-4-2-1-7-1": ("挂断电话时", "再见"),
     "gen-4-2-4-1": ("客人经过展位", "您好,欢迎参观深圳市正运动技术有限公司"),
@@ -87,6 +88,13 @@ SEED_ITEMS = {
 def test_seed_prescriptions_are_found_with_their_situations(seed):
     found = {p.item_id: (p.situation, p.phrase) for p in find_prescriptions(seed)}
     assert found == SEED_ITEMS
+
+
+def test_a_phrase_contained_in_another_of_its_kind_is_asked_once_citing_both(seed):
+    found = {p.item_id: p for p in find_prescriptions(seed)}
+    assert "gen-4-2-1-2-1" not in found  # "您好,这里是…公司" is the start of 3.3.2.1's phrase
+    assert found["gen-3-3-2-1-1"].also_cites == ("4.2.1.2",)
+    assert items_by_id(seed)["gen-3-3-2-1-1"]["cites"] == ["3.3.2.1", "4.2.1.2"]
 
 
 def test_seed_prescriptions_keep_listed_alternatives_and_follow_up(seed):
@@ -118,7 +126,56 @@ def test_quoted_words_that_prescribe_nothing_make_no_item(seed):
 )
 def test_seed_items_offer_the_prescribed_phrase_verbatim(seed, phrase):
     items = items_by_id(seed)
-    assert phrase in {correct_text(item) for item in items.values()}
+    assert fold(phrase) in {fold(correct_text(item)) for item in items.values()}
+
+
+@pytest.mark.parametrize(
+    ("item_id", "key", "pattern"),
+    [
+        (
+            "gen-3-3-2-1-2",
+            "您好，这里是深圳市正运动技术有限公司，请问您是华东精机的王经理吗",
+            "“您好，这里是深圳市正运动技术有限公司，请问您是****公司**（姓+职务）吗”",
+        ),
+        ("gen-3-3-2-2-2", "打扰王经理了", "“打扰**（姓+职务）了”"),
+        (
+            "gen-4-2-4-3",
+            "王经理再见，我们保持密切联系",
+            "“**（意向客户姓+职位）再见，我们保持密切联系”",
+        ),
+    ],
+)
+def test_placeholders_become_a_realistic_example_and_feedback_gives_the_pattern(
+    seed, item_id, key, pattern
+):
+    item = items_by_id(seed)[item_id]
+    right = next(o for o in item["options"] if o.get("correct"))
+    assert right["text"] == key
+    assert pattern in right["feedback"]
+    assert not any("*" in o["text"] for o in item["options"])
+
+
+def test_options_are_parallel_in_punctuation_and_never_caricatures(seed):
+    from training.quizzes.cues import item_cues
+    from training.quizzes.schema import parse_question
+
+    for item_id, raw in items_by_id(seed).items():
+        question = parse_question(raw, index=0, lesson="x", clause_numbers=None, report=print)
+        punctuation = [c for c in item_cues(question) if "punctuation" in c]
+        assert punctuation == [], item_id
+        assert all(
+            not o["text"].endswith(("。", "!", "！", "?", "？", "~")) for o in raw["options"]
+        )
+
+
+def test_a_neighbouring_situations_phrase_is_the_near_miss(seed):
+    items = items_by_id(seed)
+    give = {o["text"] for o in items["gen-3-3-2-4-1"]["options"] if not o.get("correct")}
+    receive = {o["text"] for o in items["gen-3-3-2-4-2"]["options"] if not o.get("correct")}
+    assert "谢谢" in give
+    assert "请多指教" in receive
+    farewell = {o["text"] for o in items["gen-4-2-4-2"]["options"] if not o.get("correct")}
+    assert "王经理再见，我们保持密切联系" in farewell
 
 
 def test_generated_item_shape(seed):
@@ -127,8 +184,8 @@ def test_generated_item_shape(seed):
     assert item["source_clause"] == "3.3.2.4"
     assert item["cites"] == ["3.3.2.4"]
     assert item["tags"] == ["external"]
-    assert item["scenario"] == "收客人名片时,客人把名片递到你面前。"
-    assert item["prompt"] == "按照公司服务规范,这时应该怎么说?"
+    assert item["scenario"] == "收客人名片时，客人把名片递到你面前。"
+    assert item["prompt"] == "按照公司服务规范，这时应该怎么说？"
     assert len(item["options"]) == 4
     assert all(o["feedback"] for o in item["options"])
     right = [o for o in item["options"] if o.get("correct")]
@@ -137,17 +194,21 @@ def test_generated_item_shape(seed):
     ]
 
 
-def test_every_wrong_option_is_a_distinct_authored_distractor(seed):
+def test_every_wrong_option_is_an_authored_distractor_or_a_neighbouring_phrase(seed):
     distractors = distractors_for(seed)
-    prescribed = {fold(x) for p in find_prescriptions(seed) for x in p.phrases}
-    by_category = {p.item_id: p.category for p in find_prescriptions(seed)}
-    for item_id, item in items_by_id(seed).items():
-        authored = {(d.text, d.feedback) for d in distractors[by_category[item_id]]}
+    prescriptions = find_prescriptions(seed)
+    neighbour_phrases = {as_option(fill_placeholders(x)) for p in prescriptions for x in p.phrases}
+    for p in prescriptions:
+        item = items_by_id(seed)[p.item_id]
+        authored = {(as_option(d.text), d.feedback) for d in distractors[p.category]}
         wrong = [(o["text"], o["feedback"]) for o in item["options"] if not o.get("correct")]
         assert len(wrong) == 3
         assert len(set(wrong)) == 3
-        assert set(wrong) <= authored
-        assert not {fold(text) for text, _ in wrong} & prescribed
+        from_neighbours = [w for w in wrong if w not in authored]
+        assert len(from_neighbours) <= 1
+        assert all(text in neighbour_phrases for text, _ in from_neighbours)
+        own = {fold(fill_placeholders(x)) for x in p.phrases}
+        assert not {fold(text) for text, _ in wrong} & own
 
 
 def test_changed_phrase_keeps_the_item_id_and_changes_the_item(seed):
@@ -156,7 +217,7 @@ def test_changed_phrase_keeps_the_item_id_and_changes_the_item(seed):
     before = items_by_id(seed)
     assert set(changed) == set(before)
     item = changed["gen-4-2-1-6-1"]
-    assert correct_text(item) == "对不起,您拨错电话号码了,请您核对号码后再拨"
+    assert correct_text(item) == "对不起，您拨错电话号码了，请您核对号码后再拨"
     assert item != before["gen-4-2-1-6-1"]
     assert changed["gen-4-2-1-7-1"] == before["gen-4-2-1-7-1"]
 
@@ -170,7 +231,7 @@ def test_new_clause_that_prescribes_wording_yields_a_new_item(seed):
     items = {item["id"]: item for item in banks["4.2"]}
     assert set(items) - set(items_by_id(seed)) == {"gen-4-2-1-9-1"}
     assert correct_text(items["gen-4-2-1-9-1"]) == "请您稍等"
-    assert items["gen-4-2-1-9-1"]["scenario"].startswith("通话中需要对方等待时,")
+    assert items["gen-4-2-1-9-1"]["scenario"].startswith("通话中需要对方等待时，")
 
 
 def test_generation_is_deterministic(seed):
@@ -231,6 +292,15 @@ def distractor_file(tmp_path, change):
     return path
 
 
+def _copy_text(category, source, target, *, suffix=""):
+    """Give entry ``target`` the text of entry ``source``, differing only in punctuation."""
+
+    def change(data):
+        data[category][target]["text"] = data[category][source]["text"] + suffix
+
+    return change
+
+
 def _set(category, index, key, value):
     def change(data):
         data[category][index][key] = value
@@ -247,7 +317,7 @@ def _set(category, index, key, value):
         (_set("apology", 0, "feedback", ""), "apology: entry 1: 'feedback' is empty"),
         (lambda d: d["reception"][1].pop("feedback"), "reception: entry 2: must be a mapping"),
         (lambda d: d.update(wrong_number=d["wrong_number"][:4]), "at least 5 entries, has 4"),
-        (_set("hang_up", 1, "text", "行了行了,知道了!"), "hang_up: entry 3: repeats entry 2"),
+        (_copy_text("hang_up", 2, 1, suffix="!"), "hang_up: entry 3: repeats entry 2"),
         (lambda d: d.update(generic="嗯。"), "generic: expected a list"),
     ],
 )

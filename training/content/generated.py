@@ -2,17 +2,24 @@
 
 A clause such as "送客人名片,应说“请多指教”" names a situation and the phrase to use in it.
 Each such situation becomes one single-choice item: the scenario comes from the situation, the
-correct option is the phrase as the norm has it, and three wrong phrasings are drawn from the
-authored ``quizzes/distractors.yaml``.
+correct option is the phrase as the norm has it (placeholders such as "**(姓+职务)" filled with
+a realistic example), and the wrong options are near misses: the phrase the norm prescribes for
+a neighbouring situation, and authored variants from ``quizzes/distractors.yaml`` (the phrase
+without the company name, in an informal wording, with its steps in the wrong order). Every
+option is written with the same punctuation, so none stands out. Two situations of one kind
+whose phrases contain one another ("您好,这里是…公司" and "您好,这里是…公司,请问有什么能帮到您")
+make one item citing both clauses.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,7 @@ from training.norm.model import NormDocument, Section, normalize_text
 DEFAULT_SOURCE = "content/source/service-norm.txt"
 GENERATED_DIR = "generated"
 DISTRACTORS_FILE = "distractors.yaml"
-PROMPT = "按照公司服务规范,这时应该怎么说?"
+PROMPT = "按照公司服务规范,这时应该怎么说?".translate(str.maketrans({",": "，", "?": "？"}))
 DISTRACTORS_PER_ITEM = 3
 MIN_PER_CATEGORY = 5
 
@@ -42,6 +49,35 @@ CATEGORIES = (
     "trade_show_welcome",
     "trade_show_farewell",
     "generic",
+)
+
+# Situations whose prescribed phrases are near misses for one another.
+NEIGHBOURS = {
+    "phone_answer": ("phone_call_out",),
+    "phone_call_out": ("phone_answer",),
+    "business_card_give": ("business_card_receive",),
+    "business_card_receive": ("business_card_give",),
+    "greeting_visitor": ("reception", "trade_show_welcome"),
+    "reception": (),  # its list overlaps 迎客; authored near misses only
+    "trade_show_welcome": ("greeting_visitor", "reception"),
+    "leaving_customer": ("trade_show_farewell",),
+    "trade_show_farewell": ("trade_show_farewell", "leaving_customer", "hang_up"),
+    "hang_up": ("trade_show_farewell",),
+    "apology": (),
+    "entering_office": (),
+    "wrong_number": (),
+    "generic": (),
+}
+# Placeholders in prescribed phrases and the example put in their place, most specific first.
+PLACEHOLDERS = (
+    (re.compile(r"\*+公司\*+\([^)）]*\)"), "华东精机的王经理"),
+    (re.compile(r"\*+[(（][^)）]*姓[^)）]*[)）]"), "王经理"),
+    (re.compile(r"\*+公司"), "华东精机"),
+)
+# The options' closing punctuation is dropped: every option then ends the same way.
+_TRAILING = "。.!！?？~～;；,，、 "
+_HALF_WIDTH = str.maketrans(
+    {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
 )
 
 # What the learner sees after the situation, per category: "{s}" is the clause's situation.
@@ -128,6 +164,7 @@ class Prescription:
     follow_up: str = ""
     category: str = "generic"
     internal: bool = False
+    also_cites: tuple[str, ...] = ()  # clauses whose phrase this one's contains
 
     @property
     def item_id(self) -> str:
@@ -271,8 +308,39 @@ def _clause_prescriptions(section: Section) -> list[Prescription]:
 
 
 def find_prescriptions(doc: NormDocument) -> list[Prescription]:
-    """Return every situation for which a clause prescribes a phrase, in document order."""
-    return [p for section in doc.walk() for p in _clause_prescriptions(section)]
+    """Return every situation for which a clause prescribes a phrase, in document order.
+
+    A situation whose phrase is contained in another's of the same kind is merged into it,
+    so the same question is never asked twice.
+    """
+    found = [p for section in doc.walk() for p in _clause_prescriptions(section)]
+    merged: list[Prescription] = []
+    for p in found:
+        fuller = next(
+            (
+                q
+                for q in found
+                if q is not p
+                and q.category == p.category
+                and fold(p.phrase) in fold(q.phrase)
+                and (fold(p.phrase) != fold(q.phrase) or found.index(q) < found.index(p))
+            ),
+            None,
+        )
+        if fuller is None:
+            merged.append(p)
+    result = []
+    for p in merged:
+        absorbed = tuple(
+            q.clause
+            for q in found
+            if q not in merged
+            and q.category == p.category
+            and fold(q.phrase) in fold(p.phrase)
+            and q.clause != p.clause
+        )
+        result.append(dataclasses.replace(p, also_cites=absorbed) if absorbed else p)
+    return result
 
 
 # --- distractors -----------------------------------------------------------------------------
@@ -376,23 +444,95 @@ def _rank(item_id: str, text: str) -> str:
     return hashlib.sha256(f"{item_id}\n{text}".encode()).hexdigest()
 
 
-def make_item(p: Prescription, distractors: Mapping[str, list[Distractor]]) -> dict[str, Any]:
+def as_option(text: str) -> str:
+    """Return a phrase as an option reads: full-width punctuation, no closing punctuation."""
+    return text.translate(_HALF_WIDTH).strip().rstrip(_TRAILING)
+
+
+def fill_placeholders(phrase: str) -> str:
+    """Put a realistic example in place of the norm's placeholders ("**(姓+职务)" → "王经理")."""
+    for pattern, example in PLACEHOLDERS:
+        phrase = pattern.sub(example, phrase)
+    return phrase
+
+
+def _key_text(p: Prescription) -> str:
+    text = as_option(fill_placeholders(p.phrase))
+    if p.follow_up:
+        text += f"(然后{as_option(p.follow_up)})".translate(_HALF_WIDTH)
+    return text
+
+
+def _neighbour_options(
+    p: Prescription, everything: Iterable[Prescription], taken: set[str]
+) -> list[dict[str, Any]]:
+    """Return the phrases the norm prescribes for neighbouring situations, as wrong options."""
+    options = []
+    near = NEIGHBOURS.get(p.category, ())
+    ordered = sorted(
+        (o for o in everything if o is not p and o.category in near),
+        key=lambda o: near.index(o.category),
+    )
+    for other in ordered:
+        rank = near.index(other.category)
+        for phrase in other.phrases:
+            folded = fold(fill_placeholders(phrase))
+            if any(folded in t or t in folded for t in taken):
+                continue  # contains the key, or is part of it: not wrong here
+            text = as_option(fill_placeholders(phrase))
+            situation = as_option(other.situation)
+            options.append(
+                {
+                    "text": text,
+                    "feedback": f"“{text}”是规范 {other.clause} 条为“{situation}”规定的用语，"
+                    "不是这里该说的。",
+                    "rank": rank,
+                }
+            )
+            taken.add(folded)
+    return options
+
+
+def make_item(
+    p: Prescription,
+    distractors: Mapping[str, list[Distractor]],
+    everything: Iterable[Prescription] = (),
+) -> dict[str, Any]:
     """Build the bank entry for one prescription; choices are seeded by the item id."""
     item_id = p.item_id
-    taken = {fold(x) for x in p.phrases}
+    taken = {fold(fill_placeholders(x)) for x in p.phrases}
+    # The nearest miss: of the first neighbouring situation's phrases, the most like the key.
+    candidates = _neighbour_options(p, everything, set(taken))
+    key = fold(_key_text(p))
+    neighbours = sorted(
+        candidates,
+        key=lambda o: (o["rank"], -SequenceMatcher(None, key, fold(o["text"])).ratio()),
+    )[:1]
+    for option in neighbours:
+        option.pop("rank")
+    taken |= {fold(o["text"]) for o in neighbours}
     pool = [d for d in distractors[p.category] if fold(d.text) not in taken]
-    if len(pool) < DISTRACTORS_PER_ITEM:
+    wanted = DISTRACTORS_PER_ITEM - len(neighbours)
+    if len(pool) < wanted:
         raise DistractorError(
-            f"{p.category}: needs {DISTRACTORS_PER_ITEM} distractors for {item_id}, has {len(pool)}"
+            f"{p.category}: needs {wanted} distractors for {item_id}, has {len(pool)}"
         )
-    chosen = sorted(pool, key=lambda d: _rank(item_id, d.text))[:DISTRACTORS_PER_ITEM]
+    chosen = sorted(pool, key=lambda d: _rank(item_id, d.text))[:wanted]
 
-    text = p.phrase if not p.follow_up else f"{p.phrase}(然后{p.follow_up})"
-    feedback = f"这是规范第 {p.clause} 条规定的用语。"
+    text = _key_text(p)
+    cites = [p.clause, *p.also_cites]
+    where = "、".join(cites)
+    feedback = f"这是规范第 {where} 条规定的用语。"
+    if fill_placeholders(p.phrase) != p.phrase:
+        feedback += (
+            f"规范的句式是“{as_option(p.phrase)}”，说的时候代入对方的公司和姓氏、职务，"
+            f"例如“{as_option(fill_placeholders(p.phrase))}”。"
+        )
     if p.alternatives:
-        listed = "、".join(f"“{a}”" for a in p.alternatives)
-        feedback = f"这是规范第 {p.clause} 条规定的用语;同一场合规范还列出了{listed}。"
-    options = [{"text": d.text, "feedback": d.feedback} for d in chosen]
+        listed = "、".join(f"“{as_option(a)}”" for a in p.alternatives)
+        feedback += f"同一场合规范还列出了{listed}。"
+    options = [{"text": as_option(d.text), "feedback": d.feedback} for d in chosen] + neighbours
+    options.sort(key=lambda o: _rank(item_id, "order" + o["text"]))
     slot = int(_rank(item_id, "")[:8], 16) % (len(options) + 1)
     options.insert(slot, {"text": text, "correct": True, "feedback": feedback})
     return {
@@ -400,9 +540,9 @@ def make_item(p: Prescription, distractors: Mapping[str, list[Distractor]]) -> d
         "kind": "single",
         "generated": True,
         "source_clause": p.clause,
-        "cites": [p.clause],
+        "cites": cites,
         "tags": ["internal" if p.internal else "external"],
-        "scenario": _scenario(p),
+        "scenario": _scenario(p).translate(_HALF_WIDTH),
         "prompt": PROMPT,
         "options": options,
     }
@@ -420,7 +560,7 @@ def generate_items(
     for p in found:
         if p.clause not in lessons:
             raise ValueError(f"clause {p.clause} prescribes wording but belongs to no lesson")
-        banks.setdefault(lessons[p.clause], []).append(make_item(p, distractors))
+        banks.setdefault(lessons[p.clause], []).append(make_item(p, distractors, found))
     return banks
 
 

@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from training.content.cli import content_cli, content_dir, quiz_dir
 from training.quizzes import blind
 from training.quizzes.check import course_banks
-from training.quizzes.cues import citable_clauses, course_cues
+from training.quizzes.cues import citable_clauses, clause_texts, course_cues
 
 
 def _banks():
@@ -32,6 +32,7 @@ def stats_command() -> None:
         quiz_size=int(current_app.config["QUIZ_SIZE"]),
         clauses=citable_clauses(doc),
         lessons=lessons,
+        clause_texts=clause_texts(doc),
     )
     click.echo(f"bank digest: {blind.banks_digest(by_lesson)}")
     for line in stats.lines():

@@ -20,6 +20,10 @@ from training.quizzes.items import Question
 
 COMPANY_NAME = "深圳市正运动技术有限公司"
 KEY_LONGEST_MAX = 0.30
+# The key may echo the cited clauses' wording more than every other option in at most this
+# share of authored `single` items: otherwise "pick the option that sounds like the rulebook"
+# wins.
+KEY_NORM_CLOSEST_MAX = 0.40
 TRUE_SHARE_RANGE = (0.40, 0.60)
 MULTIPLE_OPTIONS_RANGE = (4, 6)
 MULTIPLE_CORRECT_RANGE = (2, 4)
@@ -50,6 +54,8 @@ class CueStats:
     items: int = 0
     singles: int = 0
     key_longest: int = 0
+    key_norm_closest: int = 0
+    norm_judged: int = 0
     truefalse: int = 0
     truefalse_true: int = 0
     multiple_correct: Counter[int] = field(default_factory=Counter)
@@ -61,6 +67,10 @@ class CueStats:
     @property
     def key_longest_share(self) -> float:
         return self.key_longest / self.singles if self.singles else 0.0
+
+    @property
+    def key_norm_closest_share(self) -> float:
+        return self.key_norm_closest / self.norm_judged if self.norm_judged else 0.0
 
     @property
     def true_share(self) -> float:
@@ -81,6 +91,8 @@ class CueStats:
             f"items: {self.items}",
             f"key is the longest option: {self.key_longest} of {self.singles} single items "
             f"({self.key_longest_share:.0%}; at most {KEY_LONGEST_MAX:.0%})",
+            f"key echoes the norm's wording most: {self.key_norm_closest} of {self.norm_judged} "
+            f"single items ({self.key_norm_closest_share:.0%}; at most {KEY_NORM_CLOSEST_MAX:.0%})",
             f"true/false keyed true: {self.truefalse_true} of {self.truefalse} "
             f"({self.true_share:.0%}; {low:.0%}–{high:.0%})",
             f"multiple, by number of correct options: {spread or 'none'}",
@@ -120,6 +132,26 @@ def key_is_longest(question: Question) -> bool:
     return any(ok for _, ok in lengths) and all(n < correct for n, ok in lengths if not ok)
 
 
+def _bigrams(text: str) -> set[str]:
+    chars = [ch for ch in _fold(text) if not unicodedata.category(ch).startswith("P")]
+    return {a + b for a, b in zip(chars, chars[1:], strict=False)}
+
+
+def key_echoes_norm(question: Question, clause_texts: Mapping[str, str]) -> bool | None:
+    """Return True when the key shares strictly more of the cited clauses' wording than every
+    other option (character pairs, as a share of the option's own); None if not judged."""
+    norm = set().union(*(_bigrams(clause_texts.get(c, "")) for c in question.cites))
+    if not norm or not any(o.correct for o in question.options):
+        return None
+
+    def echo(text: str) -> float:
+        pairs = _bigrams(text)
+        return len(pairs & norm) / len(pairs) if pairs else 0.0
+
+    key = max(echo(o.text) for o in question.options if o.correct)
+    return all(echo(o.text) < key for o in question.options if not o.correct)
+
+
 def item_cues(question: Question) -> list[str]:
     """Return what gives this item away on its own, as messages (empty: none found)."""
     found: list[str] = []
@@ -145,6 +177,11 @@ def item_cues(question: Question) -> list[str]:
     return found
 
 
+def clause_texts(doc: NormDocument) -> dict[str, str]:
+    """Return each clause's own wording (title and body), by number."""
+    return {s.number: f"{s.title}{s.body}" for s in doc.walk()}
+
+
 def citable_clauses(doc: NormDocument) -> list[str]:
     """Return the clauses that state a rule or a fact: every leaf and every clause with text."""
     return [s.number for s in doc.walk() if not s.children or s.body.strip()]
@@ -156,6 +193,7 @@ def course_cues(
     quiz_size: int,
     clauses: Collection[str] | None = None,
     lessons: Iterable[str] | None = None,
+    clause_texts: Mapping[str, str] | None = None,
 ) -> CueStats:
     """Measure the banks of a course and list every item and threshold they break.
 
@@ -184,6 +222,14 @@ def course_cues(
             if question.kind == "single":
                 stats.singles += 1
                 stats.key_longest += key_is_longest(question)
+                # A generated item's key is the norm's phrase by design, beside near misses
+                # of it: knowing the exact words is what it tests.
+                echoes = (
+                    None if question.generated else key_echoes_norm(question, clause_texts or {})
+                )
+                if echoes is not None:
+                    stats.norm_judged += 1
+                    stats.key_norm_closest += echoes
             elif question.kind == "truefalse":
                 stats.truefalse += 1
                 stats.truefalse_true += bool(question.answer)
@@ -197,6 +243,16 @@ def course_cues(
                 "",
                 f"the key is the longest option in {stats.key_longest} of {stats.singles} "
                 f"single items ({stats.key_longest_share:.0%}); at most {KEY_LONGEST_MAX:.0%}",
+            )
+        )
+    if stats.norm_judged >= MIN_FOR_SHARE and stats.key_norm_closest_share > KEY_NORM_CLOSEST_MAX:
+        stats.cues.append(
+            Cue(
+                "",
+                "",
+                f"the key echoes the cited clauses' wording more than every other option in "
+                f"{stats.key_norm_closest} of {stats.norm_judged} single items "
+                f"({stats.key_norm_closest_share:.0%}); at most {KEY_NORM_CLOSEST_MAX:.0%}",
             )
         )
     low, high = TRUE_SHARE_RANGE
