@@ -97,3 +97,55 @@ def test_upload_preview_publish_then_employee_must_retrain(
     assert item.locator(".status").inner_text().strip() == "需复训"
     other = page.locator(".lesson-item", has_text="良好的服务标准")
     assert other.locator(".status").inner_text().strip() == "已完成"
+
+
+def test_a_held_question_is_reviewed_in_the_browser_and_drawn_again(
+    live_server, page, create_user, lessons, tmp_path
+):
+    from training.quizzes.models import QuestionHold, QuizQuestion
+    from training.quizzes.services import start_attempt
+
+    hr = create_user(role=Role.HR, name="人事")
+    learner = create_user(name="学员")
+    revised = tmp_path / "service-norm-2027.txt"
+    revised.write_text(
+        SEED.read_text("utf-8").replace("一般不得超过三声", "一般不得超过两声"), "utf-8"
+    )
+    _log_in(page, live_server, hr.employee_no)
+    page.goto(f"{live_server}/hr/norm/import")
+    page.get_by_label("规范文件").set_input_files(str(revised))
+    page.get_by_label("版本名称").fill("2027 年修订版")
+    page.get_by_label("生效日期").fill("2027-01-01")
+    page.get_by_role("button", name="上传并预览").click()
+    page.wait_for_url("**/hr/norm/import/**")
+    assert "发布后暂停抽题" in page.content()
+    page.get_by_role("button", name="确认发布").click()
+    page.wait_for_url(f"{live_server}/hr/norm/")
+
+    db.session.rollback()
+    held = db.session.scalars(select(QuestionHold.qid)).all()
+    assert held
+    lesson = db.session.scalar(select(Lesson).where(Lesson.active, Lesson.number == "4.2"))
+    drawn = {
+        q["id"] for _ in range(10) for q in start_attempt(learner.id, lesson).draw["questions"]
+    }
+    assert not drawn & set(held)  # withheld from every draw
+
+    page.get_by_role("link", name=f"{len(held)} 道题目待复核").click()
+    page.wait_for_url(f"{live_server}/hr/norm/review")
+    card = page.locator(f'[data-question="{held[0]}"]')
+    assert card.locator("del", has_text="三").count() >= 1
+    assert card.locator("ins", has_text="两").count() >= 1
+    card.get_by_label("复核说明(可选)").fill("题目只问是否及时接听,新条文下仍然正确")
+    card.get_by_role("button", name="确认仍然正确").click()
+    page.wait_for_url("**/hr/norm/review#hold-*")
+    assert "即刻恢复抽题" in page.content()
+    assert page.locator(f'[data-question="{held[0]}"]').get_attribute("data-state") == "kept"
+
+    db.session.rollback()
+    assert not db.session.scalar(select(QuizQuestion.withheld).where(QuizQuestion.qid == held[0]))
+    drawn = {
+        q["id"] for _ in range(40) for q in start_attempt(learner.id, lesson).draw["questions"]
+    }
+    assert held[0] in drawn
+    assert not drawn & set(held[1:])
