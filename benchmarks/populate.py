@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from flask_migrate import upgrade
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from training.assignments.models import Assignment
 from training.auth.models import Role, User
@@ -32,7 +32,13 @@ from training.lessons.sync import sync_course
 from training.progress.services import rebuild_all
 from training.quizzes import grading
 from training.quizzes.items import Bank, Question
-from training.quizzes.models import Certificate, QuizAttempt, QuizQuestion, QuizSubmission
+from training.quizzes.models import (
+    Certificate,
+    QuizAnswer,
+    QuizAttempt,
+    QuizQuestion,
+    QuizSubmission,
+)
 from training.quizzes.services import lesson_questions, pass_mark_for
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -90,8 +96,9 @@ class Attempts:
     lesson: LessonRef
     pass_mark: str
     draws: list[dict[str, Any]] = field(default_factory=list)
-    passing: list[tuple[dict[str, list[str]], int, int]] = field(default_factory=list)
-    failing: list[tuple[dict[str, list[str]], int, int]] = field(default_factory=list)
+    # (answers, correct count, total, per question: (id, version, keys chosen, right))
+    passing: list[tuple[dict[str, list[str]], int, int, list[tuple]]] = field(default_factory=list)
+    failing: list[tuple[dict[str, list[str]], int, int, list[tuple]]] = field(default_factory=list)
 
 
 def migrate_and_sync(app: Flask) -> None:
@@ -136,10 +143,27 @@ def _prepare_attempts(lesson: Lesson, rng: random.Random) -> Attempts:
             wrong[drawn.question_id] = _wrong_answer(by_id[drawn.question_id], drawn.option_keys)
         for answers, bucket in ((right, pool.passing), (wrong, pool.failing)):
             result = grading.grade(draw, by_id, answers)
-            bucket.append((answers, result.correct_count, result.total))
+            per_question = [
+                (r.question_id, versions[r.question_id], list(r.chosen), r.is_correct)
+                for r in result.per_question
+            ]
+            bucket.append((answers, result.correct_count, result.total, per_question))
         assert grading.passed(grading.grade(draw, by_id, right), Fraction(pool.pass_mark))  # noqa: S101
         assert not grading.passed(grading.grade(draw, by_id, wrong), Fraction(pool.pass_mark))  # noqa: S101
     return pool
+
+
+def _advance_sequences() -> None:
+    """Move PostgreSQL's id sequences past the ids written here, so the app's inserts work."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite takes max(rowid) + 1
+    for table in ("quiz_attempts", "quiz_submissions"):
+        db.session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
+                f"(SELECT coalesce(max(id), 1) FROM {table}))"
+            )
+        )
 
 
 class Population:
@@ -204,12 +228,14 @@ class Population:
                 db.session.commit()
             # Bulk inserts bypass the services that keep the progress summary current.
             rebuild_all()
+            _advance_sequences()
             db.session.commit()
 
     def _add_batch(self, size: int) -> None:
         departments = [d for d, weight, _ in DEPARTMENTS for _ in range(weight)]
         positions = {d: p for d, _, p in DEPARTMENTS}
         users, assignments, reads, attempts, submissions, certificates = [], [], [], [], [], []
+        self.answers: list[dict[str, Any]] = []
         first = self.count
         for index in range(first, first + size):
             employee_no = LEARNER_NOS[index] if index < len(LEARNER_NOS) else f"S{100001 + index}"
@@ -265,6 +291,7 @@ class Population:
             (ReadEvent, reads),
             (QuizAttempt, attempts),
             (QuizSubmission, submissions),
+            (QuizAnswer, self.answers),
             (Certificate, certificates),
         ):
             if rows:
@@ -312,9 +339,11 @@ class Population:
     def _attempt(self, user_id, pool: Attempts, at, passed, attempts, submissions) -> datetime:
         choice = self.rng.randrange(len(pool.draws))
         draw = pool.draws[choice]
-        answers, correct, total = (pool.passing if passed else pool.failing)[choice]
+        answers, correct, total, per_question = (pool.passing if passed else pool.failing)[choice]
         attempt_id = self.next_id["attempt"]
         self.next_id["attempt"] += 1
+        submission_id = self.next_id["submission"]
+        self.next_id["submission"] += 1
         started = at + timedelta(minutes=self.rng.randint(1, 5))
         submitted = started + timedelta(seconds=self.rng.randint(40, 400))
         attempts.append(
@@ -331,6 +360,7 @@ class Population:
         )
         submissions.append(
             {
+                "id": submission_id,
                 "attempt_id": attempt_id,
                 "answers": answers,
                 "correct_count": correct,
@@ -338,6 +368,19 @@ class Population:
                 "passed": passed,
                 "submitted_at": submitted,
             }
+        )
+        self.answers.extend(
+            {
+                "submission_id": submission_id,
+                "user_id": user_id,
+                "lesson_id": pool.lesson.id,
+                "qid": qid,
+                "version": version,
+                "position": position,
+                "chosen": chosen,
+                "correct": right,
+            }
+            for position, (qid, version, chosen, right) in enumerate(per_question)
         )
         return submitted
 
