@@ -25,21 +25,22 @@ from sqlalchemy import insert, select, text
 from training.assignments.models import Assignment
 from training.auth.models import Role, User
 from training.auth.passwords import hash_password
+from training.course.lessons import active_lessons
+from training.course.models import (
+    Certificate,
+    Lesson,
+    NormVersion,
+    QuizAttempt,
+    QuizSubmission,
+    ReadEvent,
+)
+from training.course.progress import rebuild_all
 from training.extensions import db
-from training.lessons.models import Lesson, NormVersion, ReadEvent
-from training.lessons.services import active_lessons
-from training.lessons.sync import sync_course
-from training.progress.services import rebuild_all
 from training.quizzes import grading
 from training.quizzes.items import Bank, Question
-from training.quizzes.models import (
-    Certificate,
-    QuizAnswer,
-    QuizAttempt,
-    QuizQuestion,
-    QuizSubmission,
-)
+from training.quizzes.models import QuizAnswer, QuizQuestion
 from training.quizzes.services import lesson_questions, pass_mark_for
+from training.revisions.sync import sync_course
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 PASSWORD = "Bench-Password-2024"  # noqa: S105 - a throwaway database's benchmark accounts

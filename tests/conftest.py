@@ -180,10 +180,11 @@ def login_as(client: FlaskClient, create_user) -> Callable[..., User]:
 @pytest.fixture
 def lessons(app: Flask):
     """Load the committed lessons and quiz banks into the database; return the lessons in order."""
-    from training.lessons.services import active_lessons
-    from training.lessons.sync import sync_course
+    from training.course.lessons import active_lessons
+    from training.revisions.sync import sync_course
 
     sync_course(app.config["CONTENT_DIR"], app.config["QUIZ_DIR"])
+    db.session.commit()
     return active_lessons()
 
 

@@ -61,9 +61,8 @@ def _init_extensions(app: Flask) -> None:
     from training.assignments import models as _assignment_models  # noqa: F401
     from training.audit import models as _audit_models  # noqa: F401
     from training.auth import models as _auth_models  # noqa: F401
-    from training.lessons import models as _lesson_models  # noqa: F401
+    from training.course import models as _course_models  # noqa: F401
     from training.practice import models as _practice_models  # noqa: F401
-    from training.progress import models as _progress_models  # noqa: F401
     from training.quizzes import models as _quiz_models  # noqa: F401
 
 
@@ -88,17 +87,15 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from training.auth.cli import users_cli
+    from training.content.cli import register as register_content_cli
     from training.employees.cli import register as register_employee_cli
-    from training.lessons.cli import register as register_lesson_cli
     from training.practice.cli import register as register_practice_cli
     from training.quizzes.cli import register as register_quiz_cli
     from training.reports.cli import register as register_report_cli
     from training.revisions.cli import register as register_revision_cli
 
-    app.cli.add_command(users_cli)
+    register_content_cli(app)
     register_employee_cli(app)
-    register_lesson_cli(app)
     register_practice_cli(app)
     register_quiz_cli(app)
     register_report_cli(app)

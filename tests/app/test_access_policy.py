@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from training.app import create_app
 from training.auth.models import Role
+from training.course.versions import current_norm_version
 from training.extensions import db
 from training.quizzes.models import QuizQuestion
-from training.quizzes.services import current_norm_version, start_attempt
+from training.quizzes.services import start_attempt
 
 PUBLIC, USER, OWNER, HR = "public", "user", "owner", "hr"
 
@@ -91,6 +92,7 @@ def world(app, lessons, create_user):
     other = create_user(name="学员乙")
     hr = create_user(role=Role.HR, name="人事丙")
     attempt = start_attempt(other.id, lessons[0])
+    db.session.commit()
     question = db.session.scalar(select(QuizQuestion.id).limit(1))
     return {
         "learner": learner,

@@ -46,7 +46,8 @@ def test_upgrade_from_previous_revision_keeps_data(make_app, tmp_path):
 def test_attempt_snapshots_become_question_versions(make_app, tmp_path):
     import json
 
-    from training.quizzes.models import QuizAnswer, QuizAttempt
+    from training.course.models import QuizAttempt
+    from training.quizzes.models import QuizAnswer
     from training.quizzes.services import attempt_questions
 
     url = f"sqlite:///{tmp_path / 'snap.sqlite'}"

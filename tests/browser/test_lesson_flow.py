@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from training.course.models import QuizAttempt
 from training.extensions import db
-from training.quizzes.models import QuizAttempt
 from training.quizzes.services import shown_questions
 
 pytestmark = pytest.mark.browser

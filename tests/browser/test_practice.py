@@ -43,6 +43,7 @@ def test_learner_practises_with_the_keyboard_and_sees_feedback(
 ):
     user = create_user(name="赵练习")
     record_read(user.id, next(lesson for lesson in lessons if lesson.number == "1.1"))
+    db.session.commit()
     _log_in(page, live_server, user.employee_no)
 
     page.get_by_role("link", name="练习", exact=True).click()

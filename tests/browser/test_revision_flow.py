@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from training.auth.models import Role
+from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
 from training.db import utcnow
 from training.extensions import db
-from training.lessons.models import Lesson, ReadEvent
-from training.quizzes.models import QuizAttempt, QuizSubmission
 
 pytestmark = pytest.mark.browser
 
@@ -129,6 +128,7 @@ def test_a_held_question_is_reviewed_in_the_browser_and_drawn_again(
     drawn = {
         q["id"] for _ in range(10) for q in start_attempt(learner.id, lesson).draw["questions"]
     }
+    db.session.commit()
     assert not drawn & set(held)  # withheld from every draw
 
     page.get_by_role("link", name=f"{len(held)} 道题目待复核").click()

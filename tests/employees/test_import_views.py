@@ -15,9 +15,8 @@ from sqlalchemy import func, select
 from training.assignments.models import Assignment
 from training.audit.models import AuditEvent
 from training.auth.models import PasswordLink, Role, User
+from training.course.models import Certificate, QuizAttempt, ReadEvent
 from training.extensions import db
-from training.lessons.models import ReadEvent
-from training.quizzes.models import Certificate, QuizAttempt
 
 ROWS = [
     ["E3001", "赵一", "销售部", "2024-03-01", "zhao@example.com", "销售", "员工"],

@@ -8,10 +8,10 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from training.course.lessons import active_lessons
+from training.course.models import Lesson, ReadEvent
 from training.extensions import db
-from training.lessons.models import Lesson, ReadEvent
-from training.lessons.services import active_lessons
-from training.lessons.sync import sync_course
+from training.revisions.sync import sync_course
 
 
 def _read_count(user_id: int) -> int:

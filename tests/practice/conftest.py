@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from flask.testing import FlaskClient
 
+from training.course.models import Lesson
 from training.extensions import db
-from training.lessons.models import Lesson
 from training.lessons.services import record_read
 from training.practice.rounds import Round
 from training.practice.views import SESSION_KEY
@@ -59,6 +59,7 @@ def read_lessons(lessons) -> Callable[..., list[Lesson]]:
         picked = [by_number[n] for n in numbers]
         for lesson in picked:
             record_read(user.id, lesson)
+        db.session.commit()
         return picked
 
     return read

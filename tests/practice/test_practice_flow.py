@@ -10,13 +10,13 @@ from fsrs import Rating
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
+from training.course.lessons import active_lessons, lesson_for_clause
+from training.course.models import Certificate, Lesson, QuizAttempt, QuizSubmission, ReadEvent
 from training.db import utcnow
 from training.extensions import db
-from training.lessons.models import Lesson, ReadEvent
-from training.lessons.services import active_lessons, lesson_for_clause
 from training.practice import services, store
 from training.practice.models import PracticeCard, PracticeReview
-from training.quizzes.models import Certificate, QuizAttempt, QuizQuestion, QuizSubmission
+from training.quizzes.models import QuizQuestion
 from training.quizzes.services import question_from_dict
 
 from .conftest import answer_form, current_round

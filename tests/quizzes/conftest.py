@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from training.course.models import QuizAttempt
 from training.extensions import db
-from training.quizzes.models import QuizAttempt
 from training.quizzes.services import shown_questions
 
 

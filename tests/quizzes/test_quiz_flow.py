@@ -10,17 +10,17 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
+from training.course.completion import progress_for
+from training.course.models import Certificate, Lesson, QuizAttempt, QuizSubmission, ReadEvent
 from training.extensions import db
-from training.lessons.models import Lesson, ReadEvent
-from training.lessons.sync import sync_course
-from training.quizzes.models import Certificate, QuizAnswer, QuizAttempt, QuizSubmission
+from training.quizzes.models import QuizAnswer
 from training.quizzes.services import (
     attempt_questions,
     lesson_questions,
     pass_mark_for,
-    progress_for,
     shown_questions,
 )
+from training.revisions.sync import sync_course
 
 
 def _submissions(attempt_id: int | None = None) -> int:
@@ -271,6 +271,7 @@ def test_lesson_pass_mark_comes_from_its_bank(app, tmp_path, client, login_as, s
     bank = tmp_path / "quizzes" / "3.3.yaml"
     bank.write_text("pass_mark: 0.6\n" + bank.read_text("utf-8"), "utf-8")
     sync_course(app.config["CONTENT_DIR"], tmp_path / "quizzes")
+    db.session.commit()
     lesson = db.session.scalar(select(Lesson).where(Lesson.number == "3.3"))
     assert pass_mark_for(lesson) == Fraction(3, 5)
     other = db.session.scalar(select(Lesson).where(Lesson.number == "3.4"))
@@ -376,6 +377,7 @@ def test_attempt_limit_cannot_be_bypassed_with_several_open_attempts(
     with app.app_context():
         lesson = db.session.scalar(select(Lesson).where(Lesson.number == "3.3"))
         extra = start_attempt(user.id, lesson)  # e.g. opened before the limit was set
+        db.session.commit()
         attempt_id = int(first.rsplit("/", 1)[1])
         opened = db.session.get(QuizAttempt, attempt_id)
         client.post(f"/quiz/{attempt_id}", data=form_for(opened, correct=False))
@@ -403,6 +405,7 @@ def test_result_states_the_pass_mark_in_questions_for_three_of_four(
     app = make_app(QUIZ_SIZE=4)
     with app.app_context():
         sync_course(app.config["CONTENT_DIR"], app.config["QUIZ_DIR"])
+        db.session.commit()
         user = create_user()
         client = app.test_client()
         client.post(

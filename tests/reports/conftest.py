@@ -11,12 +11,11 @@ from sqlalchemy import event
 
 from training.assignments.models import Assignment
 from training.auth.models import Role, User
+from training.course.models import Lesson, QuizAttempt, ReadEvent
+from training.course.progress import refresh_user
 from training.db import utcnow
 from training.extensions import db
-from training.lessons.models import Lesson, ReadEvent
-from training.progress.services import refresh_user
 from training.quizzes import services as quiz_services
-from training.quizzes.models import QuizAttempt
 from training.reports.status import company_today
 
 
@@ -87,6 +86,7 @@ class Records:
         attempt = quiz_services.start_attempt(user.id, lesson)
         if submit:
             quiz_services.submit_attempt(attempt, answers_for(attempt, correct))
+        db.session.commit()
         return attempt
 
     def complete(self, user: User, lessons: list[Lesson]) -> None:

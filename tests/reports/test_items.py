@@ -123,6 +123,7 @@ def test_item_analysis_runs_the_same_statements_for_1_or_20_attempts(
 def test_the_page_shows_every_item_by_its_scenario_with_its_figures(client, hr, lessons, records):
     attempt = quiz_services.start_attempt(records.employee().id, lessons[0])
     quiz_services.submit_attempt(attempt, _answer(attempt, lambda qid: True))
+    db.session.commit()
     html = client.get("/hr/items").get_data(as_text=True)
     drawn = quiz_services.attempt_questions(attempt)
     for question in drawn.values():

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
 from training.db import utcnow
 from training.extensions import db
-from training.lessons.models import Lesson, ReadEvent
-from training.quizzes.models import QuizAttempt, QuizSubmission
 
 SEED = (Path(__file__).resolve().parents[2] / "content" / "source" / "service-norm.txt").read_text(
     "utf-8"

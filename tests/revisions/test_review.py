@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from training.audit.models import AuditEvent
 from training.auth.models import Role
+from training.course.models import Lesson
 from training.extensions import db
-from training.lessons.models import Lesson
 from training.norm.parse import parse_bytes
 from training.quizzes.models import QuestionHold, QuestionReview, QuizQuestion
 from training.quizzes.services import start_attempt
@@ -46,6 +46,7 @@ def _draws(user, number: str, times: int = 15) -> set[str]:
     drawn: set[str] = set()
     for _ in range(times):
         drawn |= {q["id"] for q in start_attempt(user.id, lesson).draw["questions"]}
+    db.session.commit()
     return drawn
 
 
@@ -105,7 +106,7 @@ def test_withdrawing_a_held_item_keeps_it_out_for_good(
 
     assert _withheld(hold.qid)
     # a later sync of the repository's banks does not bring it back
-    from training.quizzes.services import sync_questions  # the sync path publishing uses
+    from training.quizzes.services import sync_questions
 
     sync_questions({}, {})
     assert _withheld(hold.qid)
@@ -148,9 +149,10 @@ def test_a_bad_decision_is_refused_and_writes_nothing(runner, lessons, revised, 
 def test_review_needs_hr_and_a_csrf_token(make_app, create_user, revised):
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
-        from training.lessons.sync import sync_course
+        from training.revisions.sync import sync_course
 
         sync_course(app.config["CONTENT_DIR"], app.config["QUIZ_DIR"])
+        db.session.commit()
         _publish(app.test_cli_runner(), revised(ONE_CLAUSE))
         hold = _hold()
         users = {role: create_user(role=role) for role in (Role.LEARNER, Role.HR)}
@@ -186,9 +188,10 @@ def test_a_bank_reviewed_in_git_is_not_held(make_app, tmp_path, create_user, rev
 
     app = make_app(QUIZ_DIR=quiz_dir)
     with app.app_context():
-        from training.lessons.sync import sync_course
+        from training.revisions.sync import sync_course
 
         sync_course(app.config["CONTENT_DIR"], quiz_dir)
+        db.session.commit()
         _publish(app.test_cli_runner(), path)
         assert _hold(reviewed["id"]) is not None
         assert not _withheld(reviewed["id"])

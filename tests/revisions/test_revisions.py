@@ -8,12 +8,14 @@ from sqlalchemy import func, select
 
 from training.assignments.services import current_assignments
 from training.auth.models import Role
+from training.course.completion import progress_for
+from training.course.models import Lesson, LessonArchive, NormVersion
+from training.course.versions import current_norm_version
 from training.extensions import db
-from training.lessons.models import Lesson, LessonArchive, NormVersion
 from training.practice.store import available_questions
 from training.quizzes.items import question_from_dict
 from training.quizzes.models import QuestionHold, QuizQuestion
-from training.quizzes.services import current_norm_version, progress_for, start_attempt
+from training.quizzes.services import start_attempt
 from training.revisions.services import retrain_rows
 
 ONE_CLAUSE = ("一般不得超过三声", "一般不得超过两声")
@@ -322,7 +324,7 @@ def test_content_check_warns_about_held_items(runner, lessons, revised):
 def test_certificate_of_a_superseded_version_says_so(
     client, login_as, runner, lessons, revised, complete_lessons
 ):
-    from training.quizzes.services import issue_certificate_if_complete
+    from training.course.certificates import issue_certificate_if_complete
 
     learner = login_as()
     complete_lessons(learner, [lesson.number for lesson in lessons])
@@ -425,7 +427,7 @@ def test_republishing_the_text_of_an_earlier_version_is_refused(
 def test_employee_history_shows_both_versions(
     client, login_as, runner, lessons, revised, seed_text, create_user, complete_lessons
 ):
-    from training.quizzes.services import issue_certificate_if_complete
+    from training.course.certificates import issue_certificate_if_complete
 
     learner = create_user(name="两版本")
     complete_lessons(learner, [lesson.number for lesson in lessons])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from training.content.build import build
@@ -31,26 +32,8 @@ def quiz_dir() -> Path:
     return Path(current_app.config.get("QUIZ_DIR", DEFAULT_CONTENT_DIR.parent / "quizzes"))
 
 
-def review_warnings() -> list[str]:
-    """List quiz items held for review after a revision (none without a database)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from training.quizzes import holds
-    from training.quizzes.services import current_norm_version
-
-    if "sqlalchemy" not in current_app.extensions:
-        return []  # a bare app (content tools only) has no database
-    try:
-        items = holds.held_items(current_norm_version())
-    except SQLAlchemyError:
-        return []  # no database yet: nothing has been published
-    return [
-        f"quizzes/{item.lesson_number}.yaml: {item.question.id}: held since a revision changed "
-        f"{', '.join(c.clause for c in item.clauses)}; review it at /hr/norm/review "
-        f'(or add reviewed_for: "{item.version.short_sha}" to the bank)'
-        for item in items
-        if item.state == holds.PENDING and item.active
-    ]
+# Features add callables returning warning lines to print after `flask content check`.
+WARNINGS: list[Callable[[], list[str]]] = []
 
 
 def _fail(message: str) -> NoReturn:
@@ -121,7 +104,7 @@ def check_command() -> None:
     problems = run_checks(content_dir(), current_app)
     for problem in problems:
         click.echo(str(problem), err=True)
-    for warning in review_warnings():
+    for warning in (line for source in WARNINGS for line in source()):
         click.echo(f"warning: {warning}", err=True)
     if problems:
         _fail(f"{len(problems)} problem(s) found.")
@@ -129,3 +112,8 @@ def check_command() -> None:
     click.echo(
         f"Content OK: outline.yaml and {lessons} lessons match the norm; quiz banks are valid."
     )
+
+
+def register(app: Flask) -> None:
+    """Add the `flask content` group; other features add their commands to it."""
+    app.cli.add_command(content_cli)

@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from training.course.certificates import certificate_for
+from training.course.completion import progress_for, read_event
+from training.course.models import Lesson
 from training.extensions import db
 from training.lessons import services
 from training.lessons.forms import AcknowledgeForm
-from training.lessons.models import Lesson
-from training.quizzes import services as quiz_services
 
 bp = Blueprint("lessons", __name__, template_folder="templates")
 
@@ -28,13 +29,13 @@ def _get_lesson(number: str) -> Lesson:
 @bp.route("/")
 def home():
     """Show the course outline by chapter with the learner's status per lesson."""
-    progress = quiz_services.progress_for(current_user.id)
+    progress = progress_for(current_user.id)
     return render_template(
         "lessons/home.html",
         chapters=services.group_by_chapter(progress.lessons),
         progress=progress,
         next_lesson=progress.next_lesson(),
-        certificate=quiz_services.certificate_for(current_user.id) if progress.completed else None,
+        certificate=certificate_for(current_user.id) if progress.completed else None,
     )
 
 
@@ -42,7 +43,7 @@ def home():
 def lesson(number: str):
     """Show one lesson and the acknowledgement button."""
     lesson = _get_lesson(number)
-    progress = quiz_services.progress_for(current_user.id)
+    progress = progress_for(current_user.id)
     lessons = progress.lessons
     index = next((i for i, item in enumerate(lessons) if item.id == lesson.id), None)
     if index is None:  # retired by a revision published a moment ago
@@ -53,7 +54,7 @@ def lesson(number: str):
         lesson=lesson,
         form=form,
         status=progress.status(lesson),
-        read=services.read_event(current_user.id, lesson),
+        read=read_event(current_user.id, lesson),
         previous=lessons[index - 1] if index > 0 else None,
         following=lessons[index + 1] if index + 1 < len(lessons) else None,
     )
@@ -69,6 +70,8 @@ def acknowledge(number: str):
     if form.lesson_hash.data != lesson.content_hash:
         flash(_("这一课的内容已更新,请重新阅读后再确认。"), "warning")
         return redirect(url_for("lessons.lesson", number=number))
-    if services.record_read(current_user.id, lesson):
+    first = services.record_read(current_user.id, lesson)
+    db.session.commit()
+    if first:
         flash(_("已记录:您已阅读《%(title)s》。", title=lesson.title), "success")
     return redirect(url_for("lessons.lesson", number=number))

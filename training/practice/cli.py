@@ -30,6 +30,7 @@ def rebuild_command(employee_no: str | None) -> None:
     with click.progressbar(user_ids, label="rebuilding") as bar:
         for user_id in bar:
             cards += rebuild_cards(user_id)
+            db.session.commit()  # one employee at a time: a failure keeps the others
     click.echo(f"{len(user_ids)} employees, {cards} cards rebuilt from their reviews.")
 
 

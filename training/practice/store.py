@@ -16,9 +16,9 @@ from flask import current_app
 from fsrs import Card, Rating, Scheduler
 from sqlalchemy import case, func, select
 
+from training.course.models import Lesson, ReadEvent
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
-from training.lessons.models import Lesson, ReadEvent
 from training.practice import services
 from training.practice.models import PracticeCard, PracticeReview
 from training.quizzes.items import Question
@@ -254,7 +254,7 @@ def record_review(
     duration_ms: int | None = None,
     now: datetime | None = None,
 ) -> PracticeReview:
-    """Store one answer and move the question's card on; commit.
+    """Store one answer and move the question's card on (flush; the caller commits).
 
     If the user already answered this question since ``since`` (the start of
     the practice session: a double click or a replayed form), that review is
@@ -289,7 +289,6 @@ def record_review(
         .limit(1)
     )
     if earlier is not None:
-        db.session.commit()
         return earlier
     card = services.review(scheduler, Card.from_dict(card_row.card), rating, now)
     entry = PracticeReview(
@@ -305,7 +304,7 @@ def record_review(
     )
     db.session.add(entry)
     _set_card(card_row, card, now)
-    db.session.commit()
+    db.session.flush()
     return entry
 
 
@@ -322,7 +321,7 @@ def practice_scheduler() -> Scheduler:
 
 
 def rebuild_cards(user_id: int, scheduler: Scheduler | None = None) -> int:
-    """Recompute every card of the user by replaying their reviews in order; commit.
+    """Recompute every card of the user by replaying their reviews in order (flush).
 
     Return the number of cards written. Cards without reviews are removed.
     """
@@ -355,7 +354,7 @@ def rebuild_cards(user_id: int, scheduler: Scheduler | None = None) -> int:
         _set_card(row, card, now)
     for orphan in existing.values():
         db.session.delete(orphan)
-    db.session.commit()
+    db.session.flush()
     return len(history)
 
 

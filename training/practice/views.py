@@ -25,9 +25,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from training.auth.decorators import hr_required
+from training.course.lessons import active_lessons, lesson_for_clause
 from training.db import utcnow
 from training.extensions import db
-from training.lessons import services as lesson_services
 from training.practice import forms, services, store
 from training.practice.rounds import Round
 from training.quizzes import grading
@@ -75,10 +75,10 @@ def _begin(mode: str, queue: list[int], now: datetime, chapter: str | None = Non
 
 
 def _clause_links(cites) -> dict[str, str]:
-    numbers = [lesson.number for lesson in lesson_services.active_lessons()]
+    numbers = [lesson.number for lesson in active_lessons()]
     links = {}
     for clause in cites:
-        target = lesson_services.lesson_for_clause(clause, numbers)
+        target = lesson_for_clause(clause, numbers)
         if target:
             links[clause] = url_for("lessons.lesson", number=target) + f"#s-{clause}"
     return links
@@ -89,7 +89,7 @@ def index():
     """Show today's set, mastery and due counts per chapter, and weak spots."""
     now = utcnow()
     day_end = services.end_of_local_day(now, _zone())
-    lessons = lesson_services.active_lessons()
+    lessons = active_lessons()
     read = store.practised_lessons(current_user.id)
     available = store.available_questions(current_user.id, read)
     per_lesson = store.standings(current_user.id, available, _scheduler(), now, day_end)
@@ -123,9 +123,7 @@ def start_today():
 def chapter(number: str):
     """Show a chapter's lessons with the learner's mastery and due counts."""
     now = utcnow()
-    lessons = [
-        lesson for lesson in lesson_services.active_lessons() if lesson.chapter_number == number
-    ]
+    lessons = [lesson for lesson in active_lessons() if lesson.chapter_number == number]
     if not lessons:
         abort(404)
     read = store.practised_lessons(current_user.id)
@@ -216,6 +214,7 @@ def question(question_id: int):
                 since=practice_round.started,
                 duration_ms=_duration_ms(question_id),
             )
+            db.session.commit()
             practice_round.answered[question_id] = review.id
             _save(practice_round)
             return redirect(url_for("practice.feedback", question_id=question_id))

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from sqlalchemy.exc import SQLAlchemyError
 
-from training.content.cli import content_cli, content_dir, quiz_dir
-from training.quizzes import blind
-from training.quizzes.check import course_banks
+from training.content.check import CHECKS
+from training.content.cli import WARNINGS, content_cli, content_dir, quiz_dir
+from training.course.versions import current_norm_version
+from training.quizzes import blind, holds
+from training.quizzes.check import check_quiz_banks, course_banks
 from training.quizzes.cues import citable_clauses, clause_texts, course_cues
 
 
@@ -81,8 +84,29 @@ def blind_score_command(key_path: Path, answers: Path) -> None:
         click.echo(line)
 
 
+def held_warnings() -> list[str]:
+    """List quiz items held for review after a revision (none without a database)."""
+    if "sqlalchemy" not in current_app.extensions:
+        return []  # a bare app (content tools only) has no database
+    try:
+        items = holds.held_items(current_norm_version())
+    except SQLAlchemyError:
+        return []  # no database yet: nothing has been published
+    return [
+        f"quizzes/{item.lesson_number}.yaml: {item.question.id}: held since a revision changed "
+        f"{', '.join(c.clause for c in item.clauses)}; review it at /hr/norm/review "
+        f'(or add reviewed_for: "{item.version.short_sha}" to the bank)'
+        for item in items
+        if item.state == holds.PENDING and item.active
+    ]
+
+
 def register(app: Flask) -> None:
-    """Add the quiz bank commands to the app's `flask content` group."""
+    """Add the quiz bank commands, check and warnings to the app's `flask content` group."""
     for command in (stats_command, blind_sheet_command, blind_score_command):
         if command.name not in content_cli.commands:
             content_cli.add_command(command)
+    if check_quiz_banks not in CHECKS:
+        CHECKS.append(check_quiz_banks)
+    if held_warnings not in WARNINGS:
+        WARNINGS.append(held_warnings)

@@ -9,7 +9,7 @@ stored draw.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
@@ -105,9 +105,3 @@ def _parse_order(form: MultiDict, item: ShownQuestion, parsed: ParsedAnswers) ->
     else:
         ordered = sorted(ranks, key=ranks.__getitem__)
         parsed.answers[item.question.id] = [item.options[p].key for p in ordered]
-
-
-def chosen_positions(answers: Mapping[str, list[str]], item: ShownQuestion) -> list[int]:
-    """Return the display positions of a stored answer (for the result page)."""
-    keys = answers.get(item.question.id, [])
-    return [i for i, option in enumerate(item.options) if option.key in keys]

@@ -21,19 +21,14 @@ from sqlalchemy import func, select
 
 from training.audit.services import record
 from training.auth.models import User
+from training.course.models import Lesson, NormVersion
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
-from training.lessons.models import Lesson, NormVersion
 from training.norm.marks import mark_changes, render_html
 from training.norm.model import NormDocument
 from training.norm.parse import parse_bytes
 from training.quizzes.items import Question, question_from_dict
-from training.quizzes.models import (
-    QuestionHold,
-    QuestionReview,
-    QuizQuestion,
-    ReviewDecision,
-)
+from training.quizzes.models import QuestionHold, QuestionReview, QuizQuestion, ReviewDecision
 
 PENDING = "pending"
 KEPT = "kept"

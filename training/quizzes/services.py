@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import func, insert, select
 
 from training.auth.models import User
+from training.course.models import (
+    Lesson,
+    QuizAttempt,
+    QuizSubmission,
+)
+from training.course.services import learning_recorded
 from training.db import insert_ignoring_duplicates, insert_returning_id, utcnow
 from training.extensions import db
-from training.lessons.models import Lesson, NormVersion, ReadEvent
-from training.lessons.services import active_lessons, read_lesson_ids
-from training.progress.services import refresh_user
 from training.quizzes import grading, holds
 from training.quizzes.bank import load_all_banks, load_banks
 from training.quizzes.items import (
@@ -30,14 +33,7 @@ from training.quizzes.items import (
     question_from_dict,
     question_to_dict,
 )
-from training.quizzes.models import (
-    Certificate,
-    QuestionVersion,
-    QuizAnswer,
-    QuizAttempt,
-    QuizQuestion,
-    QuizSubmission,
-)
+from training.quizzes.models import QuestionVersion, QuizAnswer, QuizQuestion
 
 
 class BankError(ValueError):
@@ -239,8 +235,7 @@ def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
     )
     db.session.add(attempt)
     db.session.flush()
-    refresh_user(user_id)
-    db.session.commit()
+    learning_recorded(user_id)
     return attempt
 
 
@@ -311,7 +306,6 @@ def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bo
             select(QuizSubmission.id).where(QuizSubmission.attempt_id == attempt.id)
         )
         if already is None and submitted_count(attempt.user_id, attempt.lesson) >= int(limit):
-            db.session.rollback()
             raise AttemptLimitReached
     questions = attempt_questions(attempt)
     result = grading.grade(attempt_draw(attempt), questions, answers)
@@ -344,10 +338,7 @@ def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bo
                 for position, item in enumerate(result.per_question)
             ],
         )
-        refresh_user(attempt.user_id)
-        if did_pass:
-            issue_certificate_if_complete(attempt.user_id)
-    db.session.commit()
+        learning_recorded(attempt.user_id, may_complete=did_pass)
     return inserted
 
 
@@ -355,196 +346,3 @@ def grade_submission(attempt: QuizAttempt) -> grading.Grade:
     """Re-grade a stored submission from the question versions it showed (for display)."""
     answers = attempt.submission.answers if attempt.submission else {}
     return grading.grade(attempt_draw(attempt), attempt_questions(attempt), answers)
-
-
-# --- completion --------------------------------------------------------------------------
-
-
-def passed_lesson_ids(user_id: int) -> set[int]:
-    """Return ids of lessons whose quiz the user passed on their current content (one query)."""
-    stmt = (
-        select(QuizAttempt.lesson_id)
-        .join(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
-        .join(
-            Lesson,
-            and_(
-                Lesson.id == QuizAttempt.lesson_id, Lesson.content_hash == QuizAttempt.lesson_hash
-            ),
-        )
-        .where(QuizAttempt.user_id == user_id, QuizSubmission.passed.is_(True))
-        .distinct()
-    )
-    return set(db.session.scalars(stmt))
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A learner's standing in the course."""
-
-    lessons: list[Lesson]
-    read_ids: set[int]
-    passed_ids: set[int]
-
-    @property
-    def completed_ids(self) -> set[int]:
-        return self.read_ids & self.passed_ids
-
-    @property
-    def completed_count(self) -> int:
-        """Return how many of the lessons in force are completed."""
-        return sum(1 for lesson in self.lessons if lesson.id in self.completed_ids)
-
-    @property
-    def retrain(self) -> list[Lesson]:
-        """Return the lessons in force the learner must study again after a revision."""
-        return [lesson for lesson in self.lessons if self.status(lesson) == "retrain"]
-
-    @property
-    def completed(self) -> bool:
-        return bool(self.lessons) and all(
-            lesson.id in self.completed_ids for lesson in self.lessons
-        )
-
-    def status(self, lesson: Lesson) -> str:
-        """Return one of not_started, read, quiz_passed, completed, retrain."""
-        read, passed = lesson.id in self.read_ids, lesson.id in self.passed_ids
-        if read and passed:
-            return "completed"
-        if lesson.supersedes_id is not None and lesson.supersedes_id in self.completed_ids:
-            return "retrain"  # completed the previous version of this lesson
-        if passed:
-            return "quiz_passed"
-        return "read" if read else "not_started"
-
-    def next_lesson(self) -> Lesson | None:
-        return next(
-            (lesson for lesson in self.lessons if lesson.id not in self.completed_ids), None
-        )
-
-
-def progress_for(user_id: int) -> Progress:
-    """Return the learner's progress in three queries, whatever the number of lessons."""
-    return Progress(active_lessons(), read_lesson_ids(user_id), passed_lesson_ids(user_id))
-
-
-def current_norm_version() -> NormVersion | None:
-    """Return the norm version in force (the latest published one)."""
-    return db.session.scalar(
-        select(NormVersion)
-        .where(NormVersion.status == "published")
-        .order_by(NormVersion.published_at.desc(), NormVersion.id.desc())
-        .limit(1)
-    )
-
-
-def issue_certificate_if_complete(user_id: int) -> Certificate | None:
-    """Issue the course certificate once, when every lesson is completed (the caller commits)."""
-    if not progress_for(user_id).completed:
-        return None
-    version = current_norm_version()
-    if version is None:
-        return None
-    insert_ignoring_duplicates(
-        Certificate,
-        user_id=user_id,
-        source_sha256=version.source_sha256,
-        norm_title=version.title,
-        code=_certificate_code(),
-        issued_at=utcnow(),
-    )
-    db.session.flush()
-    return certificate_for(user_id)
-
-
-def certificate_for(user_id: int) -> Certificate | None:
-    """Return the user's certificate for the current norm version, if issued."""
-    version = current_norm_version()
-    if version is None:
-        return None
-    return db.session.scalar(
-        select(Certificate).where(
-            Certificate.user_id == user_id, Certificate.source_sha256 == version.source_sha256
-        )
-    )
-
-
-def completed_pairs() -> set[tuple[int, int]]:
-    """Return (user id, lesson id) for every lesson in force read and passed on its content."""
-    lesson_ids = {lesson.id for lesson in active_lessons()}
-    if not lesson_ids:
-        return set()
-    current = and_(Lesson.active.is_(True), Lesson.id.in_(lesson_ids))
-    read = db.session.execute(
-        select(ReadEvent.user_id, ReadEvent.lesson_id)
-        .join(
-            Lesson,
-            and_(Lesson.id == ReadEvent.lesson_id, Lesson.content_hash == ReadEvent.lesson_hash),
-        )
-        .where(current)
-        .distinct()
-    ).all()
-    passed = {
-        (row.user_id, row.lesson_id)
-        for row in db.session.execute(
-            select(QuizAttempt.user_id, QuizAttempt.lesson_id)
-            .join(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
-            .join(
-                Lesson,
-                and_(
-                    Lesson.id == QuizAttempt.lesson_id,
-                    Lesson.content_hash == QuizAttempt.lesson_hash,
-                ),
-            )
-            .where(current, QuizSubmission.passed.is_(True))
-            .distinct()
-        )
-    }
-    return {(row.user_id, row.lesson_id) for row in read if (row.user_id, row.lesson_id) in passed}
-
-
-def complete_user_ids() -> set[int]:
-    """Return everyone whose course is complete on the lessons in force (three queries)."""
-    total = len(active_lessons())
-    done: dict[int, int] = {}
-    for user_id, _lesson_id in completed_pairs():
-        done[user_id] = done.get(user_id, 0) + 1
-    return {user_id for user_id, count in done.items() if total and count == total}
-
-
-def issue_certificates_for_completed() -> int:
-    """Issue current-version certificates to everyone whose course is complete; return how many.
-
-    Used after publishing a revision: whoever is unaffected by its changes
-    remains complete and gets the new version's certificate. The caller commits.
-    """
-    version = current_norm_version()
-    if version is None:
-        return 0
-    complete = sorted(complete_user_ids())
-    issued = 0
-    for user_id in complete:
-        issued += insert_ignoring_duplicates(
-            Certificate,
-            user_id=user_id,
-            source_sha256=version.source_sha256,
-            norm_title=version.title,
-            code=_certificate_code(),
-            issued_at=utcnow(),
-        )
-    return issued
-
-
-def latest_certificate(user_id: int) -> Certificate | None:
-    """Return the user's most recent certificate, for whichever version."""
-    return db.session.scalar(
-        select(Certificate)
-        .where(Certificate.user_id == user_id)
-        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-        .limit(1)
-    )
-
-
-def _certificate_code() -> str:
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    raw = "".join(secrets.choice(alphabet) for _ in range(12))
-    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))

@@ -18,11 +18,13 @@ from sqlalchemy import select
 
 from training.auth.decorators import hr_required
 from training.auth.models import User
+from training.course.certificates import certificate_for, latest_certificate
+from training.course.completion import progress_for, read_event
+from training.course.lessons import active_lessons, lesson_for_clause
+from training.course.models import Certificate, Lesson, QuizAttempt
+from training.course.versions import current_norm_version
 from training.extensions import db
-from training.lessons import services as lesson_services
-from training.lessons.models import Lesson
 from training.quizzes import forms, grading, services
-from training.quizzes.models import Certificate, QuizAttempt
 
 bp = Blueprint("quizzes", __name__, template_folder="templates")
 
@@ -69,7 +71,7 @@ def quiz_start(number: str):
         quiz_size=int(current_app.config["QUIZ_SIZE"]),
         pass_mark=services.pass_mark_for(lesson),
         attempts_left=services.attempts_left(current_user.id, lesson),
-        has_read=lesson_services.read_event(current_user.id, lesson) is not None,
+        has_read=read_event(current_user.id, lesson) is not None,
     )
 
 
@@ -87,10 +89,11 @@ def quiz_new(number: str):
         flash(_("本课测验的作答次数已用完,请联系人事行政部。"), "error")
         return redirect(url_for("quizzes.quiz_start", number=number))
     try:
-        attempt = services.start_attempt(current_user.id, lesson)
+        attempt_id = services.start_attempt(current_user.id, lesson).id
     except LookupError:
         abort(404)
-    return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+    db.session.commit()
+    return redirect(url_for("quizzes.attempt", attempt_id=attempt_id))
 
 
 @bp.route("/quiz/<int:attempt_id>", methods=["GET", "POST"])
@@ -109,12 +112,15 @@ def attempt(attempt_id: int):
         except forms.TamperedForm:
             abort(400)
         if parsed.complete:
+            number = attempt.lesson.number
             try:
                 services.submit_attempt(attempt, parsed.answers)
             except services.AttemptLimitReached:
+                db.session.rollback()
                 flash(_("本课测验的作答次数已用完,请联系人事行政部。"), "error")
-                return redirect(url_for("quizzes.quiz_start", number=attempt.lesson.number))
-            return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+                return redirect(url_for("quizzes.quiz_start", number=number))
+            db.session.commit()
+            return redirect(url_for("quizzes.result", attempt_id=attempt_id))
         chosen, missing, invalid_order = parsed.chosen, parsed.unanswered, parsed.invalid_order
     status = 422 if missing or invalid_order else 200
     return render_template(
@@ -135,7 +141,7 @@ def result(attempt_id: int):
     if attempt.submission is None:
         return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
     grade = services.grade_submission(attempt)
-    lesson_numbers = [lesson.number for lesson in lesson_services.active_lessons()]
+    lesson_numbers = [lesson.number for lesson in active_lessons()]
     return render_template(
         "quizzes/result.html",
         attempt=attempt,
@@ -144,7 +150,7 @@ def result(attempt_id: int):
         shown=services.shown_questions(attempt),
         results={r.question_id: r for r in grade.per_question},
         clause_lesson={
-            clause: lesson_services.lesson_for_clause(clause, lesson_numbers)
+            clause: lesson_for_clause(clause, lesson_numbers)
             for item in services.shown_questions(attempt)
             for clause in item.question.cites
         },
@@ -156,17 +162,15 @@ def result(attempt_id: int):
 @bp.route("/certificate")
 def certificate():
     """Show the learner's course certificate, printable on one A4 page."""
-    version = services.current_norm_version()
-    certificate = services.certificate_for(current_user.id) or services.latest_certificate(
-        current_user.id
-    )
+    version = current_norm_version()
+    certificate = certificate_for(current_user.id) or latest_certificate(current_user.id)
     return render_template(
         "quizzes/certificate.html",
         certificate=certificate,
         superseded=bool(
             certificate and version and certificate.source_sha256 != version.source_sha256
         ),
-        progress=services.progress_for(current_user.id),
+        progress=progress_for(current_user.id),
         version=version,
         user=current_user,
     )
@@ -184,7 +188,7 @@ def verify_certificate():
             .join(User, User.id == Certificate.user_id)
             .where(Certificate.code == code)
         ).first()
-    version = services.current_norm_version()
+    version = current_norm_version()
     return render_template(
         "quizzes/verify.html",
         code=code,

@@ -6,15 +6,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import desc, select
+from sqlalchemy import case, desc, false, select, true
 from sqlalchemy.orm import aliased
 
 from training.assignments.models import Assignment
 from training.audit.models import AuditEvent
 from training.auth.models import PasswordLink, User
+from training.course.completion import Progress, on_current_content
+from training.course.models import Certificate, Lesson, QuizAttempt, QuizSubmission, ReadEvent
 from training.extensions import db
-from training.lessons.models import Lesson, ReadEvent
-from training.quizzes.models import Certificate, QuizAttempt, QuizSubmission
 from training.reports.columns import score_percent
 from training.reports.status import Filters, status_select
 
@@ -39,6 +39,11 @@ def assignments(user_id: int) -> list[Any]:
     return list(db.session.execute(stmt))
 
 
+def _current(event: Any) -> Any:
+    """The course's rule as a column: was the event recorded on its lesson's current content."""
+    return case((on_current_content(event), true()), else_=false()).label("current")
+
+
 def read_events(user_id: int) -> list[Any]:
     """Return every read event of the employee with its lesson's number and current hash."""
     stmt = (
@@ -49,6 +54,7 @@ def read_events(user_id: int) -> list[Any]:
             Lesson.number,
             Lesson.title,
             Lesson.content_hash,
+            _current(ReadEvent),
         )
         .join(Lesson, Lesson.id == ReadEvent.lesson_id)
         .where(ReadEvent.user_id == user_id)
@@ -73,6 +79,7 @@ def attempts(user_id: int) -> list[Any]:
             QuizSubmission.correct_count,
             QuizSubmission.total,
             QuizSubmission.passed,
+            _current(QuizAttempt),
         )
         .join(Lesson, Lesson.id == QuizAttempt.lesson_id)
         .outerjoin(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
@@ -126,43 +133,26 @@ class LessonLine:
     """One active lesson on the employee page: reads of each version and quiz results."""
 
     lesson: Lesson
+    state: str = "not_started"  # as the learner sees it: course.completion.Progress.status
     reads: list[Any] = field(default_factory=list)
     attempts: int = 0
     best: int | None = None
-    passed_current: bool = False
-    # Completed the lesson this one supersedes (a revision asks for retraining).
-    completed_previous: bool = False
-
-    @property
-    def read_current(self) -> bool:
-        return any(r.lesson_hash == self.lesson.content_hash for r in self.reads)
-
-    @property
-    def state(self) -> str:
-        """Return not_started, read, quiz_passed, completed or retrain (as the learner sees it)."""
-        if self.read_current and self.passed_current:
-            return "completed"
-        if self.completed_previous:
-            return "retrain"
-        if self.passed_current:
-            return "quiz_passed"
-        return "read" if self.read_current else "not_started"
 
 
 def lesson_lines(lessons: list[Lesson], reads: list[Any], tries: list[Any]) -> list[LessonLine]:
     """Combine active lessons with the employee's reads and attempts (pure, no queries)."""
+    progress = Progress(
+        lessons,
+        read_ids={read.lesson_id for read in reads if read.current},
+        passed_ids={a.lesson_id for a in tries if a.passed and a.current},
+    )
     reads_by: dict[int, list[Any]] = defaultdict(list)
-    read_ids = set()
     for read in reads:
         reads_by[read.lesson_id].append(read)
-        if read.lesson_hash == read.content_hash:
-            read_ids.add(read.lesson_id)
-    passed_ids = {a.lesson_id for a in tries if a.passed and a.lesson_hash == a.content_hash}
-    lines = {lesson.id: LessonLine(lesson, reads_by.get(lesson.id, [])) for lesson in lessons}
-    for line in lines.values():
-        line.passed_current = line.lesson.id in passed_ids
-        previous = line.lesson.supersedes_id
-        line.completed_previous = previous in read_ids and previous in passed_ids
+    lines = {
+        lesson.id: LessonLine(lesson, progress.status(lesson), reads_by.get(lesson.id, []))
+        for lesson in lessons
+    }
     for attempt in tries:
         line = lines.get(attempt.lesson_id)
         if line is None or attempt.submitted_at is None:

@@ -14,9 +14,8 @@ from sqlalchemy import Select, func, select
 
 from training.audit.services import record
 from training.auth.models import User
+from training.course.models import Lesson, NormVersion, QuizAttempt, QuizSubmission
 from training.extensions import db
-from training.lessons.models import Lesson, NormVersion
-from training.quizzes.models import QuizAttempt, QuizSubmission
 from training.reports.columns import Column, attempt_columns, employee_columns
 from training.reports.listing import Ordering, ordered
 from training.reports.status import Filters, employee_rows, user_conditions

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
+from training.course.lessons import lesson_for_clause
+from training.course.models import Lesson
 from training.extensions import db
-from training.lessons.models import Lesson
-from training.lessons.services import lesson_for_clause
 from training.reports.items import item_analysis
 
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import String, and_, case, cast, func, select, true
 
+from training.course.models import Lesson, QuizSubmission
 from training.extensions import db
-from training.lessons.models import Lesson
 from training.quizzes.items import Question, question_from_dict
-from training.quizzes.models import QuizAnswer, QuizQuestion, QuizSubmission
+from training.quizzes.models import QuizAnswer, QuizQuestion
 
 MIN_LEARNERS = 30  # flags only mean something once this many have answered
 EASY_ABOVE = 0.95  # facility: nearly everyone right, the item teaches and tests nothing

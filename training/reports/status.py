@@ -27,10 +27,8 @@ from sqlalchemy import (
 from training.assignments.models import Assignment
 from training.assignments.services import current_assignment_ids
 from training.auth.models import User
+from training.course.models import Certificate, Lesson, NormVersion, ProgressSummary
 from training.db import company_today
-from training.lessons.models import Lesson, NormVersion
-from training.progress.models import ProgressSummary
-from training.quizzes.models import Certificate
 
 NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE = "not_started", "in_progress", "completed", "overdue"
 STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE)
@@ -40,11 +38,6 @@ STATUS_LABELS = {
     COMPLETED: _l("已完成"),
     OVERDUE: _l("已逾期"),
 }
-
-
-def status_label(status: str) -> str:
-    """Return the Chinese label of a status key."""
-    return str(STATUS_LABELS.get(status, status))
 
 
 def parse_status(value: str | None) -> str | None:
@@ -102,7 +95,7 @@ def user_conditions(filters: Filters) -> list[ColumnElement[bool]]:
 def current_version_digest():
     """Return a scalar subquery of the digest of the norm version in force.
 
-    The same rule as ``quizzes.services.current_norm_version``: the latest published.
+    The same rule as ``course.versions.current_norm_version``: the latest published.
     """
     return (
         select(NormVersion.source_sha256)

@@ -12,11 +12,11 @@ from werkzeug.datastructures import MultiDict
 from training.audit.services import ACTIONS
 from training.auth.decorators import hr_required
 from training.auth.models import User
+from training.course.lessons import active_lessons, lesson_for_clause
+from training.course.models import QuizAttempt
 from training.db import utcnow
 from training.extensions import db
-from training.lessons.services import active_lessons, lesson_for_clause
 from training.quizzes import services as quiz_services
-from training.quizzes.models import QuizAttempt
 from training.reports import dashboard as dash
 from training.reports import detail
 from training.reports.chart import bar_chart

@@ -1,4 +1,4 @@
-"""`flask content import-norm`: preview a revised norm, and publish it with --publish."""
+"""`flask content import-norm` (preview a revised norm, publish with --publish) and `sync`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ import click
 from flask import Flask, current_app
 
 from training.content.cli import content_cli
+from training.content.outline import OutlineError
+from training.course.versions import current_norm_version
+from training.extensions import db
+from training.lessons.services import LessonFileError
 from training.norm.diff import format_text
 from training.norm.model import NormParseError
-from training.quizzes.services import current_norm_version
+from training.quizzes.services import BankError
 from training.revisions.planning import plan_revision
 from training.revisions.publishing import RevisionBlocked, publish_revision
+from training.revisions.sync import sync_course
 
 
 @click.command("import-norm")
@@ -72,8 +77,10 @@ def import_norm_command(file: Path, label: str, effective: str, do_publish: bool
     try:
         report = publish_revision(plan)
     except RevisionBlocked as error:
+        db.session.rollback()
         click.echo(f"Publishing refused:\n{error}", err=True)
         raise click.exceptions.Exit(1) from error
+    db.session.commit()
     click.echo(
         f"Published {report.version.source_sha256[:12]}: {len(report.lessons.superseded)} lessons "
         f"changed, {report.retrain_users} employees must retrain, "
@@ -81,7 +88,38 @@ def import_norm_command(file: Path, label: str, effective: str, do_publish: bool
     )
 
 
+@click.command("sync")
+def sync_command() -> None:
+    """Load lessons and quiz banks into the database (idempotent; all or nothing)."""
+    try:
+        report = sync_course(
+            Path(current_app.config["CONTENT_DIR"]), Path(current_app.config["QUIZ_DIR"])
+        )
+    except (OutlineError, NormParseError, LessonFileError, BankError, RevisionBlocked) as error:
+        db.session.rollback()
+        click.echo(f"{error}\nNothing was loaded.", err=True)
+        raise click.exceptions.Exit(1) from error
+    db.session.commit()
+    if report.skipped:
+        click.echo(f"Nothing loaded: {report.skipped}.")
+        return
+    lessons, questions = report.lessons, report.questions
+    click.echo(
+        f"norm: {report.version.title} {report.version.short_sha}"
+        f"{' (new version)' if report.version_created else ''}"
+    )
+    click.echo(
+        f"lessons: {len(lessons.created)} created, {len(lessons.updated)} updated, "
+        f"{len(lessons.unchanged)} unchanged, {len(lessons.retired)} retired"
+    )
+    click.echo(
+        f"questions: {len(questions.created)} created, {len(questions.updated)} updated, "
+        f"{len(questions.unchanged)} unchanged, {len(questions.retired)} retired"
+    )
+
+
 def register(app: Flask) -> None:
     """Add the revision command to the app's `flask content` group."""
-    if "import-norm" not in content_cli.commands:
-        content_cli.add_command(import_norm_command)
+    for command in (import_norm_command, sync_command):
+        if command.name not in content_cli.commands:
+            content_cli.add_command(command)

@@ -20,8 +20,8 @@ from training.content.generated import (
 from training.content.impact import LessonImpact, lesson_impact
 from training.content.lessons import generate_lessons, plan_lessons
 from training.content.outline import OUTLINE_FILE, load_outline
+from training.course.models import NormVersion
 from training.extensions import db
-from training.lessons.models import NormVersion
 from training.lessons.services import lesson_values
 from training.norm.diff import (
     NormDiff,

@@ -1,4 +1,4 @@
-"""Publishing a planned revision: one transaction, old version kept, retraining assigned."""
+"""Publishing a planned revision: old version kept, retraining assigned, in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -6,23 +6,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from training.assignments.services import assign
 from training.audit.services import record
 from training.auth.models import User
+from training.course.certificates import issue_certificates_for_completed
+from training.course.completion import complete_user_ids
+from training.course.lessons import SyncReport, install_lessons
+from training.course.models import (
+    Lesson,
+    LessonArchive,
+    NormVersion,
+)
+from training.course.progress import rebuild_all
 from training.db import utcnow
 from training.extensions import db
-from training.lessons.models import Lesson, LessonArchive, NormVersion, ReadEvent
-from training.lessons.services import SyncReport, install_lessons
-from training.progress.services import rebuild_all
 from training.quizzes import holds
-from training.quizzes.models import QuizAttempt, QuizSubmission
-from training.quizzes.services import (
-    complete_user_ids,
-    issue_certificates_for_completed,
-    sync_questions,
-)
+from training.quizzes.services import sync_questions
 from training.revisions.planning import RevisionPlan
 
 
@@ -68,113 +69,76 @@ def _archive_current(version: NormVersion) -> None:
         )
 
 
-def completed_user_ids(lesson_ids: list[int]) -> dict[int, set[int]]:
-    """Return, per lesson, the users who read it and passed its quiz on its own content."""
-    if not lesson_ids:
-        return {}
-    read = db.session.execute(
-        select(ReadEvent.lesson_id, ReadEvent.user_id)
-        .join(
-            Lesson,
-            and_(Lesson.id == ReadEvent.lesson_id, Lesson.content_hash == ReadEvent.lesson_hash),
-        )
-        .where(ReadEvent.lesson_id.in_(lesson_ids))
-        .distinct()
-    ).all()
-    passed = db.session.execute(
-        select(QuizAttempt.lesson_id, QuizAttempt.user_id)
-        .join(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
-        .join(
-            Lesson,
-            and_(
-                Lesson.id == QuizAttempt.lesson_id, Lesson.content_hash == QuizAttempt.lesson_hash
-            ),
-        )
-        .where(QuizAttempt.lesson_id.in_(lesson_ids), QuizSubmission.passed.is_(True))
-        .distinct()
-    ).all()
-    passed_pairs = {(row.lesson_id, row.user_id) for row in passed}
-    result: dict[int, set[int]] = {lesson_id: set() for lesson_id in lesson_ids}
-    for row in read:
-        if (row.lesson_id, row.user_id) in passed_pairs:
-            result[row.lesson_id].add(row.user_id)
-    return result
-
-
 def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> PublishReport:
-    """Publish the planned version: archive, install lessons and quizzes, assign retraining."""
+    """Publish the planned version: archive, install lessons and quizzes, assign retraining.
+
+    Flushes; the caller commits (or rolls back: nothing of the version is left then).
+    """
     if plan.blocked:
         raise RevisionBlocked(
             plan.problems
             + [f"{i.path}: {i.question_id}: {i.reason}" for i in plan.flagged if i.blocking]
         )
-    try:
-        old = plan.old_version
-        # Whoever is complete under the outgoing version holds its certificate
-        # (issued now if an earlier failure left it out): that is the evidence
-        # the retraining report starts from.
-        complete_before = complete_user_ids()
-        issue_certificates_for_completed()
-        if old is not None:
-            _archive_current(old)
-            old.status = "superseded"
-        version = NormVersion(
-            source_sha256=plan.doc.source_sha256,
-            title=plan.doc.title,
-            source_name=plan.filename,
-            label=plan.label,
-            effective_date=plan.effective_date,
-            status="published",
-            published_at=utcnow(),
-            published_by_id=actor.id if actor else None,
-            source_bytes=plan.data,
-            changes=plan.changes,
-        )
-        db.session.add(version)
-        db.session.flush()
-        lessons = install_lessons(
-            plan.lessons,
-            version_id=version.id,
-            supersedes=plan.supersedes,
-            revision_html=plan.revision_html,
-        )
-        sync_questions(plan.questions, plan.pass_marks)
-        held = holds.hold_questions(version)
+    old = plan.old_version
+    # Whoever is complete under the outgoing version holds its certificate
+    # (issued now if an earlier failure left it out): that is the evidence
+    # the retraining report starts from.
+    complete_before = complete_user_ids()
+    issue_certificates_for_completed()
+    if old is not None:
+        _archive_current(old)
+        old.status = "superseded"
+    version = NormVersion(
+        source_sha256=plan.doc.source_sha256,
+        title=plan.doc.title,
+        source_name=plan.filename,
+        label=plan.label,
+        effective_date=plan.effective_date,
+        status="published",
+        published_at=utcnow(),
+        published_by_id=actor.id if actor else None,
+        source_bytes=plan.data,
+        changes=plan.changes,
+    )
+    db.session.add(version)
+    db.session.flush()
+    lessons = install_lessons(
+        plan.lessons,
+        version_id=version.id,
+        supersedes=plan.supersedes,
+        revision_html=plan.revision_html,
+    )
+    sync_questions(plan.questions, plan.pass_marks)
+    held = holds.hold_questions(version)
 
-        # Those who had completed the course and no longer have must retrain:
-        # on the lessons whose content changed and on lessons that are new. Who
-        # had not finished keeps the due date they already have.
-        retrain_ids = complete_before - complete_user_ids()
-        retrain_users = (
-            list(
-                db.session.scalars(
-                    select(User).where(User.id.in_(retrain_ids), User.active.is_(True))
-                )
-            )
-            if retrain_ids
-            else []
+    # Those who had completed the course and no longer have must retrain:
+    # on the lessons whose content changed and on lessons that are new. Who
+    # had not finished keeps the due date they already have.
+    retrain_ids = complete_before - complete_user_ids()
+    retrain_users = (
+        list(
+            db.session.scalars(select(User).where(User.id.in_(retrain_ids), User.active.is_(True)))
         )
-        due = plan.effective_date + timedelta(days=int(current_app.config["RETRAIN_DAYS"]))
-        assign(retrain_users, due, reason="revision", actor=actor)
-        certificates = issue_certificates_for_completed()
-        rebuild_all()
-        record(
-            "norm.publish",
-            f"发布规范新版本「{plan.label}」({version.source_sha256[:12]}),"
-            f"{len(lessons.superseded)} 课内容有变化,{len(retrain_users)} 人需复训,"
-            f"{len(held)} 道题暂停抽题待复核",
-            actor=actor,
-            details={
-                "version": version.source_sha256,
-                "label": plan.label,
-                "effective_date": plan.effective_date.isoformat(),
-                "changes": plan.changes,
-                "retrain_users": len(retrain_users),
-                "held_questions": held,
-            },
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+        if retrain_ids
+        else []
+    )
+    due = plan.effective_date + timedelta(days=int(current_app.config["RETRAIN_DAYS"]))
+    assign(retrain_users, due, reason="revision", actor=actor)
+    certificates = issue_certificates_for_completed()
+    rebuild_all()
+    record(
+        "norm.publish",
+        f"发布规范新版本「{plan.label}」({version.source_sha256[:12]}),"
+        f"{len(lessons.superseded)} 课内容有变化,{len(retrain_users)} 人需复训,"
+        f"{len(held)} 道题暂停抽题待复核",
+        actor=actor,
+        details={
+            "version": version.source_sha256,
+            "label": plan.label,
+            "effective_date": plan.effective_date.isoformat(),
+            "changes": plan.changes,
+            "retrain_users": len(retrain_users),
+            "held_questions": held,
+        },
+    )
     return PublishReport(version, lessons, len(retrain_users), certificates, held)

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from training.assignments.services import current_assignments
 from training.auth.models import User
+from training.course.completion import complete_user_ids, completed_pairs
+from training.course.lessons import active_lessons
+from training.course.models import Certificate, NormVersion
+from training.course.versions import current_norm_version
 from training.db import company_today
 from training.extensions import db
-from training.lessons.models import NormVersion
-from training.lessons.services import active_lessons
-from training.quizzes.models import Certificate
-from training.quizzes.services import complete_user_ids, completed_pairs, current_norm_version
 from training.revisions.planning import RevisionPlan, plan_revision
 
 

@@ -24,15 +24,15 @@ from sqlalchemy.exc import IntegrityError
 
 from training.audit.services import record
 from training.auth.decorators import hr_required
+from training.course.lessons import active_lessons
+from training.course.models import Certificate, LessonArchive, NormVersion
+from training.course.versions import current_norm_version
 from training.employees import uploads
 from training.extensions import db
-from training.lessons import services as lesson_services
-from training.lessons.models import LessonArchive, NormVersion
 from training.norm.diff import render_html
 from training.norm.model import NormParseError
 from training.quizzes import holds
-from training.quizzes.models import Certificate, ReviewDecision
-from training.quizzes.services import current_norm_version
+from training.quizzes.models import ReviewDecision
 from training.reports.columns import Column, company_zone
 from training.reports.export import MIMETYPES, write_csv, write_xlsx
 from training.revisions import services
@@ -152,10 +152,13 @@ def publish(upload_id: str):
     stored, plan = _stored_plan(upload_id, form.label.data, form.effective.data)
     try:
         report = publish_revision(plan, actor=current_user._get_current_object())
+        db.session.commit()
     except IntegrityError:
+        db.session.rollback()
         flash(_("发布未完成:这份规范刚刚已被发布过。"), "error")
         return redirect(url_for("revisions.index"))
     except RevisionBlocked:
+        db.session.rollback()
         flash(_("发布被阻止:请先处理预览页列出的问题。"), "error")
         return redirect(
             url_for(
@@ -184,7 +187,7 @@ def review():
     """Show questions held after a revision beside the old and new text of their clauses."""
     current = current_norm_version()
     items = holds.held_items(current)
-    lessons = lesson_services.active_lessons()
+    lessons = active_lessons()
     drawable = holds.drawable_counts(lesson.id for lesson in lessons)
     short = [
         (lesson, drawable[lesson.id])

@@ -1,14 +1,12 @@
-"""Computing and storing each employee's progress summary."""
+"""Each employee's progress summary: counts of lessons read, passed and completed, kept current."""
 
 from __future__ import annotations
 
 from sqlalchemy import Subquery, and_, case, delete, func, literal_column, select, union_all
 
+from training.course.models import Lesson, ProgressSummary, QuizAttempt, QuizSubmission, ReadEvent
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
-from training.lessons.models import Lesson, ReadEvent
-from training.progress.models import ProgressSummary
-from training.quizzes.models import QuizAttempt, QuizSubmission
 
 COLUMNS = ("read_count", "passed_count", "completed_count", "started", "last_activity")
 

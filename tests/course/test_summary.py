@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from training.course.models import ProgressSummary
+from training.course.progress import rebuild_all
 from training.extensions import db
 from training.lessons.services import record_read
-from training.progress.models import ProgressSummary
-from training.progress.services import rebuild_all
 from training.quizzes.services import shown_questions, start_attempt, submit_attempt
 
 
@@ -38,6 +38,7 @@ def test_summary_kept_by_events_equals_a_rebuild(app, lessons, create_user):
     submit_attempt(passed, _right_answers(passed))
     record_read(second.id, lessons[1])
     start_attempt(second.id, lessons[2])  # started, never submitted
+    db.session.commit()
     kept = _snapshot()
     assert kept[first.id][:4] == (1, 1, 1, 1)
     assert kept[second.id][:4] == (1, 0, 0, 1)

@@ -10,18 +10,21 @@ from sqlalchemy import select
 from training.audit.services import record
 from training.content.build import parse_norm, source_label
 from training.content.outline import OUTLINE_FILE, load_outline
+from training.course.lessons import SyncReport, install_lessons
+from training.course.models import NormVersion
+from training.course.progress import rebuild_all
+from training.course.versions import current_norm_version
 from training.db import company_today, utcnow
 from training.extensions import db
-from training.lessons.models import NormVersion
-from training.lessons.services import SyncReport, install_lessons, read_lesson_files
-from training.progress.services import rebuild_all
+from training.lessons.services import read_lesson_files
 from training.quizzes.services import (
     QuestionSyncReport,
-    current_norm_version,
     load_course_banks,
     pass_marks,
     sync_questions,
 )
+from training.revisions.planning import plan_revision
+from training.revisions.publishing import publish_revision
 
 
 @dataclass
@@ -44,7 +47,7 @@ def sync_course(content_dir: Path, quiz_dir: Path) -> CourseSyncReport:
     assigned). When HR has since published a newer version from the web,
     the repository's older content is left alone. Raises OutlineError,
     NormParseError, LessonFileError, BankError or RevisionBlocked before
-    anything is written.
+    anything is written. Flushes; the caller commits.
     """
     outline = load_outline(content_dir / OUTLINE_FILE)
     source = outline.source_path()
@@ -69,42 +72,33 @@ def sync_course(content_dir: Path, quiz_dir: Path) -> CourseSyncReport:
         clause_numbers=[s.number for s in doc.walk()],
         lesson_numbers=[values["number"] for values in incoming],
     )
-    try:
-        created = version is None
-        if created:
-            version = NormVersion(
-                source_sha256=doc.source_sha256,
-                title=doc.title,
-                source_name=source_label(source, content_dir),
-                label="初始版本",
-                effective_date=company_today(),
-                status="published",
-                published_at=utcnow(),
-                source_bytes=source.read_bytes(),
-                changes={},
-            )
-            db.session.add(version)
-            db.session.flush()
-            record(
-                "norm.publish",
-                f"发布首个规范版本 {version.source_sha256[:12]}(来自仓库)",
-                details={"version": version.source_sha256, "label": version.label},
-            )
-        lesson_report = install_lessons(incoming, version_id=version.id)
-        question_report = sync_questions(by_lesson, pass_marks(quiz_dir))
-        rebuild_all()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    created = version is None
+    if created:
+        version = NormVersion(
+            source_sha256=doc.source_sha256,
+            title=doc.title,
+            source_name=source_label(source, content_dir),
+            label="初始版本",
+            effective_date=company_today(),
+            status="published",
+            published_at=utcnow(),
+            source_bytes=source.read_bytes(),
+            changes={},
+        )
+        db.session.add(version)
+        db.session.flush()
+        record(
+            "norm.publish",
+            f"发布首个规范版本 {version.source_sha256[:12]}(来自仓库)",
+            details={"version": version.source_sha256, "label": version.label},
+        )
+    lesson_report = install_lessons(incoming, version_id=version.id)
+    question_report = sync_questions(by_lesson, pass_marks(quiz_dir))
+    rebuild_all()
     return CourseSyncReport(version, created, lesson_report, question_report)
 
 
 def _publish_from_repository(doc, source: Path, content_dir: Path, quiz_dir: Path, current):
-    # Imported here: revisions build on lessons, not the other way round.
-    from training.revisions.planning import plan_revision
-    from training.revisions.publishing import publish_revision
-
     plan = plan_revision(
         source.read_bytes(),
         filename=source_label(source, content_dir),

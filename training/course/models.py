@@ -1,11 +1,25 @@
-"""Lesson and read-event models."""
+"""The course's records: norm versions, lessons in force, reads, quiz attempts and passes,
+certificates, and the per-employee progress summary derived from them.
+
+Reads, attempts, submissions and certificates are evidence: insert-only (database triggers
+refuse updates and deletes). Lessons keep their row while their content is unchanged.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.db import UTCDateTime, utcnow
@@ -113,3 +127,83 @@ class ReadEvent(db.Model):
     read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     lesson: Mapped[Lesson] = relationship()
+
+
+class QuizAttempt(db.Model):
+    """One start of a lesson's quiz: the draw, naming each question version shown.
+
+    Rows are insert-only (database triggers refuse updates).
+    """
+
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (Index("ix_quiz_attempts_user_id_lesson_id", "user_id", "lesson_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    lesson_hash: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int]
+    draw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pass_mark: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lesson: Mapped[Lesson] = relationship()
+    submission: Mapped[QuizSubmission | None] = relationship(
+        back_populates="attempt", uselist=False
+    )
+
+
+class QuizSubmission(db.Model):
+    """The graded answers to an attempt; at most one per attempt, written once."""
+
+    __tablename__ = "quiz_submissions"
+    __table_args__ = (UniqueConstraint("attempt_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id"))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    correct_count: Mapped[int]
+    total: Mapped[int]
+    passed: Mapped[bool]
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    attempt: Mapped[QuizAttempt] = relationship(back_populates="submission")
+
+    @property
+    def score_percent(self) -> int:
+        """Return the score as a whole percentage, rounded half up."""
+        return (self.correct_count * 100 * 2 + self.total) // (2 * self.total) if self.total else 0
+
+
+class Certificate(db.Model):
+    """Issued once when an employee first completes the course for a norm version."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("user_id", "source_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    norm_title: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProgressSummary(db.Model):
+    """Counts of lessons read, passed and completed on their current content, per employee.
+
+    Read events and quiz submissions stay the evidence; this row only saves
+    HR pages from re-aggregating every event of every employee on each
+    request. It is refreshed in the transaction that records an event and
+    rebuilt whenever lessons change.
+    """
+
+    __tablename__ = "progress_summaries"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    read_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    passed_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    completed_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    started: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_activity: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

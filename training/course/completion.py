@@ -1,0 +1,156 @@
+"""What "completed" means, written once: a lesson in force, read and passed on its current content.
+
+``on_current_content`` is the rule's SQL: an event (a read or an attempt) counts for a lesson
+only if it was recorded against the lesson's present content hash. Every query about
+completion — a learner's progress, HR's lists, the certificate, retraining after a revision,
+the progress summary — builds on ``read_current`` and ``passed_current`` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+
+from training.course.lessons import active_lessons
+from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
+from training.extensions import db
+
+
+def on_current_content(event: Any) -> Any:
+    """Join condition: the event (ReadEvent or QuizAttempt) is for its lesson's current content."""
+    return and_(Lesson.id == event.lesson_id, Lesson.content_hash == event.lesson_hash)
+
+
+def read_current(user_id: int | None = None, *, in_force: bool = True) -> Select:
+    """Select (user_id, lesson_id) of lessons read on their own content.
+
+    ``in_force=False`` keeps retired lessons too: a learner who completed the lesson a
+    revision superseded must retrain, and that is how one tells.
+    """
+    stmt = select(ReadEvent.user_id, ReadEvent.lesson_id).join(
+        Lesson, on_current_content(ReadEvent)
+    )
+    if in_force:
+        stmt = stmt.where(Lesson.active.is_(True))
+    return stmt if user_id is None else stmt.where(ReadEvent.user_id == user_id)
+
+
+def passed_current(user_id: int | None = None, *, in_force: bool = True) -> Select:
+    """Select (user_id, lesson_id) of lessons whose quiz was passed on their own content."""
+    stmt = (
+        select(QuizAttempt.user_id, QuizAttempt.lesson_id)
+        .join(QuizSubmission, QuizSubmission.attempt_id == QuizAttempt.id)
+        .join(Lesson, on_current_content(QuizAttempt))
+        .where(QuizSubmission.passed.is_(True))
+    )
+    if in_force:
+        stmt = stmt.where(Lesson.active.is_(True))
+    return stmt if user_id is None else stmt.where(QuizAttempt.user_id == user_id)
+
+
+def completed_current(user_id: int | None = None) -> Select:
+    """Select (user_id, lesson_id) of lessons in force both read and passed on their content."""
+    return read_current(user_id).intersect(passed_current(user_id))
+
+
+def read_lesson_ids(user_id: int) -> set[int]:
+    """Return the ids of lessons (in force or retired) the user read on their own content."""
+    return {row.lesson_id for row in db.session.execute(read_current(user_id, in_force=False))}
+
+
+def passed_lesson_ids(user_id: int) -> set[int]:
+    """Return the ids of lessons (in force or retired) whose quiz the user passed on them."""
+    return {row.lesson_id for row in db.session.execute(passed_current(user_id, in_force=False))}
+
+
+def completed_pairs() -> set[tuple[int, int]]:
+    """Return (user id, lesson id) for every lesson in force completed on its content."""
+    return {(row[0], row[1]) for row in db.session.execute(completed_current())}
+
+
+def complete_user_ids() -> set[int]:
+    """Return everyone who has completed every lesson in force (two queries)."""
+    total = db.session.scalar(
+        select(func.count()).select_from(Lesson).where(Lesson.active.is_(True))
+    )
+    if not total:
+        return set()
+    done = completed_current().subquery()
+    stmt = select(done.c.user_id).group_by(done.c.user_id).having(func.count() == total)
+    return set(db.session.scalars(stmt))
+
+
+def read_event(user_id: int, lesson: Lesson) -> ReadEvent | None:
+    """Return the user's read event for the lesson's current content, if any."""
+    return db.session.scalar(
+        select(ReadEvent).where(
+            ReadEvent.user_id == user_id,
+            ReadEvent.lesson_id == lesson.id,
+            ReadEvent.lesson_hash == lesson.content_hash,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A learner's standing in the course: the lessons in force, read and passed."""
+
+    lessons: list[Lesson]
+    read_ids: set[int]
+    passed_ids: set[int]
+
+    @property
+    def completed_ids(self) -> set[int]:
+        return self.read_ids & self.passed_ids
+
+    @property
+    def completed_count(self) -> int:
+        """Return how many of the lessons in force are completed."""
+        return sum(1 for lesson in self.lessons if lesson.id in self.completed_ids)
+
+    @property
+    def retrain(self) -> list[Lesson]:
+        """Return the lessons in force the learner must study again after a revision."""
+        return [lesson for lesson in self.lessons if self.status(lesson) == "retrain"]
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.lessons) and all(
+            lesson.id in self.completed_ids for lesson in self.lessons
+        )
+
+    def status(self, lesson: Lesson, *, completed_previous: bool | None = None) -> str:
+        """Return one of not_started, read, quiz_passed, completed, retrain.
+
+        ``completed_previous`` says whether the learner completed the lesson this one
+        supersedes; by default that is looked up in ``completed_ids``.
+        """
+        read, passed = lesson.id in self.read_ids, lesson.id in self.passed_ids
+        if read and passed:
+            return "completed"
+        if completed_previous is None:
+            completed_previous = (
+                lesson.supersedes_id is not None and lesson.supersedes_id in self.completed_ids
+            )
+        if completed_previous:
+            return "retrain"  # completed the previous version of this lesson
+        if passed:
+            return "quiz_passed"
+        return "read" if read else "not_started"
+
+    def next_lesson(self) -> Lesson | None:
+        return next(
+            (lesson for lesson in self.lessons if lesson.id not in self.completed_ids), None
+        )
+
+
+def progress_for(user_id: int, lessons: Iterable[Lesson] | None = None) -> Progress:
+    """Return the learner's progress in three queries, whatever the number of lessons."""
+    return Progress(
+        list(lessons) if lessons is not None else active_lessons(),
+        read_lesson_ids(user_id),
+        passed_lesson_ids(user_id),
+    )
