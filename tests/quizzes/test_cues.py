@@ -7,7 +7,6 @@ import pytest
 from training.quizzes.check import course_banks
 from training.quizzes.cues import (
     citable_clauses,
-    clause_texts,
     course_cues,
     item_cues,
     key_echoes_norm,
@@ -150,32 +149,3 @@ def test_every_clause_that_states_a_rule_must_be_cited(app):
     assert "4.2.1.2" in citable
     assert "4.2.1" not in citable  # a heading without text of its own
     assert "3.3.2" in citable  # a heading with its own text
-
-
-def test_the_committed_banks_meet_every_threshold(app):
-    doc, by_lesson, lessons = course_banks(app.config["CONTENT_DIR"], app.config["QUIZ_DIR"])
-    stats = course_cues(
-        by_lesson,
-        quiz_size=int(app.config["QUIZ_SIZE"]),
-        clauses=citable_clauses(doc),
-        lessons=lessons,
-        clause_texts=clause_texts(doc),
-    )
-    assert messages(stats) == []
-
-
-def test_content_check_reports_a_broken_rule_naming_the_bank(runner, app, tmp_path):
-    import shutil
-
-    import yaml
-
-    quiz_dir = tmp_path / "quizzes"
-    shutil.copytree(app.config["QUIZ_DIR"], quiz_dir)
-    path = quiz_dir / "5.yaml"
-    bank = yaml.safe_load(path.read_text("utf-8"))
-    bank["questions"] = bank["questions"][:6]
-    path.write_text(yaml.safe_dump(bank, allow_unicode=True, sort_keys=False), "utf-8")
-    app.config["QUIZ_DIR"] = quiz_dir
-    result = runner.invoke(args=["content", "check"])
-    assert result.exit_code == 1
-    assert "quizzes/5.yaml: cues: the bank holds 6 items; at least 10" in result.output
