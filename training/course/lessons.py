@@ -111,3 +111,11 @@ def lesson_for_clause(clause: str, lesson_numbers: Iterable[str]) -> str | None:
     """Return the number of the lesson covering a clause (the longest matching prefix)."""
     matches = [n for n in lesson_numbers if clause == n or clause.startswith(n + ".")]
     return max(matches, key=len, default=None)
+
+
+def clause_lessons(clauses: Iterable[str]) -> dict[str, str | None]:
+    """Return, for each clause, the number of the lesson in force covering it (one query)."""
+    numbers = list(
+        db.session.scalars(select(Lesson.number).where(Lesson.active.is_(True)))
+    )
+    return {clause: lesson_for_clause(clause, numbers) for clause in clauses}

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from training.auth.decorators import hr_required
-from training.course.lessons import active_lessons, lesson_for_clause
+from training.course.lessons import active_lessons, clause_lessons
 from training.db import utcnow
 from training.extensions import db
 from training.practice import forms, services, store
@@ -75,13 +75,11 @@ def _begin(mode: str, queue: list[int], now: datetime, chapter: str | None = Non
 
 
 def _clause_links(cites) -> dict[str, str]:
-    numbers = [lesson.number for lesson in active_lessons()]
-    links = {}
-    for clause in cites:
-        target = lesson_for_clause(clause, numbers)
-        if target:
-            links[clause] = url_for("lessons.lesson", number=target) + f"#s-{clause}"
-    return links
+    return {
+        clause: url_for("lessons.lesson", number=target) + f"#s-{clause}"
+        for clause, target in clause_lessons(cites).items()
+        if target
+    }
 
 
 @bp.route("/")
@@ -259,8 +257,7 @@ def feedback(question_id: int):
         item=shown,
         number=practice_round.position(question_id),
         review=review,
-        chosen=set(review.answer),
-        clause_links=_clause_links(shown.question.cites),
+        clause_lesson=clause_lessons(shown.question.cites),
         next_id=next_id,
     )
 

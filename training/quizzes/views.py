@@ -20,7 +20,7 @@ from training.auth.decorators import hr_required
 from training.auth.models import User
 from training.course.certificates import certificate_for, latest_certificate
 from training.course.completion import progress_for, read_event
-from training.course.lessons import active_lessons, lesson_for_clause
+from training.course.lessons import clause_lessons
 from training.course.models import Certificate, Lesson, QuizAttempt
 from training.course.versions import current_norm_version
 from training.extensions import db
@@ -141,19 +141,15 @@ def result(attempt_id: int):
     if attempt.submission is None:
         return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
     grade = services.grade_submission(attempt)
-    lesson_numbers = [lesson.number for lesson in active_lessons()]
+    shown = services.shown_questions(attempt)
     return render_template(
         "quizzes/result.html",
         attempt=attempt,
         lesson=attempt.lesson,
         submission=attempt.submission,
-        shown=services.shown_questions(attempt),
+        shown=shown,
         results={r.question_id: r for r in grade.per_question},
-        clause_lesson={
-            clause: lesson_for_clause(clause, lesson_numbers)
-            for item in services.shown_questions(attempt)
-            for clause in item.question.cites
-        },
+        clause_lesson=clause_lessons(c for item in shown for c in item.question.cites),
         attempts_left=services.attempts_left(current_user.id, attempt.lesson),
         is_current=attempt.lesson_hash == attempt.lesson.content_hash,
     )

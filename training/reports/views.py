@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from training.audit.services import ACTIONS
 from training.auth.decorators import hr_required
 from training.auth.models import User
-from training.course.lessons import active_lessons, lesson_for_clause
+from training.course.lessons import active_lessons, clause_lessons
 from training.course.models import QuizAttempt
 from training.db import utcnow
 from training.extensions import db
@@ -214,7 +214,6 @@ def attempt_detail(attempt_id: int):
     if attempt.submission is not None:
         grade = quiz_services.grade_submission(attempt)
         results = {r.question_id: r for r in grade.per_question}
-    numbers = [lesson.number for lesson in active_lessons()]
     return render_template(
         "reports/attempt.html",
         attempt=attempt,
@@ -223,11 +222,7 @@ def attempt_detail(attempt_id: int):
         submission=attempt.submission,
         shown=shown,
         results=results,
-        clause_lesson={
-            clause: lesson_for_clause(clause, numbers)
-            for item in shown
-            for clause in item.question.cites
-        },
+        clause_lesson=clause_lessons(c for item in shown for c in item.question.cites),
         is_current=attempt.lesson_hash == attempt.lesson.content_hash,
         back=url_for("reports.employee_detail", user_id=attempt.user_id),
     )
