@@ -1,13 +1,29 @@
-"""Database helpers shared by features: UTC timestamps, SQLite tuning, idempotent inserts."""
+"""Database helpers shared by features: the transaction rule, UTC timestamps, SQLite tuning.
+
+The transaction rule, followed everywhere: **services flush, the request commits once.**
+A service (``record_read``, ``start_attempt``, ``publish_revision``, …) adds and flushes rows
+but never commits or rolls back; the view or CLI command that called it commits once at the
+end, and anything that raises leaves the transaction to be rolled back (the error handlers
+and the app context teardown do). A reader never has to open a service to learn whether it
+commits.
+
+On SQLite a request that may write takes the write lock when its transaction begins
+(``BEGIN IMMEDIATE``): every POST, and the GET views marked ``@writes`` (exports, which
+record an audit event). A transaction that began as a reader cannot always upgrade to a
+writer once another connection has committed (SQLite then fails at once with "database is
+locked"), so writing requests never start as readers.
+"""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
@@ -80,7 +96,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 10_000) -> None:
         # Requests that may change state (POST and friends) take the write
         # lock at once; page views and CLI reads begin deferred so that they
         # never hold the write lock while idle.
-        if has_request_context() and request.method not in READ_ONLY_METHODS:
+        if has_request_context() and (
+            request.method not in READ_ONLY_METHODS or g.get("writes", False)
+        ):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
@@ -90,6 +108,22 @@ def _insert(model: type, values: dict[str, Any]) -> Any:
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(model).values(**values).on_conflict_do_nothing()
+
+
+def writes(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a GET view that writes (an audited export): its transaction takes the write lock.
+
+    The read transaction the login check began is ended first, so the view's own reads and
+    its write share one ``BEGIN IMMEDIATE`` transaction.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        db.session.commit()  # only reads so far: ends the deferred transaction
+        g.writes = True
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def insert_returning_id(model: Any, **values: Any) -> int | None:

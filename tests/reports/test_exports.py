@@ -226,3 +226,59 @@ def test_cli_exports_attempts_as_xlsx(app, runner, records, lessons, tmp_path):
     rows = list(load_workbook(out).active.iter_rows(values_only=True))
     assert len(rows) == 2
     assert rows[0][-1] == "规范版本"
+
+
+@pytest.mark.parametrize("url", ["/hr/employees/export.csv", "/hr/norm/versions/1/export.csv"])
+def test_an_audited_export_holds_the_write_lock_from_its_first_read(
+    app, client, hr, records, lessons, monkeypatch, url
+):
+    """Another writer committing between the report query and the audit insert cannot break it.
+
+    On SQLite a transaction that began as a reader fails with "database is locked" when it
+    tries to write after someone else committed; an export takes the write lock up front,
+    so the other writer is the one that must wait.
+    """
+    import sqlite3
+
+    from training.reports import export as export_module
+    from training.revisions import services as revision_services
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not uri.startswith("sqlite"):
+        pytest.skip("the write lock up front matters on SQLite only")
+    path = uri.removeprefix("sqlite:///")
+    refused = []
+
+    def another_writer():
+        other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            refused.append(str(error))
+        finally:
+            other.close()
+
+    def interleaved(original):
+        def run(*args, **kwargs):
+            result = original(*args, **kwargs)
+            another_writer()  # between the report's reads and the audit insert
+            return result
+
+        return run
+
+    monkeypatch.setattr(export_module, "write_export", interleaved(export_module.write_export))
+    monkeypatch.setattr(
+        revision_services, "completed_rows", interleaved(revision_services.completed_rows)
+    )
+    monkeypatch.setattr(
+        "training.reports.views.write_export", interleaved(export_module.write_export)
+    )
+    records.employee(name="导出人")
+
+    response = Download(client, url)
+
+    assert response.status_code == 200
+    assert refused and "locked" in refused[0]
+    db.session.rollback()
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).all()

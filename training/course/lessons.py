@@ -115,7 +115,5 @@ def lesson_for_clause(clause: str, lesson_numbers: Iterable[str]) -> str | None:
 
 def clause_lessons(clauses: Iterable[str]) -> dict[str, str | None]:
     """Return, for each clause, the number of the lesson in force covering it (one query)."""
-    numbers = list(
-        db.session.scalars(select(Lesson.number).where(Lesson.active.is_(True)))
-    )
+    numbers = list(db.session.scalars(select(Lesson.number).where(Lesson.active.is_(True))))
     return {clause: lesson_for_clause(clause, numbers) for clause in clauses}

@@ -14,7 +14,7 @@ from training.auth.decorators import hr_required
 from training.auth.models import User
 from training.course.lessons import active_lessons, clause_lessons
 from training.course.models import QuizAttempt
-from training.db import utcnow
+from training.db import utcnow, writes
 from training.extensions import db
 from training.quizzes import services as quiz_services
 from training.reports import dashboard as dash
@@ -145,9 +145,6 @@ def _export(what: str, fmt: str, filters: Filters, ordering: Ordering | None = N
     else:
         rows = write_export(what, fmt, filters, out, ordering)
     out.seek(0)
-    # The one GET that writes. End the read transaction first: on SQLite a transaction
-    # that has read cannot take the write lock once another connection has written.
-    db.session.commit()
     record_export(what, fmt, filters, rows)
     db.session.commit()
     return send_file(
@@ -160,6 +157,7 @@ def _export(what: str, fmt: str, filters: Filters, ordering: Ordering | None = N
 
 @bp.route("/employees/export.<any(csv, xlsx):fmt>")
 @hr_required
+@writes
 def export_employees(fmt: str):
     """Download the filtered employee list with the screen's columns as CSV or XLSX."""
     _form, filters, ordering = _list_request()
@@ -168,6 +166,7 @@ def export_employees(fmt: str):
 
 @bp.route("/attempts/export.<any(csv, xlsx):fmt>")
 @hr_required
+@writes
 def export_attempts(fmt: str):
     """Download every quiz attempt of the filtered employees as CSV or XLSX."""
     _form, filters, _ordering = _list_request()

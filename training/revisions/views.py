@@ -27,6 +27,7 @@ from training.auth.decorators import hr_required
 from training.course.lessons import active_lessons
 from training.course.models import Certificate, LessonArchive, NormVersion
 from training.course.versions import current_norm_version
+from training.db import writes
 from training.employees import uploads
 from training.extensions import db
 from training.norm.diff import render_html
@@ -270,6 +271,7 @@ def version_detail(version_id: int):
 
 @bp.route("/versions/<int:version_id>/export.<any(csv, xlsx):fmt>")
 @hr_required
+@writes
 def version_export(version_id: int, fmt: str):
     """Export a version report as CSV (UTF-8 with BOM) or XLSX, with the report's columns."""
     version = _version(version_id)
