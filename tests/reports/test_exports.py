@@ -279,6 +279,7 @@ def test_an_audited_export_holds_the_write_lock_from_its_first_read(
     response = Download(client, url)
 
     assert response.status_code == 200
-    assert refused and "locked" in refused[0]
+    assert refused
+    assert "locked" in refused[0]
     db.session.rollback()
     assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).all()
