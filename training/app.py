@@ -45,8 +45,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.localize_callback = gettext
     babel.init_app(app)
 
-    from training import errors, security
+    from training import errors, logs, security
 
+    logs.init_app(app)
     security.init_app(app)
     errors.init_app(app)
 

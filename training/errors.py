@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from training.extensions import db
+from training.logs import log
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -18,15 +19,22 @@ def _messages() -> dict[int, tuple[str, str]]:
         405: (_("请求无效"), _("不支持这种访问方式。")),
         413: (_("文件过大"), _("上传的文件超过了大小限制。")),
         429: (_("请求过于频繁"), _("请稍后再试。")),
-        500: (_("服务器出错"), _("系统暂时出现问题,已记录。请稍后再试。")),
+        500: (
+            _("服务器出错"),
+            _("系统暂时出现问题,已记录。请稍后再试;如需联系管理员,请告知下面的错误编号。"),
+        ),
     }
 
 
-def render_error(code: int, detail: str | None = None):
-    """Render the error page for an HTTP status code."""
+def render_error(code: int, detail: str | None = None, *, request_id: str | None = None):
+    """Render the error page for an HTTP status code (with the request id for a 500)."""
     title, message = _messages().get(code, (_("出错了"), _("请求未能完成。")))
     return render_template(
-        "errors/error.html", code=code, title=title, message=detail or message
+        "errors/error.html",
+        code=code,
+        title=title,
+        message=detail or message,
+        request_id=request_id,
     ), code
 
 
@@ -44,4 +52,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(500)
     def _server_error(error):
         db.session.rollback()
-        return render_error(500)
+        cause = getattr(error, "original_exception", None) or error
+        log.error(
+            "unhandled error",
+            exc_info=(type(cause), cause, cause.__traceback__),
+            extra={"event": "error", "path": request.path, "method": request.method},
+        )
+        return render_error(500, request_id=g.get("request_id"))

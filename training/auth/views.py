@@ -15,6 +15,7 @@ from training.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from training.auth.models import User
 from training.db import utcnow
 from training.extensions import db
+from training.logs import security_event
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -49,6 +50,7 @@ def login():
         address = client_address()
         throttle = services.check_throttle(employee_no, address)
         if throttle.blocked:
+            security_event("login.throttled", employee_no=employee_no, address=address)
             flash(
                 _(
                     "登录失败次数过多,请在 %(time)s 之后再试。",
@@ -62,6 +64,12 @@ def login():
         if not ok or user is None or not user.active:
             services.record_attempt(employee_no, address, succeeded=False)
             db.session.commit()
+            security_event(
+                "login.failed",
+                employee_no=employee_no,
+                address=address,
+                reason="inactive" if ok and user is not None else "credentials",
+            )
             flash(_("工号或密码不正确,或账号已停用。"), "error")
             return render_template("auth/login.html", form=form), 200
         services.record_attempt(employee_no, address, succeeded=True)
@@ -73,6 +81,7 @@ def login():
         services.start_session(user, user_agent=request.user_agent.string, address=address)
         db.session.commit()
         login_user(user)
+        security_event("login.succeeded", user_id=user.id, address=address)
         if user.must_change_password:
             flash(_("这是一次性密码,请先设置您自己的密码。"), "info")
             return redirect(url_for("auth.change_password"))
@@ -127,12 +136,14 @@ def set_password(token: str):
     """Set a password through a one-time link, end every session and go to the login page."""
     link = links.usable_link(token)
     if link is None:
+        security_event("link.refused", address=client_address())
         return _invalid_link()
     user = link.user
     form = SetPasswordForm(user)
     if form.validate_on_submit():
         if not links.claim_link(link):
             db.session.rollback()
+            security_event("link.refused", address=client_address(), reason="claimed")
             return _invalid_link()
         user.password_hash = passwords.hash_password(form.new_password.data)
         user.must_change_password = False
@@ -142,6 +153,7 @@ def set_password(token: str):
             # Whoever is logged in on this browser is sent to the login page too.
             services.end_session(current_user.session_token)
         db.session.commit()
+        security_event("link.used", user_id=user.id, purpose=link.purpose, address=client_address())
         logout_user()
         session.clear()
         flash(_("密码已设置,请用工号和新密码登录。"), "success")

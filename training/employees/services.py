@@ -14,6 +14,7 @@ from training.auth import services as auth_services
 from training.auth.models import Role, User
 from training.employees.importer import EmployeeRecord, ExistingUser, ImportPlan
 from training.extensions import db
+from training.logs import security_event
 
 FIELD_LABELS = {
     "name": "姓名",
@@ -253,6 +254,13 @@ def deactivate(user: User, *, actor: User | None = None) -> None:
         target=user,
         actor=actor,
         details={"sessions_ended": sessions, "links_revoked": revoked},
+    )
+    security_event(
+        "user.deactivated",
+        user_id=user.id,
+        actor_id=actor.id if actor else None,
+        sessions_ended=sessions,
+        links_revoked=revoked,
     )
 
 

@@ -16,6 +16,7 @@ from training.audit.services import record
 from training.auth.models import User
 from training.course.models import Lesson, NormVersion, QuizAttempt, QuizSubmission
 from training.extensions import db
+from training.logs import security_event
 from training.reports.columns import Column, attempt_columns, employee_columns
 from training.reports.listing import Ordering, ordered
 from training.reports.status import Filters, employee_rows, user_conditions
@@ -157,7 +158,8 @@ def write_export(
 
 
 def record_export(what: str, fmt: str, filters: Filters, rows: int) -> None:
-    """Add the audit event for an export to the session (the caller commits)."""
+    """Add the audit event for an export to the session (the caller commits), and log it."""
+    security_event("export", what=what, format=fmt, rows=rows, filters=filters.as_dict())
     record(
         "export",
         f"导出{TITLES[what]}({fmt.upper()},{rows} 行)",

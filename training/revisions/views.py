@@ -30,6 +30,7 @@ from training.course.versions import current_norm_version
 from training.db import writes
 from training.employees import uploads
 from training.extensions import db
+from training.logs import security_event
 from training.norm.diff import render_html
 from training.norm.model import NormParseError
 from training.quizzes import holds
@@ -297,6 +298,7 @@ def version_export(version_id: int, fmt: str):
         text = io.StringIO()
         count = write_csv(columns, rows, text)
         body = text.getvalue()
+    security_event("export", what="norm_version", format=fmt, rows=count)
     record(
         "export",
         f"导出规范版本「{version.label}」完成情况,{count} 行",
