@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
-from flask_login import current_user
+from sqlalchemy import inspect
 
 LOGGER_NAME = "training"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -68,10 +68,15 @@ def security_event(event: str, **fields: Any) -> None:
 
 
 def _user_id() -> int | None:
-    try:
-        return current_user.id if current_user.is_authenticated else None
-    except Exception:  # noqa: BLE001 - the session store may be what failed
-        return None
+    """Return the logged-in user's id without touching the database.
+
+    The view may have committed (expiring the user's attributes): reading ``id`` would
+    start a new transaction — on SQLite a write-locking one for a POST — just to log.
+    """
+    user = g.get("_login_user")
+    state = inspect(user, raiseerr=False) if user is not None else None
+    identity = state.identity if state is not None else None
+    return identity[0] if identity else None
 
 
 def init_app(app: Flask) -> None:
