@@ -1,5 +1,11 @@
-"""WSGI entry point: ``gunicorn wsgi:app``."""
+"""The WSGI entry point: ``gunicorn wsgi:app`` and ``flask --app wsgi``."""
+
+import sys
 
 from training.app import create_app
+from training.config import SettingsError
 
-app = create_app()
+try:
+    app = create_app()
+except SettingsError as error:
+    sys.exit(f"Cannot start: {error}")

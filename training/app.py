@@ -23,12 +23,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_prefixed_env("TRAINING")
     else:
         app.config.from_mapping(test_config)
+    config_module.validate_settings(app.config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", config_module.database_url(app.instance_path))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.load_secret_key(app.instance_path)
 
     if app.config["PROXY_COUNT"]:
-        count = int(app.config["PROXY_COUNT"])
+        count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     _init_extensions(app)

@@ -7,7 +7,10 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +56,7 @@ class DefaultConfig:
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers
     # are trusted; 0 means none (the app is reached directly).
     PROXY_COUNT = 0
+    LOG_LEVEL = "INFO"
 
 
 def database_url(instance_path: str) -> str:
@@ -86,3 +90,126 @@ def load_secret_key(instance_path: str) -> str:
     if not key:
         raise RuntimeError(f"{path} is empty; delete it or set SECRET_KEY")
     return key
+
+
+class SettingsError(ValueError):
+    """A setting has a value the app cannot run with; the message names it and says why."""
+
+
+def _int(minimum: int) -> Callable[[Any], Any]:
+    def check(value: Any) -> int:
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"a whole number of at least {minimum}")
+        return value
+
+    return check
+
+
+def _optional_int(minimum: int) -> Callable[[Any], Any]:
+    strict = _int(minimum)
+
+    def check(value: Any) -> int | None:
+        if value is None or value == "" or value == 0:
+            return None
+        return strict(value)
+
+    return check
+
+
+def _number(low: float, high: float, *, low_open: bool, high_open: bool) -> Callable[[Any], Any]:
+    def check(value: Any) -> float:
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(_range_text(low, high, low_open, high_open))
+        too_low = value <= low if low_open else value < low
+        too_high = value >= high if high_open else value > high
+        if too_low or too_high:
+            raise ValueError(_range_text(low, high, low_open, high_open))
+        return value
+
+    return check
+
+
+def _range_text(low: float, high: float, low_open: bool, high_open: bool) -> str:
+    left, right = ("(" if low_open else "["), (")" if high_open else "]")
+    return f"a number in {left}{low:g}, {high:g}{right}"
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "1", "yes", "on"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"false", "0", "no", "off"}:
+        return False
+    raise ValueError("true or false")
+
+
+def _url(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ValueError("an http:// or https:// address")
+    return value.rstrip("/")
+
+
+def _zone(value: Any) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError("a time zone name such as Asia/Shanghai") from error
+    return str(value)
+
+
+def _log_level(value: Any) -> str:
+    level = str(value).upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+    return level
+
+
+# Every setting the app reads, with its check; each check returns the value normalised.
+SETTINGS: dict[str, Callable[[Any], Any]] = {
+    "QUIZ_SIZE": _int(1),
+    "QUIZ_PASS_MARK": _number(0, 1, low_open=True, high_open=False),
+    "QUIZ_MAX_ATTEMPTS": _optional_int(1),
+    "ONBOARDING_DAYS": _int(0),
+    "RETRAIN_DAYS": _int(0),
+    "PASSWORD_LINK_HOURS": _int(1),
+    "IMPORT_MAX_BYTES": _int(1),
+    "MAX_CONTENT_LENGTH": _int(1),
+    "PRACTICE_DESIRED_RETENTION": _number(0, 1, low_open=True, high_open=True),
+    "PRACTICE_DAILY_SIZE": _int(1),
+    "INSIGHT_CACHE_SECONDS": _number(0, 86_400, low_open=False, high_open=False),
+    "LOGIN_THROTTLE_WINDOW": _int(1),
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int(1),
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": _int(1),
+    "PROXY_COUNT": _int(0),
+    "PERMANENT_SESSION_LIFETIME": _int(60),
+    "WTF_CSRF_TIME_LIMIT": _optional_int(60),
+    "BASE_URL": _url,
+    "SESSION_COOKIE_SECURE": _boolean,
+    "BABEL_DEFAULT_TIMEZONE": _zone,
+    "LOG_LEVEL": _log_level,
+}
+
+
+def validate_settings(config: dict[str, Any]) -> None:
+    """Check and normalise every known setting in place; raise SettingsError on the first bad one.
+
+    Values from the environment arrive as JSON (``TRAINING_QUIZ_SIZE=5`` is the number 5);
+    digit strings are accepted too. The error names the setting as it is set from the
+    environment, with what it must be and what it was.
+    """
+    for name, check in SETTINGS.items():
+        if name not in config:
+            continue
+        try:
+            config[name] = check(config[name])
+        except ValueError as error:
+            raise SettingsError(
+                f"TRAINING_{name} (or {name} in instance/config.py) must be {error}, "
+                f"not {config[name]!r}"
+            ) from None

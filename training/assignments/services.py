@@ -17,7 +17,7 @@ from training.extensions import db
 def default_due_date(hire_date: date | None, today: date | None = None) -> date:
     """Return 入职日期 + ONBOARDING_DAYS (from today when the hire date is unknown)."""
     start = hire_date or today or company_today()
-    return start + timedelta(days=int(current_app.config["ONBOARDING_DAYS"]))
+    return start + timedelta(days=current_app.config["ONBOARDING_DAYS"])
 
 
 def current_assignment_ids():

@@ -62,7 +62,7 @@ def issue_link(
             purpose=purpose,
             created_by_id=actor.id if actor else None,
             created_at=now,
-            expires_at=now + timedelta(hours=int(current_app.config["PASSWORD_LINK_HOURS"])),
+            expires_at=now + timedelta(hours=current_app.config["PASSWORD_LINK_HOURS"]),
         )
     )
     return token

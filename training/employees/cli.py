@@ -128,7 +128,7 @@ def create(
 )
 def import_command(file: Path, dry_run: bool) -> None:
     """Import employees from a CSV or XLSX file, all or nothing."""
-    max_bytes = int(current_app.config["IMPORT_MAX_BYTES"])
+    max_bytes = current_app.config["IMPORT_MAX_BYTES"]
     with file.open("rb") as handle:
         data = handle.read(max_bytes + 1)
     table = importer.parse_file(data, file.name, max_bytes=max_bytes)

@@ -241,7 +241,7 @@ def import_upload():
     """Upload an employee list and preview every row's problems and the changes."""
     form = forms.ImportUploadForm()
     if form.validate_on_submit():
-        max_bytes = int(current_app.config["IMPORT_MAX_BYTES"])
+        max_bytes = current_app.config["IMPORT_MAX_BYTES"]
         data = form.file.data.read(max_bytes + 1)
         filename = (form.file.data.filename or "")[:255]
         if len(data) > max_bytes:

@@ -317,7 +317,7 @@ def _set_card(row: PracticeCard, card: Card, now: datetime) -> None:
 
 def practice_scheduler() -> Scheduler:
     """Return the scheduler for the configured target retention."""
-    return services.make_scheduler(float(current_app.config["PRACTICE_DESIRED_RETENTION"]))
+    return services.make_scheduler(current_app.config["PRACTICE_DESIRED_RETENTION"])
 
 
 def rebuild_cards(user_id: int, scheduler: Scheduler | None = None) -> int:

@@ -53,7 +53,7 @@ def _zone() -> ZoneInfo:
 
 
 def _size() -> int:
-    return int(current_app.config["PRACTICE_DAILY_SIZE"])
+    return current_app.config["PRACTICE_DAILY_SIZE"]
 
 
 def _round() -> Round | None:

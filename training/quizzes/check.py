@@ -30,7 +30,7 @@ def quiz_dir_of(content_dir: Path, app: Any) -> Path:
 
 def _quiz_size(app: Any) -> int:
     if app is not None and app.config.get("QUIZ_SIZE"):
-        return int(app.config["QUIZ_SIZE"])
+        return app.config["QUIZ_SIZE"]
     return DEFAULT_QUIZ_SIZE
 
 

@@ -32,7 +32,7 @@ def stats_command() -> None:
     doc, by_lesson, lessons = _banks()
     stats = course_cues(
         by_lesson,
-        quiz_size=int(current_app.config["QUIZ_SIZE"]),
+        quiz_size=current_app.config["QUIZ_SIZE"],
         clauses=citable_clauses(doc),
         lessons=lessons,
         clause_texts=clause_texts(doc),

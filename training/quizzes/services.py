@@ -218,7 +218,7 @@ def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
     draw = grading.make_draw(
         bank,
         seed,
-        size=int(current_app.config["QUIZ_SIZE"]),
+        size=current_app.config["QUIZ_SIZE"],
         history=_drawn_before(user_id, lesson),
     )
     stored = draw.as_dict()

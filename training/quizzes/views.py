@@ -68,7 +68,7 @@ def quiz_start(number: str):
         "quizzes/start.html",
         lesson=lesson,
         question_count=len(services.lesson_questions(lesson)),
-        quiz_size=int(current_app.config["QUIZ_SIZE"]),
+        quiz_size=current_app.config["QUIZ_SIZE"],
         pass_mark=services.pass_mark_for(lesson),
         attempts_left=services.attempts_left(current_user.id, lesson),
         has_read=read_event(current_user.id, lesson) is not None,

@@ -107,7 +107,7 @@ def cached_insight(limit: int = 10) -> Insight:
     First-attempt rates are statistics over thousands of answers: a minute's
     delay changes nothing HR would act on.
     """
-    ttl = float(current_app.config.get("INSIGHT_CACHE_SECONDS", 60))
+    ttl = current_app.config.get("INSIGHT_CACHE_SECONDS", 60)
     key = (limit, current_app.config["SQLALCHEMY_DATABASE_URI"])
     now = time.monotonic()
     hit = _cache.get(key)

@@ -202,7 +202,7 @@ _cache: dict[str, tuple[float, ItemAnalysis]] = {}
 
 def cached_item_analysis() -> ItemAnalysis:
     """Return item analysis, recomputed at most every INSIGHT_CACHE_SECONDS per worker."""
-    ttl = float(current_app.config.get("INSIGHT_CACHE_SECONDS", 60))
+    ttl = current_app.config.get("INSIGHT_CACHE_SECONDS", 60)
     key = current_app.config["SQLALCHEMY_DATABASE_URI"]
     now = time.monotonic()
     hit = _cache.get(key)

@@ -122,7 +122,7 @@ def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> Publis
         if retrain_ids
         else []
     )
-    due = plan.effective_date + timedelta(days=int(current_app.config["RETRAIN_DAYS"]))
+    due = plan.effective_date + timedelta(days=current_app.config["RETRAIN_DAYS"])
     assign(retrain_users, due, reason="revision", actor=actor)
     certificates = issue_certificates_for_completed()
     rebuild_all()

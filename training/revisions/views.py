@@ -81,8 +81,8 @@ def upload():
     """Upload a revised norm; nothing changes until it is published."""
     form = RevisionUploadForm()
     if form.validate_on_submit():
-        data = form.file.data.read(int(current_app.config["IMPORT_MAX_BYTES"]) + 1)
-        if len(data) > int(current_app.config["IMPORT_MAX_BYTES"]):
+        data = form.file.data.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
+        if len(data) > current_app.config["IMPORT_MAX_BYTES"]:
             form.file.errors.append(_("文件过大。"))
         else:
             filename = Path(form.file.data.filename or "upload").name
@@ -194,7 +194,7 @@ def review():
     short = [
         (lesson, drawable[lesson.id])
         for lesson in lessons
-        if drawable[lesson.id] < int(current_app.config["QUIZ_SIZE"])
+        if drawable[lesson.id] < current_app.config["QUIZ_SIZE"]
     ]
     return render_template(
         "revisions/review.html",
@@ -202,7 +202,7 @@ def review():
         current=current,
         form=QuestionReviewForm(),
         short=short,
-        quiz_size=int(current_app.config["QUIZ_SIZE"]),
+        quiz_size=current_app.config["QUIZ_SIZE"],
         pending=sum(1 for item in items if item.state == holds.PENDING),
     )
 
