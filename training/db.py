@@ -16,6 +16,7 @@ locked"), so writing requests never start as readers.
 
 from __future__ import annotations
 
+import enum
 import functools
 import sqlite3
 from collections.abc import Callable
@@ -24,13 +25,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import DateTime, Engine, event
+from sqlalchemy import CheckConstraint, DateTime, Engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
 from training.extensions import db
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def one_of(column: str, states: type[enum.StrEnum]) -> CheckConstraint:
+    """A CHECK constraint keeping a string column to the values of a StrEnum.
+
+    Named after the column (``ck_<table>_<column>``), so a migration can replace it when
+    the enum gains a value.
+    """
+    values = ", ".join(f"'{state.value}'" for state in states)
+    return CheckConstraint(f"{column} IN ({values})", name=column)
 
 
 def company_today() -> date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -9,8 +10,15 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.auth.models import User
-from training.db import UTCDateTime, utcnow
+from training.db import UTCDateTime, one_of, utcnow
 from training.extensions import db
+
+
+class Channel(enum.StrEnum):
+    """Where an audited action came from."""
+
+    WEB = "web"  # a logged-in HR user
+    CLI = "cli"  # a `flask` command (actor_id is then empty)
 
 
 class AuditEvent(db.Model):
@@ -20,13 +28,13 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_events_at", "at"),
         Index("ix_audit_events_action_at", "action", "at"),
+        one_of("channel", Channel),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    # "web" for a logged-in HR user, "cli" for a command (actor_id is then empty)
-    channel: Mapped[str] = mapped_column(String(16), default="web")
+    channel: Mapped[Channel] = mapped_column(String(16), default=Channel.WEB)
     action: Mapped[str] = mapped_column(String(50))
     target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     summary: Mapped[str] = mapped_column(Text)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from training.db import UTCDateTime, utcnow
+from training.db import UTCDateTime, one_of, utcnow
 from training.extensions import db
 
 
@@ -36,6 +36,7 @@ class User(db.Model):
             Role,
             name="user_role",
             native_enum=False,
+            create_constraint=True,
             length=16,
             values_callable=lambda roles: [r.value for r in roles],
         ),
@@ -110,15 +111,23 @@ class LoginAttempt(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class LinkPurpose(enum.StrEnum):
+    """What a one-time password link is for."""
+
+    SETUP = "setup"  # a new account's first password
+    RESET = "reset"  # HR reset a forgotten password
+
+
 class PasswordLink(db.Model):
     """A one-time link to set or reset a password; the URL carries the token, we keep its hash."""
 
     __tablename__ = "password_links"
+    __table_args__ = (one_of("purpose", LinkPurpose),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    purpose: Mapped[str] = mapped_column(String(16))  # "setup" or "reset"
+    purpose: Mapped[LinkPurpose] = mapped_column(String(16))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

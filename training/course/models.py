@@ -7,6 +7,7 @@ refuse updates and deletes). Lessons keep their row while their content is uncha
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from training.db import UTCDateTime, utcnow
+from training.db import UTCDateTime, one_of, utcnow
 from training.extensions import db
 
 
@@ -70,10 +71,18 @@ class Lesson(db.Model):
     revision_html: Mapped[str | None] = mapped_column(Text)
 
 
+class VersionStatus(enum.StrEnum):
+    """Where a norm version stands."""
+
+    PUBLISHED = "published"  # in force
+    SUPERSEDED = "superseded"  # an earlier published one
+
+
 class NormVersion(db.Model):
     """A version of the norm, named by its source digest; lessons are generated from it."""
 
     __tablename__ = "norm_versions"
+    __table_args__ = (one_of("status", VersionStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -82,8 +91,9 @@ class NormVersion(db.Model):
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     label: Mapped[str] = mapped_column(String(100), default="", server_default="")
     effective_date: Mapped[date | None]
-    # "published" (in force), "superseded" (an earlier published one)
-    status: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
+    status: Mapped[VersionStatus] = mapped_column(
+        String(16), default=VersionStatus.PUBLISHED, server_default=VersionStatus.PUBLISHED.value
+    )
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     source_bytes: Mapped[bytes | None] = mapped_column(LargeBinary)

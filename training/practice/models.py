@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from training.db import UTCDateTime, utcnow
+from training.db import UTCDateTime, one_of, utcnow
 from training.extensions import db
 
 
@@ -34,6 +35,14 @@ class PracticeReview(db.Model):
     duration_ms: Mapped[int | None]
 
 
+class CardState(enum.StrEnum):
+    """The FSRS learning state of a card (``fsrs.State`` names)."""
+
+    LEARNING = "Learning"
+    REVIEW = "Review"
+    RELEARNING = "Relearning"
+
+
 class PracticeCard(db.Model):
     """The FSRS card of one employee and question; rebuildable from their reviews."""
 
@@ -41,6 +50,7 @@ class PracticeCard(db.Model):
     __table_args__ = (
         UniqueConstraint("user_id", "question_id"),
         Index("ix_practice_cards_user_id_due", "user_id", "due"),
+        one_of("state", CardState),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,5 +59,5 @@ class PracticeCard(db.Model):
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
     due: Mapped[datetime] = mapped_column(UTCDateTime())
     card: Mapped[dict[str, Any]] = mapped_column(JSON)  # fsrs.Card.to_dict()
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[CardState] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

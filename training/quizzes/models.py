@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    CheckConstraint,
     ForeignKey,
     Index,
     String,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from training.db import UTCDateTime, utcnow
+from training.db import UTCDateTime, one_of, utcnow
 from training.extensions import db
 
 
@@ -116,7 +115,7 @@ class QuestionReview(db.Model):
     """HR's decision on a hold; insert-only, the latest decision for a hold counts."""
 
     __tablename__ = "question_reviews"
-    __table_args__ = (CheckConstraint("decision IN ('keep', 'withdraw')", name="decision"),)
+    __table_args__ = (one_of("decision", ReviewDecision),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hold_id: Mapped[int] = mapped_column(ForeignKey("question_holds.id"), index=True)
