@@ -11,12 +11,18 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from hypothesis import settings as hypothesis_settings
+from sqlalchemy import create_engine, make_url, text
 
 from training.app import create_app
 from training.auth.models import Role, User
 from training.auth.passwords import hash_password
 from training.extensions import db
+
+# Property tests check correctness, not speed: on a loaded 2-core machine a deadline only makes
+# them flaky. No example database either: every run starts from the same seeds of nothing.
+hypothesis_settings.register_profile("suite", deadline=None, database=None)
+hypothesis_settings.load_profile("suite")
 
 PASSWORD = "Correct-Horse-42"
 FAST_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
@@ -34,50 +40,103 @@ def _base_config(database_url: str) -> dict:
     }
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+def _admin_engine(url: str):
+    """An engine on the server's maintenance connection, outside any transaction."""
+    return create_engine(url, isolation_level="AUTOCOMMIT")
 
 
-@pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Return a database migrated to head: TEST_DATABASE_URL (PostgreSQL) or a SQLite template."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        _reset_postgres(url)
-    else:
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("template") / "template.sqlite")
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _build(url: str, *, synced: bool) -> None:
+    """Migrate a database to head and, if asked, load the committed course into it."""
     app = create_app(_base_config(url))
     with app.app_context():
         upgrade()
+        if synced:
+            from training.revisions.sync import sync_course
+
+            sync_course(app.config["CONTENT_DIR"], app.config["QUIZ_DIR"])
+            db.session.commit()
+        db.session.remove()
         db.engine.dispose()
-    return url
+
+
+class Templates:
+    """Databases built once per test run (per xdist worker): migrated, and migrated + synced.
+
+    Each test gets a copy of one of them — a file copy on SQLite, ``CREATE DATABASE …
+    TEMPLATE`` on PostgreSQL — so no test pays for the migrations or the course sync, and
+    none sees another's rows. On PostgreSQL every database name carries the run's process id
+    and worker, so concurrent runs on one server never meet.
+    """
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory):
+        self.server = os.environ.get("TEST_DATABASE_URL")
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+        self.prefix = (
+            f"{make_url(self.server).database}_{os.getpid()}_{worker}" if self.server else ""
+        )
+        self.folder = tmp_path_factory.mktemp("templates")
+        self.count = 0
+        self.urls = {}
+        for synced in (False, True):
+            if self.server:
+                name = f"{self.prefix}_{'synced' if synced else 'empty'}"
+                engine = _admin_engine(self.server)
+                with engine.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                engine.dispose()
+                url = _with_database(self.server, name)
+            else:
+                url = f"sqlite:///{self.folder / ('synced' if synced else 'empty')}.sqlite"
+            _build(url, synced=synced)
+            self.urls[synced] = url
+
+    def copy(self, synced: bool, tmp_path) -> str:
+        """Return the URL of a fresh copy of a template."""
+        source = self.urls[synced]
+        if not self.server:
+            target = tmp_path / "test.sqlite"
+            shutil.copyfile(source.removeprefix("sqlite:///"), target)
+            return f"sqlite:///{target}"
+        self.count += 1
+        name = f"{self.prefix}_t{self.count}"
+        engine = _admin_engine(self.server)
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(source).database}"'))
+        engine.dispose()
+        return _with_database(self.server, name)
+
+    def drop(self, url: str) -> None:
+        """Drop a copy made by ``copy`` (PostgreSQL; SQLite files go with tmp_path)."""
+        if self.server:
+            engine = _admin_engine(self.server)
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}"'))
+            engine.dispose()
+
+    def close(self) -> None:
+        for url in self.urls.values():
+            self.drop(url)
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """Return the run's template databases (built on first use)."""
+    built = Templates(tmp_path_factory)
+    yield built
+    built.close()
 
 
 @pytest.fixture
-def database_url(migrated_database: str, tmp_path) -> str:
-    """Return an empty migrated database for one test.
-
-    SQLite tests get their own copy of the template file; PostgreSQL tests
-    share one database whose tables are emptied afterwards (TRUNCATE does not
-    fire the append-only row triggers, DELETE would).
-    """
-    if not migrated_database.startswith("sqlite:///"):
-        return migrated_database
-    copy = tmp_path / "test.sqlite"
-    shutil.copyfile(migrated_database.removeprefix("sqlite:///"), copy)
-    return f"sqlite:///{copy}"
-
-
-def _truncate_postgres(url: str) -> None:
-    tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+def database_url(templates: Templates, request, tmp_path) -> Iterator[str]:
+    """Return a database of this test's own: synced with the course if it uses ``lessons``."""
+    url = templates.copy("lessons" in request.fixturenames, tmp_path)
+    yield url
+    templates.drop(url)
 
 
 @pytest.fixture
@@ -95,8 +154,6 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    if not database_url.startswith("sqlite"):
-        _truncate_postgres(database_url)
 
 
 @pytest.fixture
@@ -179,12 +236,9 @@ def login_as(client: FlaskClient, create_user) -> Callable[..., User]:
 
 @pytest.fixture
 def lessons(app: Flask):
-    """Load the committed lessons and quiz banks into the database; return the lessons in order."""
+    """Return the lessons in order; the test's database was copied from the synced template."""
     from training.course.lessons import active_lessons
-    from training.revisions.sync import sync_course
 
-    sync_course(app.config["CONTENT_DIR"], app.config["QUIZ_DIR"])
-    db.session.commit()
     return active_lessons()
 
 

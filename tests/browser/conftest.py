@@ -24,8 +24,8 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def live_server(make_app) -> Iterator[str]:
-    """Serve a test app on a free loopback port; yield its base URL."""
-    app = make_app()
+    """Serve a test app on a free loopback port, CSRF protection on as in production."""
+    app = make_app(WTF_CSRF_ENABLED=True)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -49,7 +49,7 @@ def test_number_is_not_part_of_the_hash() -> None:
     assert a.find("1.1").hash == b.find("2.1").hash == c.find("1.1").hash
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(
     st.lists(st.sampled_from(["衣着得体,", "举止文雅。", "热情周到;"]), min_size=1, max_size=6),
     st.lists(st.sampled_from(["", " ", "\n", "\u3000", "\r\n"]), min_size=6, max_size=6),

@@ -478,7 +478,7 @@ yaml_values = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(data=yaml_values)
 def test_loader_never_raises_on_arbitrary_data(
     tmp_path_factory: pytest.TempPathFactory, data: Any
@@ -488,7 +488,7 @@ def test_loader_never_raises_on_arbitrary_data(
     assert (bank is None) == bool(problems)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(text=st.text(max_size=60))
 def test_loader_never_raises_on_arbitrary_text(
     tmp_path_factory: pytest.TempPathFactory, text: str
