@@ -367,3 +367,18 @@ def test_committed_generated_banks_load_cleanly(seed):
     hand, _ = load_banks(ROOT / "quizzes", clause_numbers=numbers)
     hand_ids = {q.id for bank in hand.values() for q in bank.questions}
     assert not hand_ids & {q.id for bank in banks.values() for q in bank.questions}
+
+
+def test_each_item_offers_two_formal_alternatives_as_polished_as_the_key(seed):
+    distractors = distractors_for(seed)
+    for p in find_prescriptions(seed):
+        templates = {as_option(d.text) for d in distractors[p.category] if d.template}
+        item = items_by_id(seed)[p.item_id]
+        wrong = {o["text"] for o in item["options"] if not o.get("correct")}
+        assert len(wrong & templates) == min(2, len(templates)), p.item_id
+
+
+def test_a_distractor_template_flag_must_be_true_or_false(tmp_path):
+    path = distractor_file(tmp_path, _set("apology", 0, "template", "yes"))
+    with pytest.raises(DistractorError, match="apology: entry 1: 'template' must be true or false"):
+        load_distractors(path)

@@ -30,8 +30,10 @@ from training.norm.model import NormDocument, Section, normalize_text
 DEFAULT_SOURCE = "content/source/service-norm.txt"
 GENERATED_DIR = "generated"
 DISTRACTORS_FILE = "distractors.yaml"
-PROMPT = "按照公司服务规范,这时应该怎么说?".translate(str.maketrans({",": "，", "?": "？"}))
+PROMPT = "按照公司服务规范,这时应该怎么说?".translate(str.maketrans(",?", "，？"))
 DISTRACTORS_PER_ITEM = 3
+TEMPLATES_PER_ITEM = 2  # formal, complete alternatives among the wrong options
+ENTRY_KEYS = frozenset({"text", "feedback", "template"})
 MIN_PER_CATEGORY = 5
 
 CATEGORIES = (
@@ -141,10 +143,15 @@ class DistractorError(ValueError):
 
 @dataclass(frozen=True)
 class Distractor:
-    """One authored wrong phrasing and what is wrong with it."""
+    """One authored wrong phrasing and what is wrong with it.
+
+    ``template`` marks a phrase another company's norm might prescribe: as formal and
+    complete as the key, so the key cannot be picked out by its polish alone.
+    """
 
     text: str
     feedback: str
+    template: bool = False
 
 
 @dataclass(frozen=True)
@@ -387,8 +394,12 @@ def _category(path: Path, category: str, raw: Any) -> list[Distractor]:
     seen: dict[str, int] = {}
     for number, item in enumerate(raw, start=1):
         place = f"{where}: entry {number}"
-        if not isinstance(item, dict) or set(item) != {"text", "feedback"}:
-            raise DistractorError(f"{place}: must be a mapping with exactly 'text' and 'feedback'")
+        if not isinstance(item, dict) or not {"text", "feedback"} <= set(item) <= ENTRY_KEYS:
+            raise DistractorError(
+                f"{place}: must be a mapping with 'text' and 'feedback' (and optionally 'template')"
+            )
+        if not isinstance(item.get("template", False), bool):
+            raise DistractorError(f"{place}: 'template' must be true or false")
         for key in ("text", "feedback"):
             if not isinstance(item[key], str) or not item[key].strip():
                 raise DistractorError(f"{place}: '{key}' is empty or not text")
@@ -396,7 +407,7 @@ def _category(path: Path, category: str, raw: Any) -> list[Distractor]:
         if fold(text) in seen:
             raise DistractorError(f"{place}: repeats entry {seen[fold(text)]} ({text!r})")
         seen[fold(text)] = number
-        entries.append(Distractor(text, item["feedback"].strip()))
+        entries.append(Distractor(text, item["feedback"].strip(), item.get("template", False)))
     return entries
 
 
@@ -511,13 +522,17 @@ def make_item(
     for option in neighbours:
         option.pop("rank")
     taken |= {fold(o["text"]) for o in neighbours}
-    pool = [d for d in distractors[p.category] if fold(d.text) not in taken]
+    pool = sorted(
+        (d for d in distractors[p.category] if fold(d.text) not in taken),
+        key=lambda d: _rank(item_id, d.text),
+    )
     wanted = DISTRACTORS_PER_ITEM - len(neighbours)
     if len(pool) < wanted:
         raise DistractorError(
             f"{p.category}: needs {wanted} distractors for {item_id}, has {len(pool)}"
         )
-    chosen = sorted(pool, key=lambda d: _rank(item_id, d.text))[:wanted]
+    templates = [d for d in pool if d.template][: min(TEMPLATES_PER_ITEM, wanted)]
+    chosen = templates + [d for d in pool if d not in templates][: wanted - len(templates)]
 
     text = _key_text(p)
     cites = [p.clause, *p.also_cites]
