@@ -38,6 +38,7 @@ run: db
 ## Set up with dev dependencies and run the whole suite.
 test: setup-dev
 	$(BIN)/ruff check training tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Benchmark the app under gunicorn against a bare Flask app on 10,000 employees (under 10 minutes).
@@ -47,6 +48,7 @@ bench: setup-dev
 lint: setup-dev
 	$(BIN)/ruff check training tests benchmarks
 	$(BIN)/ruff format --check training tests benchmarks
+	$(BIN)/mypy
 
 clean-venv:
 	rm -rf $(VENV)

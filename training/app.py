@@ -30,7 +30,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        # Wrapping wsgi_app in middleware is what Flask documents for this.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count
+        )
 
     _init_extensions(app)
     _register_blueprints(app)

@@ -21,11 +21,11 @@ import functools
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import CheckConstraint, DateTime, Engine, event
+from sqlalchemy import CheckConstraint, CursorResult, DateTime, Engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
@@ -151,5 +151,6 @@ def insert_ignoring_duplicates(model: type, **values: Any) -> bool:
     Uses the database's own ``ON CONFLICT DO NOTHING`` so two concurrent
     requests cannot both insert, and neither sees an error.
     """
-    result = db.session.execute(_insert(model, values))
+    # An INSERT's result is a CursorResult, which has the row count.
+    result = cast(CursorResult[Any], db.session.execute(_insert(model, values)))
     return bool(result.rowcount)

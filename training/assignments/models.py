@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from training.db import UTCDateTime, one_of, utcnow
-from training.extensions import db
+from training.extensions import Model
 
 
 class AssignmentReason(enum.StrEnum):
@@ -21,7 +21,7 @@ class AssignmentReason(enum.StrEnum):
     REVISION = "revision"  # a published revision asks for retraining
 
 
-class Assignment(db.Model):
+class Assignment(Model):
     """The onboarding course assigned to an employee with a due date.
 
     Re-assigning adds a row rather than editing one, so the history of due

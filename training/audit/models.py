@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.auth.models import User
 from training.db import UTCDateTime, one_of, utcnow
-from training.extensions import db
+from training.extensions import Model
 
 
 class Channel(enum.StrEnum):
@@ -21,7 +21,7 @@ class Channel(enum.StrEnum):
     CLI = "cli"  # a `flask` command (actor_id is then empty)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One HR action: who (or which command), when, what, on whom."""
 
     __tablename__ = "audit_events"

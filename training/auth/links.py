@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from training.auth.models import PasswordLink, User
 from training.db import utcnow
@@ -27,15 +28,20 @@ def token_hash(token: str) -> str:
 
 def revoke_links(user: User) -> int:
     """Revoke the user's unused links; return how many."""
-    return db.session.execute(
-        update(PasswordLink)
-        .where(
-            PasswordLink.user_id == user.id,
-            PasswordLink.used_at.is_(None),
-            PasswordLink.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
-    ).rowcount
+    # An UPDATE's result is a CursorResult, which has the row count.
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(PasswordLink)
+            .where(
+                PasswordLink.user_id == user.id,
+                PasswordLink.used_at.is_(None),
+                PasswordLink.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        ),
+    )
+    return result.rowcount
 
 
 def issue_link(
@@ -92,18 +98,22 @@ def claim_link(link: PasswordLink) -> bool:
     A conditional UPDATE, so two submissions of one link cannot both set a password.
     """
     now = utcnow()
-    claimed = db.session.execute(
-        update(PasswordLink)
-        .where(
-            PasswordLink.id == link.id,
-            PasswordLink.used_at.is_(None),
-            PasswordLink.revoked_at.is_(None),
-            PasswordLink.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    return claimed == 1
+    # An UPDATE's result is a CursorResult, which has the row count.
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(PasswordLink)
+            .where(
+                PasswordLink.id == link.id,
+                PasswordLink.used_at.is_(None),
+                PasswordLink.revoked_at.is_(None),
+                PasswordLink.expires_at > now,
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return result.rowcount == 1
 
 
 def link_url(token: str) -> str:

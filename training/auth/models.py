@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.db import UTCDateTime, one_of, utcnow
-from training.extensions import db
+from training.extensions import Model
 
 
 class Role(enum.StrEnum):
@@ -19,7 +20,7 @@ class Role(enum.StrEnum):
     HR = "hr"
 
 
-class User(db.Model):
+class User(Model):
     """An employee account, identified by 工号 (employee number)."""
 
     __tablename__ = "users"
@@ -51,6 +52,9 @@ class User(db.Model):
     sessions: Mapped[list[UserSession]] = relationship(back_populates="user")
 
     # Set by the user loader: the server-side session this request runs under.
+    # (Declared for type checkers only: the ORM would take an annotation here for a column.)
+    if TYPE_CHECKING:
+        session_token: str | None
     session_token = None
 
     # Flask-Login protocol, written out so the session token, not the user id,
@@ -75,7 +79,7 @@ class User(db.Model):
         return self.role == Role.HR
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """A login session; the cookie carries its token, the database its hash.
 
     Ending a session is a revocation here, so a copied or replayed cookie is
@@ -95,7 +99,7 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship(back_populates="sessions")
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """One login attempt, kept in the database so throttling holds across workers."""
 
     __tablename__ = "login_attempts"
@@ -118,7 +122,7 @@ class LinkPurpose(enum.StrEnum):
     RESET = "reset"  # HR reset a forgotten password
 
 
-class PasswordLink(db.Model):
+class PasswordLink(Model):
     """A one-time link to set or reset a password; the URL carries the token, we keep its hash."""
 
     __tablename__ = "password_links"

@@ -6,9 +6,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, func, select, text, update
 
 from training.auth.models import LoginAttempt, User, UserSession
 from training.db import utcnow
@@ -66,7 +67,9 @@ def end_all_sessions(user: User, *, keep_token: str | None = None) -> int:
     )
     if keep_token:
         stmt = stmt.where(UserSession.token_hash != _token_hash(keep_token))
-    return db.session.execute(stmt.values(revoked_at=utcnow())).rowcount
+    # An UPDATE's result is a CursorResult, which has the row count.
+    result = cast(CursorResult[Any], db.session.execute(stmt.values(revoked_at=utcnow())))
+    return result.rowcount
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,12 @@ class Throttle:
 
 
 def _failures_since(column, value: str, since: datetime) -> tuple[int, datetime | None]:
-    return db.session.execute(
+    count, first = db.session.execute(
         select(func.count(), func.min(LoginAttempt.at)).where(
             column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since
         )
     ).one()
+    return count, first
 
 
 def check_throttle(employee_no: str, address: str) -> Throttle:
@@ -112,10 +116,11 @@ def check_throttle(employee_no: str, address: str) -> Throttle:
     account_failures, account_first = _failures_since(
         LoginAttempt.employee_no, employee_no, account_since
     )
-    if account_failures >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
+    # The limits are at least 1, and a failure counted has a time.
+    if account_first is not None and account_failures >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
         return Throttle(True, account_first + window)
     address_failures, address_first = _failures_since(LoginAttempt.address, address, since)
-    if address_failures >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
+    if address_first is not None and address_failures >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
         return Throttle(True, address_first + window)
     return Throttle(False)
 

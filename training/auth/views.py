@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -46,7 +47,9 @@ def login():
         return redirect(url_for("lessons.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        employee_no = form.employee_no.data.strip()
+        # DataRequired: both fields hold text once the form validates.
+        employee_no = cast(str, form.employee_no.data).strip()
+        password = cast(str, form.password.data)
         address = client_address()
         throttle = services.check_throttle(employee_no, address)
         if throttle.blocked:
@@ -60,7 +63,7 @@ def login():
             )
             return render_template("auth/login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.employee_no == employee_no))
-        ok = passwords.verify_password(user.password_hash if user else None, form.password.data)
+        ok = passwords.verify_password(user.password_hash if user else None, password)
         if not ok or user is None or not user.active:
             services.record_attempt(employee_no, address, succeeded=False)
             db.session.commit()
@@ -73,8 +76,9 @@ def login():
             flash(_("工号或密码不正确,或账号已停用。"), "error")
             return render_template("auth/login.html", form=form), 200
         services.record_attempt(employee_no, address, succeeded=True)
-        if passwords.needs_rehash(user.password_hash):
-            user.password_hash = passwords.hash_password(form.password.data)
+        # The password was verified, so there is a hash.
+        if user.password_hash and passwords.needs_rehash(user.password_hash):
+            user.password_hash = passwords.hash_password(password)
         # A fresh cookie session and a fresh server-side session: nothing from
         # before login (a planted session id) survives it.
         session.clear()
@@ -107,11 +111,15 @@ def change_password():
     """Change one's own password and end every other session."""
     form = ChangePasswordForm(current_user)
     if form.validate_on_submit():
+        # DataRequired: both passwords are text once the form validates.
+        current_password = cast(str, form.current_password.data)
+        new_password = cast(str, form.new_password.data)
         user = current_user._get_current_object()
-        if not passwords.verify_password(user.password_hash, form.current_password.data):
-            form.current_password.errors.append(_("当前密码不正确。"))
+        if not passwords.verify_password(user.password_hash, current_password):
+            # Validation leaves each field's errors a list.
+            cast(list[str], form.current_password.errors).append(_("当前密码不正确。"))
             return render_template("auth/change_password.html", form=form), 200
-        user.password_hash = passwords.hash_password(form.new_password.data)
+        user.password_hash = passwords.hash_password(new_password)
         user.must_change_password = False
         user.password_changed_at = utcnow()
         # Every session, this one included, ends; this browser gets a new one.
@@ -145,7 +153,8 @@ def set_password(token: str):
             db.session.rollback()
             security_event("link.refused", address=client_address(), reason="claimed")
             return _invalid_link()
-        user.password_hash = passwords.hash_password(form.new_password.data)
+        # DataRequired: the password is text once the form validates.
+        user.password_hash = passwords.hash_password(cast(str, form.new_password.data))
         user.must_change_password = False
         user.password_changed_at = utcnow()
         services.end_all_sessions(user)

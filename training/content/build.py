@@ -122,7 +122,7 @@ def build(
         if path.name not in files and is_generated_lesson(path):
             path.unlink()
             report.removed.append(path.name)
-    if banks is not None:
+    if quiz_dir is not None and banks is not None:
         from training.content.generated import write_generated
 
         written, unchanged, removed = write_generated(quiz_dir, banks)

@@ -74,7 +74,8 @@ FIELDS = {
 def front_matter_problems(path: Path) -> tuple[dict | None, list[str]]:
     """Return a lesson file's metadata (None if unreadable) and what is wrong with it."""
     try:
-        meta = frontmatter.loads(path.read_text(encoding="utf-8")).metadata
+        # Values are whatever the YAML held; FIELDS checks their types below.
+        meta: dict[str, Any] = frontmatter.loads(path.read_text(encoding="utf-8")).metadata
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         return None, [f"front matter is not valid YAML: {exc}"]
     if not meta:

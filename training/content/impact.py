@@ -46,7 +46,7 @@ class LessonImpact:
 
     def summary(self) -> dict[str, int]:
         """Return the number of lessons of each kind, every kind included."""
-        counts = dict.fromkeys(KINDS, 0)
+        counts: dict[str, int] = dict.fromkeys(KINDS, 0)
         for lesson in (*self.lessons, *self.removed):
             counts[lesson.kind] += 1
         return counts
@@ -95,15 +95,18 @@ def _change(kind: Kind, diff: NormDiff, old: Lesson | None, new: Lesson | None) 
     """Return the LessonChange for a pair, listing the clause changes inside it."""
     old_numbers = {s.number for s in old.covered} if old else set()
     new_numbers = {s.number for s in new.covered} if new else set()
-    changed, removed, clauses = [], [], []
+    changed: list[str] = []
+    removed: list[str] = []
+    clauses: list[SectionChange] = []
     for c in diff.changes:
         came = c.new_number in new_numbers and (
             c.kind == "changed" or c.old_number not in old_numbers
         )
         left = c.old_number in old_numbers and c.new_number not in new_numbers
-        if came:
+        # A number found among the lesson's numbers is not None.
+        if came and c.new_number is not None:
             changed.append(c.new_number)
-        if left:
+        if left and c.old_number is not None:
             removed.append(c.old_number)
         if came or left:
             clauses.append(c)

@@ -118,7 +118,8 @@ def _text_blocks(body: str) -> list[str]:
         and isinstance(before, list)
         and len("".join(tail)) < SHORT_TAIL_CHARS
     ):
-        before.extend(parts.pop())
+        parts.pop()
+        before.extend(tail)
 
     blocks = []
     for part in parts:
@@ -232,7 +233,7 @@ def _key_points(section: Section) -> str:
             for child in section.children
         ]
     else:
-        points = []
+        points: list[str] = []
         for sentence in t.sentences(section.body):
             found = t.enumeration(sentence)
             points.extend(found.items if found else [sentence])

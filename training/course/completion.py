@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import CompoundSelect, Select, and_, func, select
 
 from training.course.lessons import active_lessons
 from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
@@ -51,7 +51,7 @@ def passed_current(user_id: int | None = None, *, in_force: bool = True) -> Sele
     return stmt if user_id is None else stmt.where(QuizAttempt.user_id == user_id)
 
 
-def completed_current(user_id: int | None = None) -> Select:
+def completed_current(user_id: int | None = None) -> CompoundSelect:
     """Select (user_id, lesson_id) of lessons in force both read and passed on their content."""
     return read_current(user_id).intersect(passed_current(user_id))
 

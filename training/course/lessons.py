@@ -46,8 +46,8 @@ def install_lessons(
     by_number = {lesson.number: lesson for lesson in active}
     # Take every lesson out of force first, so numbers can move between rows
     # without two lessons in force ever sharing a number.
-    for lesson in active:
-        lesson.active = False
+    for row in active:
+        row.active = False
     db.session.flush()
 
     report = SyncReport()

@@ -24,10 +24,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.db import UTCDateTime, one_of, utcnow
-from training.extensions import db
+from training.extensions import Model
 
 
-class Lesson(db.Model):
+class Lesson(Model):
     """A lesson generated from the norm; one row per distinct content.
 
     When a revision leaves a lesson's content unchanged (renumbering alone
@@ -78,7 +78,7 @@ class VersionStatus(enum.StrEnum):
     SUPERSEDED = "superseded"  # an earlier published one
 
 
-class NormVersion(db.Model):
+class NormVersion(Model):
     """A version of the norm, named by its source digest; lessons are generated from it."""
 
     __tablename__ = "norm_versions"
@@ -106,7 +106,7 @@ class NormVersion(db.Model):
         return self.source_sha256[:12]
 
 
-class LessonArchive(db.Model):
+class LessonArchive(Model):
     """A lesson as it read in a version, kept read-only when that version is superseded."""
 
     __tablename__ = "lesson_archives"
@@ -124,7 +124,7 @@ class LessonArchive(db.Model):
     body_html: Mapped[str] = mapped_column(Text)
 
 
-class ReadEvent(db.Model):
+class ReadEvent(Model):
     """An employee confirmed reading a lesson; written once per lesson content hash."""
 
     __tablename__ = "read_events"
@@ -139,7 +139,7 @@ class ReadEvent(db.Model):
     lesson: Mapped[Lesson] = relationship()
 
 
-class QuizAttempt(db.Model):
+class QuizAttempt(Model):
     """One start of a lesson's quiz: the draw, naming each question version shown.
 
     Rows are insert-only (database triggers refuse updates).
@@ -163,7 +163,7 @@ class QuizAttempt(db.Model):
     )
 
 
-class QuizSubmission(db.Model):
+class QuizSubmission(Model):
     """The graded answers to an attempt; at most one per attempt, written once."""
 
     __tablename__ = "quiz_submissions"
@@ -185,7 +185,7 @@ class QuizSubmission(db.Model):
         return (self.correct_count * 100 * 2 + self.total) // (2 * self.total) if self.total else 0
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     """Issued once when an employee first completes the course for a norm version."""
 
     __tablename__ = "certificates"
@@ -199,7 +199,7 @@ class Certificate(db.Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class ProgressSummary(db.Model):
+class ProgressSummary(Model):
     """Counts of lessons read, passed and completed on their current content, per employee.
 
     Read events and quiz submissions stay the evidence; this row only saves

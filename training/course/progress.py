@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Subquery, and_, case, delete, func, literal_column, select, union_all
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnClause,
+    CursorResult,
+    Subquery,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 
 from training.course.models import Lesson, ProgressSummary, QuizAttempt, QuizSubmission, ReadEvent
 from training.db import insert_ignoring_duplicates, utcnow
@@ -19,7 +33,8 @@ def _progress_subquery(user_id: int | None = None) -> Subquery:
     means an active lesson at its present content hash; ``started`` is any read
     or submitted attempt, of any version.
     """
-    zero, one = literal_column("0"), literal_column("1")
+    zero: ColumnClause[int] = literal_column("0")
+    one: ColumnClause[int] = literal_column("1")
     read_current = and_(Lesson.active.is_(True), Lesson.content_hash == ReadEvent.lesson_hash)
     reads = select(
         ReadEvent.user_id.label("user_id"),
@@ -85,9 +100,9 @@ def refresh_user(user_id: int) -> None:
     """
     db.session.flush()
     insert_ignoring_duplicates(ProgressSummary, user_id=user_id, updated_at=utcnow())
-    row = db.session.scalar(
+    row = db.session.scalars(
         select(ProgressSummary).where(ProgressSummary.user_id == user_id).with_for_update()
-    )
+    ).one()
     progress = _progress_subquery(user_id)
     values = db.session.execute(select(*[progress.c[name] for name in COLUMNS])).first()
     data = dict(zip(COLUMNS, values, strict=True)) if values else {}
@@ -102,14 +117,19 @@ def rebuild_all() -> int:
     """Recompute every employee's summary in one statement (after lessons change); return rows."""
     db.session.execute(delete(ProgressSummary))
     progress = _progress_subquery()
-    result = db.session.execute(
-        ProgressSummary.__table__.insert().from_select(
-            ["user_id", *COLUMNS, "updated_at"],
-            select(
-                progress.c.user_id,
-                *[progress.c[name] for name in COLUMNS],
-                literal_column("CURRENT_TIMESTAMP"),
-            ),
-        )
+    # A declarative model's __table__ is a Table; an INSERT's result is a CursorResult.
+    table = cast(Table, ProgressSummary.__table__)
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            table.insert().from_select(
+                ["user_id", *COLUMNS, "updated_at"],
+                select(
+                    progress.c.user_id,
+                    *[progress.c[name] for name in COLUMNS],
+                    literal_column("CURRENT_TIMESTAMP"),
+                ),
+            )
+        ),
     )
     return result.rowcount

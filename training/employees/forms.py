@@ -13,9 +13,10 @@ from wtforms import DateField, EmailField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 try:
-    from wtforms.fields.choices import SelectChoice
+    # types-WTForms describes WTForms 3.2, which has no SelectChoice yet.
+    from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 except ImportError:  # WTForms < 3.3 takes (value, label) tuples, which 3.3 deprecates
-    SelectChoice = None  # type: ignore[assignment,misc]
+    SelectChoice = None
 
 from training.auth.models import Role, User
 from training.employees import importer

@@ -245,8 +245,8 @@ def _table_from_grid(grid: list[tuple[int, list]], kind: str) -> ImportTable:
     header_number, header_cells = rows[0]
     positions: dict[str, int] = {}
     problems = []
-    for index, cell in enumerate(header_cells):
-        key = COLUMNS.get(_cell_text(cell).replace(" ", ""))
+    for index, heading in enumerate(header_cells):
+        key = COLUMNS.get(_cell_text(heading).replace(" ", ""))
         if key is None:
             continue
         if key in positions:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import cast
 
 from sqlalchemy import func, select
 
@@ -227,7 +228,8 @@ def _update_employee(
     actor: User | None,
 ) -> None:
     for key, (_, new) in changes.items():
-        setattr(user, key, Role(new) if key == "role" else new)
+        # A changed role is the record's role, a str.
+        setattr(user, key, Role(cast(str, new)) if key == "role" else new)
     record(
         "user.update",
         f"导入更新员工 {user.name}({user.employee_no}):"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import cast
+
 from flask import (
     Blueprint,
     abort,
@@ -59,10 +62,11 @@ def create():
     form = forms.EmployeeForm()
     if form.validate_on_submit():
         try:
+            # DataRequired: these fields hold text once the form validates.
             account = services.create_employee(
-                employee_no=form.employee_no.data,
-                name=form.name.data,
-                department=form.department.data,
+                employee_no=cast(str, form.employee_no.data),
+                name=cast(str, form.name.data),
+                department=cast(str, form.department.data),
                 hire_date=form.hire_date.data,
                 email=form.email.data or "",
                 position=form.position.data or "",
@@ -73,7 +77,10 @@ def create():
         except IntegrityError:
             # Another HR user created the same 工号 a moment ago.
             db.session.rollback()
-            form.employee_no.errors.append(_("工号 %(no)s 已存在。", no=form.employee_no.data))
+            # Validation leaves each field's errors a list.
+            cast(list[str], form.employee_no.errors).append(
+                _("工号 %(no)s 已存在。", no=form.employee_no.data)
+            )
         else:
             return render_template(
                 "employees/link.html",
@@ -158,9 +165,10 @@ def assign(user_id: int):
     elif not user.active:
         flash(_("账号已停用,不能分配培训。"), "error")
     else:
-        services.assign_employee(user, form.due_date.data, actor=_actor())
+        due_date = cast(date, form.due_date.data)  # DataRequired: a date once validated
+        services.assign_employee(user, due_date, actor=_actor())
         db.session.commit()
-        flash(_("已分配培训,截止日期 %(date)s。", date=form.due_date.data.isoformat()), "success")
+        flash(_("已分配培训,截止日期 %(date)s。", date=due_date.isoformat()), "success")
     return back
 
 
@@ -175,14 +183,15 @@ def assign_department():
         + [(name, _("%(name)s(%(count)d 人)", name=name, count=count)) for name, count in counts]
     )
     if form.validate_on_submit():
-        count = services.assign_department(form.department.data, form.due_date.data, actor=_actor())
+        due_date = cast(date, form.due_date.data)  # DataRequired: a date once validated
+        count = services.assign_department(form.department.data, due_date, actor=_actor())
         db.session.commit()
         flash(
             _(
                 "已为 %(department)s 的 %(count)d 名员工分配培训,截止日期 %(date)s。",
                 department=form.department.data,
                 count=count,
-                date=form.due_date.data.isoformat(),
+                date=due_date.isoformat(),
             ),
             "success",
         )
@@ -263,7 +272,8 @@ def import_confirm():
     form = forms.ImportConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    upload = uploads.load(form.upload_id.data, current_user.id)
+    # DataRequired: the id is text once the form validates.
+    upload = uploads.load(cast(str, form.upload_id.data), current_user.id)
     if upload is None:
         flash(_("预览已过期(超过一小时)或已导入,请重新上传文件。"), "error")
         return redirect(url_for("employees.import_upload"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import frontmatter
 
@@ -21,7 +22,9 @@ class LessonFileError(ValueError):
 def lesson_values(name: str, text: str) -> dict:
     """Return the column values of a generated lesson file (name and text); raise LessonFileError."""
     post = frontmatter.loads(text)
-    meta, body = post.metadata, post.content
+    # Values are whatever the YAML held; str() and int() below make them column values.
+    meta: dict[str, Any] = post.metadata
+    body = post.content
     missing = [key for key in REQUIRED_KEYS if key not in meta]
     if missing:
         raise LessonFileError(f"{name}: front matter lacks {', '.join(missing)}")

@@ -11,6 +11,8 @@ config = context.config
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
 # Keep the app's loggers: migrations also run inside the app process (tests, `flask db`).
+if config.config_file_name is None:  # Flask-Migrate always passes migrations/alembic.ini
+    raise RuntimeError("Alembic was started without its alembic.ini")
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

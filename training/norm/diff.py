@@ -105,7 +105,7 @@ class NormDiff:
 
     def summary(self) -> dict[str, int]:
         """Return the number of sections of each kind, every kind included."""
-        counts = dict.fromkeys(KINDS, 0)
+        counts: dict[str, int] = dict.fromkeys(KINDS, 0)
         for change in self.changes:
             counts[change.kind] += 1
         return counts

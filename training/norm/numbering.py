@@ -217,6 +217,8 @@ def search(text: str, pos: int, cands: Sequence[Marker]) -> tuple[Marker, int, i
     m = _search_regex(cands).search(text, pos)
     if not m:
         return None
+    if m.lastgroup is None:  # only an empty candidate list compiles to a pattern without groups
+        raise ValueError("search needs at least one candidate")
     cand = cands[int(m.lastgroup[1:])]
     if cand.style is Style.ARABIC:
         cand = replace(cand, sep=m.group(0)[-1])

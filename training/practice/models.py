@@ -10,10 +10,10 @@ from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from training.db import UTCDateTime, one_of, utcnow
-from training.extensions import db
+from training.extensions import Model
 
 
-class PracticeReview(db.Model):
+class PracticeReview(Model):
     """One answer in practice. Never part of official completion or attempts."""
 
     __tablename__ = "practice_reviews"
@@ -43,7 +43,7 @@ class CardState(enum.StrEnum):
     RELEARNING = "Relearning"
 
 
-class PracticeCard(db.Model):
+class PracticeCard(Model):
     """The FSRS card of one employee and question; rebuildable from their reviews."""
 
     __tablename__ = "practice_cards"

@@ -90,5 +90,5 @@ class Round:
         digest = hashlib.sha256(f"{self.seed}:{question_id}".encode()).digest()
         bank = Bank(lesson=question.lesson, path=Path(), questions=(question,))
         draw = grading.make_draw(bank, int.from_bytes(digest[:4], "big"), size=1)
-        options = tuple(question.option(key) for key in draw.questions[0].option_keys)
+        options = question.options_for(draw.questions[0].option_keys)
         return ShownQuestion(0, question, options)

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, cast
 
 from flask import current_app
 from fsrs import Card, Rating, Scheduler
@@ -20,10 +21,13 @@ from training.course.models import Lesson, ReadEvent
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
 from training.practice import services
-from training.practice.models import PracticeCard, PracticeReview
+from training.practice.models import CardState, PracticeCard, PracticeReview
 from training.quizzes.items import Question
 from training.quizzes.models import QuizQuestion
 from training.quizzes.services import question_from_dict
+
+if TYPE_CHECKING:
+    from fsrs.card import CardDict
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,8 @@ def cards_for(user_id: int) -> dict[int, PracticeCard]:
 
 def fsrs_cards(rows: dict[int, PracticeCard]) -> dict[int, Card]:
     """Return the FSRS cards of card rows, by question id."""
-    return {qid: Card.from_dict(row.card) for qid, row in rows.items()}
+    # The JSON column holds what Card.to_dict() returned.
+    return {qid: Card.from_dict(cast("CardDict", row.card)) for qid, row in rows.items()}
 
 
 def last_correct(user_id: int) -> dict[int, bool]:
@@ -273,11 +278,11 @@ def record_review(
         state=fresh.state.name,
         updated_at=now,
     )
-    card_row = db.session.scalar(
+    card_row = db.session.scalars(
         select(PracticeCard)
         .where(PracticeCard.user_id == user_id, PracticeCard.question_id == row.id)
         .with_for_update()
-    )
+    ).one()
     earlier = db.session.scalar(
         select(PracticeReview)
         .where(
@@ -290,7 +295,8 @@ def record_review(
     )
     if earlier is not None:
         return earlier
-    card = services.review(scheduler, Card.from_dict(card_row.card), rating, now)
+    # The JSON column holds what Card.to_dict() returned.
+    card = services.review(scheduler, Card.from_dict(cast("CardDict", card_row.card)), rating, now)
     entry = PracticeReview(
         user_id=user_id,
         question_id=row.id,
@@ -311,7 +317,7 @@ def record_review(
 def _set_card(row: PracticeCard, card: Card, now: datetime) -> None:
     row.card = dict(card.to_dict())
     row.due = card.due
-    row.state = card.state.name
+    row.state = CardState(card.state.name)
     row.updated_at = now
 
 
@@ -393,12 +399,14 @@ def weekly_active_users(now: datetime, zone: tzinfo, weeks: int = 12) -> list[We
         .where(PracticeReview.reviewed_at >= starts[0])
         .subquery()
     )
-    counts = dict(
+    counts: dict[int, int] = dict(
         db.session.execute(
             select(reviews.c.week, func.count(reviews.c.user_id.distinct())).group_by(
                 reviews.c.week
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return [WeekActivity(start, counts.get(i, 0)) for i, start in enumerate(starts)]
 

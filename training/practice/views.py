@@ -169,8 +169,9 @@ def _is_correct(shown: ShownQuestion, keys: list[str]) -> bool:
     return grading.grade(draw, {question.id: question}, {question.id: keys}).correct_count == 1
 
 
-def _round_question(question_id: int, practice_round: Round | None) -> QuizQuestion | None:
-    """Return the question row if it is in the round and still the user's to practise."""
+def _round_question(question_id: int) -> tuple[Round, QuizQuestion] | None:
+    """Return the round and the row if the question is in it and still the user's to practise."""
+    practice_round = _round()
     if practice_round is None or question_id not in practice_round.queue:
         return None
     row = db.session.get(QuizQuestion, question_id)
@@ -179,16 +180,16 @@ def _round_question(question_id: int, practice_round: Round | None) -> QuizQuest
     read_ids = {lesson.id for lesson in store.practised_lessons(current_user.id)}
     if row.lesson_id not in read_ids:
         return None
-    return row
+    return practice_round, row
 
 
 @bp.route("/q/<int:question_id>", methods=["GET", "POST"])
 def question(question_id: int):
     """Show one question of the round and record the answer once."""
-    practice_round = _round()
-    row = _round_question(question_id, practice_round)
-    if row is None:
+    found = _round_question(question_id)
+    if found is None:
         abort(400 if request.method == "POST" else 404)
+    practice_round, row = found
     if question_id in practice_round.answered:
         return redirect(url_for("practice.feedback", question_id=question_id))
     shown = practice_round.shown(question_id, store.question_of(row))
@@ -239,10 +240,10 @@ def _duration_ms(question_id: int) -> int | None:
 @bp.route("/q/<int:question_id>/feedback")
 def feedback(question_id: int):
     """Show whether the answer was right, the right answer, every option's feedback and clauses."""
-    practice_round = _round()
-    row = _round_question(question_id, practice_round)
-    if row is None:
+    found = _round_question(question_id)
+    if found is None:
         abort(404)
+    practice_round, row = found
     review_id = practice_round.answered.get(question_id)
     if review_id is None:
         return redirect(url_for("practice.question", question_id=question_id))
@@ -268,8 +269,8 @@ def done():
     practice_round = _round()
     if practice_round is None:
         return redirect(url_for("practice.index"))
-    reviews = [store.own_review(current_user.id, rid) for rid in practice_round.answered.values()]
-    reviews = [r for r in reviews if r is not None]
+    found = [store.own_review(current_user.id, rid) for rid in practice_round.answered.values()]
+    reviews = [r for r in found if r is not None]
     return render_template(
         "practice/done.html",
         round=practice_round,

@@ -326,6 +326,8 @@ def drawable_counts(lesson_ids: Iterable[int]) -> dict[int, int]:
             select(QuizQuestion.lesson_id, func.count())
             .where(QuizQuestion.lesson_id.in_(ids), QuizQuestion.drawable())
             .group_by(QuizQuestion.lesson_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return {lesson_id: counts.get(lesson_id, 0) for lesson_id in ids}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -74,6 +74,11 @@ class Question:
     def option(self, key: str) -> Option | None:
         """Return the option with this key, if any."""
         return next((o for o in self.options if o.key == key), None)
+
+    def options_for(self, keys: Iterable[str]) -> tuple[Option, ...]:
+        """Return the options with these keys, in their order; KeyError for a key it lacks."""
+        by_key = {o.key: o for o in self.options}
+        return tuple(by_key[key] for key in keys)
 
     def title(self, limit: int = 60) -> str:
         """Name the question for HR by its scenario and prompt, never by its id alone."""

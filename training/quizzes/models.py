@@ -18,10 +18,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from training.db import UTCDateTime, one_of, utcnow
-from training.extensions import db
+from training.extensions import Model
 
 
-class QuizQuestion(db.Model):
+class QuizQuestion(Model):
     """A question loaded from a bank by `flask content sync`; retired, never deleted."""
 
     __tablename__ = "quiz_questions"
@@ -46,7 +46,7 @@ class QuizQuestion(db.Model):
         return cls.active.is_(True) & cls.withheld.is_(False)
 
 
-class QuestionVersion(db.Model):
+class QuestionVersion(Model):
     """A question exactly as it read at some time, addressed by the digest of its content.
 
     Attempts name the versions they showed, so the result page and any later
@@ -63,7 +63,7 @@ class QuestionVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class QuizAnswer(db.Model):
+class QuizAnswer(Model):
     """One question of a submitted attempt: the keys chosen and whether they were right.
 
     Written once with its submission (insert-only), so item statistics are plain SQL
@@ -94,7 +94,7 @@ class ReviewDecision(enum.StrEnum):
     WITHDRAW = "withdraw"  # no longer right: never drawn
 
 
-class QuestionHold(db.Model):
+class QuestionHold(Model):
     """A question held back from draws because a published revision changed a clause it cites.
 
     Insert-only. ``clauses`` lists each cited clause and its change: ``{"clause": "4.2.1.2",
@@ -111,7 +111,7 @@ class QuestionHold(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class QuestionReview(db.Model):
+class QuestionReview(Model):
     """HR's decision on a hold; insert-only, the latest decision for a hold counts."""
 
     __tablename__ = "question_reviews"

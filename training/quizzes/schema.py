@@ -118,8 +118,9 @@ def parse_question(
         bad(f"id {qid!r} must be kebab-case (a-z, 0-9 and single hyphens)")
 
     kind = raw.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         bad(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        kind = ""
     else:
         for key in sorted(ALTERNATIVE_KEYS - KIND_KEYS[kind]):
             if key in raw:

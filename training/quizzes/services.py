@@ -160,7 +160,7 @@ def pass_mark_for(lesson: Lesson) -> Fraction:
 
 def submitted_count(user_id: int, lesson: Lesson) -> int:
     """Return how many attempts at the lesson's current content the user has submitted."""
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(QuizSubmission)
         .join(QuizAttempt, QuizAttempt.id == QuizSubmission.attempt_id)
@@ -169,7 +169,7 @@ def submitted_count(user_id: int, lesson: Lesson) -> int:
             QuizAttempt.lesson_id == lesson.id,
             QuizAttempt.lesson_hash == lesson.content_hash,
         )
-    )
+    ).scalar_one()
 
 
 def attempts_left(user_id: int, lesson: Lesson) -> int | None:
@@ -259,7 +259,7 @@ def attempt_questions(attempt: QuizAttempt) -> dict[str, Question]:
     if cached is not None:
         return cached
     hashes = [entry["version"] for entry in attempt.draw["questions"]]
-    rows = (
+    rows: Iterable[QuestionVersion] = (
         db.session.scalars(select(QuestionVersion).where(QuestionVersion.content_hash.in_(hashes)))
         if hashes
         else []
@@ -280,7 +280,7 @@ def shown_questions(attempt: QuizAttempt) -> list[ShownQuestion]:
     shown = []
     for index, drawn in enumerate(attempt_draw(attempt).questions):
         question = questions[drawn.question_id]
-        options = tuple(question.option(key) for key in drawn.option_keys)
+        options = question.options_for(drawn.option_keys)
         shown.append(ShownQuestion(index, question, options))
     return shown
 

@@ -134,7 +134,9 @@ def write_xlsx(columns: list[Column], rows: Iterable[Any], out: IO[bytes], title
 
 def _xlsx_value(sheet: Any, value: Any) -> Any:
     if isinstance(value, date):
-        cell = WriteOnlyCell(sheet, value=value)
+        # Set after creating the cell: types-openpyxl's WriteOnlyCell() leaves out dates.
+        cell = WriteOnlyCell(sheet)
+        cell.value = value
         # Real dates, shown the way the screen shows them.
         cell.number_format = "yyyy-mm-dd hh:mm" if hasattr(value, "hour") else "yyyy-mm-dd"
         return cell

@@ -6,6 +6,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 from pathlib import Path
 
 from markupsafe import escape
@@ -66,7 +67,7 @@ class RevisionPlan:
     supersedes: dict[str, str]
     revision_html: dict[str, str]
     questions: dict[str, list[Question]]
-    pass_marks: dict[str, object]
+    pass_marks: dict[str, Fraction]
     flagged: list[FlaggedItem] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 

@@ -18,6 +18,7 @@ from training.course.models import (
     Lesson,
     LessonArchive,
     NormVersion,
+    VersionStatus,
 )
 from training.course.progress import rebuild_all
 from training.db import utcnow
@@ -87,7 +88,7 @@ def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> Publis
     issue_certificates_for_completed()
     if old is not None:
         _archive_current(old)
-        old.status = "superseded"
+        old.status = VersionStatus.SUPERSEDED
     version = NormVersion(
         source_sha256=plan.doc.source_sha256,
         title=plan.doc.title,

@@ -73,7 +73,7 @@ def sync_course(content_dir: Path, quiz_dir: Path) -> CourseSyncReport:
         lesson_numbers=[values["number"] for values in incoming],
     )
     created = version is None
-    if created:
+    if version is None:
         version = NormVersion(
             source_sha256=doc.source_sha256,
             title=doc.title,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 from flask import (
     Blueprint,
@@ -60,7 +61,9 @@ def index():
     certificates = dict(
         db.session.execute(
             select(Certificate.source_sha256, func.count()).group_by(Certificate.source_sha256)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     current = current_norm_version()
     retrain = services.retrain_rows()
@@ -81,13 +84,16 @@ def upload():
     """Upload a revised norm; nothing changes until it is published."""
     form = RevisionUploadForm()
     if form.validate_on_submit():
+        # DataRequired: the label is text and the date a date once the form validates.
+        label = cast(str, form.label.data)
+        effective = cast(date, form.effective.data)
         data = form.file.data.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
         if len(data) > current_app.config["IMPORT_MAX_BYTES"]:
             form.file.errors.append(_("文件过大。"))
         else:
             filename = Path(form.file.data.filename or "upload").name
             try:
-                services.plan_for_upload(data, filename, form.label.data, form.effective.data)
+                services.plan_for_upload(data, filename, label, effective)
             except NormParseError as error:
                 form.file.errors.append(_("无法识别这份规范:%(error)s", error=str(error)))
             else:
@@ -96,8 +102,8 @@ def upload():
                     url_for(
                         "revisions.preview",
                         upload_id=stored.upload_id,
-                        label=form.label.data,
-                        effective=form.effective.data.isoformat(),
+                        label=label,
+                        effective=effective.isoformat(),
                     )
                 )
     return render_template("revisions/upload.html", form=form), 422 if form.errors else 200
@@ -151,7 +157,10 @@ def publish(upload_id: str):
                 effective=form.effective.data,
             )
         )
-    stored, plan = _stored_plan(upload_id, form.label.data, form.effective.data)
+    # DataRequired: both hidden fields hold text once the form validates.
+    stored, plan = _stored_plan(
+        upload_id, cast(str, form.label.data), cast(str, form.effective.data)
+    )
     try:
         report = publish_revision(plan, actor=current_user._get_current_object())
         db.session.commit()
@@ -217,7 +226,7 @@ def review_decide(hold_id: int):
     try:
         hold = holds.review_hold(
             hold_id,
-            ReviewDecision(form.decision.data),
+            ReviewDecision(cast(str, form.decision.data)),  # DataRequired and AnyOf: text
             actor=current_user._get_current_object(),
             note=form.note.data or "",
             current=current_norm_version(),
@@ -291,7 +300,7 @@ def version_export(version_id: int, fmt: str):
         )
     ]
     if fmt == "xlsx":
-        out: io.IOBase = io.BytesIO()
+        out = io.BytesIO()
         count = write_xlsx(columns, rows, out, "规范版本完成情况")
         body: bytes | str = out.getvalue()
     else:
