@@ -5,19 +5,25 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test setup setup-dev db lint bench clean-venv
+# Installs come from the lock files in requirements/ (pinned versions of everything); the
+# project itself is installed on top without resolving again. `make lock` rewrites them.
+JOBS ?= auto
+
+.PHONY: run test setup setup-dev db lint bench lock clean-venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11, 5), "Python >= 3.11.5 is required, found " + sys.version' 
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml requirements/base.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements/base.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml requirements/dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@ $(VENV)/.installed
 
 setup: $(VENV)/.installed
@@ -39,7 +45,7 @@ run: db
 test: setup-dev
 	$(BIN)/ruff check training tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 ## Benchmark the app under gunicorn against a bare Flask app on 10,000 employees (under 10 minutes).
 bench: setup-dev
@@ -49,6 +55,14 @@ lint: setup-dev
 	$(BIN)/ruff check training tests benchmarks
 	$(BIN)/ruff format --check training tests benchmarks
 	$(BIN)/mypy
+
+## Re-resolve the dependencies of pyproject.toml into the lock files.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements/base.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--extra dev --output-file requirements/dev.txt pyproject.toml
 
 clean-venv:
 	rm -rf $(VENV)
