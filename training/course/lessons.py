@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from training.course.models import Lesson
+from training.course.signals import lessons_changed
 from training.db import utcnow
 from training.extensions import db
 
@@ -90,6 +91,7 @@ def install_lessons(
             lesson.updated_at = utcnow()
             report.retired.append(lesson.number)
     db.session.flush()
+    lessons_changed.send(None, report=report)
     return report
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from training.audit.services import record
 from training.auth.models import User
 from training.course.models import Lesson, NormVersion
+from training.course.signals import questions_changed
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
 from training.norm.marks import mark_changes, render_html
@@ -127,6 +128,8 @@ def refresh_withheld() -> int:
             row.withheld = withheld
             changed += 1
     db.session.flush()
+    if changed:
+        questions_changed.send(None)
     return changed
 
 

@@ -21,6 +21,7 @@ from training.course.models import (
     QuizSubmission,
 )
 from training.course.services import learning_recorded
+from training.course.signals import questions_changed
 from training.db import insert_ignoring_duplicates, insert_returning_id, utcnow
 from training.extensions import db
 from training.quizzes import grading, holds
@@ -130,6 +131,8 @@ def sync_questions(
             report.retired.append(row.qid)
     db.session.flush()
     holds.refresh_withheld()  # a bank may now carry `reviewed_for` for a held question
+    if report.created or report.updated or report.retired:
+        questions_changed.send(None, report=report)
     return report
 
 

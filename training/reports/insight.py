@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from training.course.lessons import lesson_for_clause
 from training.course.models import Lesson
+from training.course.signals import lessons_changed, questions_changed
 from training.extensions import db
 from training.reports.items import item_analysis
 
@@ -116,3 +117,10 @@ def cached_insight(limit: int = 10) -> Insight:
     insight = quiz_insight(limit)
     _cache[key] = (now, insight)
     return insight
+
+
+@lessons_changed.connect
+@questions_changed.connect
+def _forget(sender: object, **extra: object) -> None:
+    """Drop the cached figures: the lessons or questions they describe changed."""
+    _cache.clear()

@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import String, and_, case, cast, func, select, true
 
 from training.course.models import Lesson, QuizSubmission
+from training.course.signals import lessons_changed, questions_changed
 from training.extensions import db
 from training.quizzes.items import Question, question_from_dict
 from training.quizzes.models import QuizAnswer, QuizQuestion
@@ -211,3 +212,10 @@ def cached_item_analysis() -> ItemAnalysis:
     analysis = item_analysis()
     _cache[key] = (now, analysis)
     return analysis
+
+
+@lessons_changed.connect
+@questions_changed.connect
+def _forget(sender: object, **extra: object) -> None:
+    """Drop the cached figures: the lessons or questions they describe changed."""
+    _cache.clear()

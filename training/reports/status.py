@@ -1,8 +1,9 @@
 """Each employee's standing in the course, for any filtered set of employees, in one statement.
 
-Everything is computed in SQL (subqueries, a UNION ALL of learning events, a CASE for
-the status) so the same statement serves the dashboard counts, the paginated list, the
-employee page and the exports, on SQLite and PostgreSQL alike.
+Everything is computed in SQL from the maintained progress summary
+(``course.progress``), the current assignment and the certificate of the version in force,
+with a CASE for the status, so the same statement serves the dashboard counts, the
+paginated list, the employee page and the exports, on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations

@@ -1,0 +1,17 @@
+"""What the course tells the features built on it, without knowing them (blinker signals).
+
+Signals are sent without a sender. Receivers run in the sender's transaction and process;
+caches kept per process (the HR insight, the item analysis) use them to forget what a
+change made stale at once, in the process that made it; other workers wait for their TTL.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# The lessons in force changed: a sync or a published revision installed lessons.
+lessons_changed = _signals.signal("lessons-changed")
+# The questions that can be drawn changed: a bank sync, a revision's holds, an HR review.
+questions_changed = _signals.signal("questions-changed")
