@@ -23,6 +23,7 @@ from training.audit.services import record
 from training.auth.models import User
 from training.course.models import Lesson, NormVersion
 from training.course.signals import questions_changed
+from training.course.versions import previous_version_of
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
 from training.norm.marks import mark_changes, render_html
@@ -184,16 +185,6 @@ def _texts(version: NormVersion | None) -> dict[str, str]:
     if version is None or not version.source_bytes:
         return {}
     return _clause_texts(version.source_sha256, version.source_bytes)
-
-
-def previous_version_of(version: NormVersion) -> NormVersion | None:
-    """Return the version published just before ``version``."""
-    return db.session.scalar(
-        select(NormVersion)
-        .where(NormVersion.published_at < version.published_at, NormVersion.id != version.id)
-        .order_by(NormVersion.published_at.desc(), NormVersion.id.desc())
-        .limit(1)
-    )
 
 
 def held_items(current: NormVersion | None) -> list[HeldItem]:

@@ -14,7 +14,7 @@ from training.auth.models import User
 from training.course.completion import complete_user_ids, completed_pairs
 from training.course.lessons import active_lessons
 from training.course.models import Certificate, NormVersion
-from training.course.versions import current_norm_version
+from training.course.versions import current_norm_version, previous_version
 from training.db import company_today
 from training.extensions import db
 from training.revisions.planning import RevisionPlan, plan_revision
@@ -43,16 +43,6 @@ class VersionRow:
     state: str  # completed, retrain, overdue
     due_date: date | None
     lessons: list[str]
-
-
-def previous_version() -> NormVersion | None:
-    """Return the version the one in force replaced, if any."""
-    return db.session.scalar(
-        select(NormVersion)
-        .where(NormVersion.status == "superseded")
-        .order_by(NormVersion.published_at.desc(), NormVersion.id.desc())
-        .limit(1)
-    )
 
 
 def retrain_rows(today: date | None = None) -> list[VersionRow]:
