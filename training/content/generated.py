@@ -531,7 +531,12 @@ def make_item(
         raise DistractorError(
             f"{p.category}: needs {wanted} distractors for {item_id}, has {len(pool)}"
         )
-    templates = [d for d in pool if d.template][: min(TEMPLATES_PER_ITEM, wanted)]
+    # The formal alternatives closest to the key in length: a one-word key beside
+    # two-line alternatives would stand out by its brevity alone.
+    key_length = len(fold(_key_text(p)))
+    templates = sorted(
+        (d for d in pool if d.template), key=lambda d: abs(len(fold(d.text)) - key_length)
+    )[: min(TEMPLATES_PER_ITEM, wanted)]
     chosen = templates + [d for d in pool if d not in templates][: wanted - len(templates)]
 
     text = _key_text(p)
