@@ -8,6 +8,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -57,6 +58,25 @@ class DefaultConfig:
     # are trusted; 0 means none (the app is reached directly).
     PROXY_COUNT = 0
     LOG_LEVEL = "INFO"
+
+    # Mail (SMTP). No server: notifications wait in the queue and the notifications page says so.
+    MAIL_SERVER = ""
+    MAIL_PORT = 25
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_USE_TLS = False  # STARTTLS after connecting
+    MAIL_USE_SSL = False  # SMTP over TLS from the start (usually port 465)
+    MAIL_CA_FILE = ""  # a CA bundle to trust for the mail server (an internal CA); empty: system's
+    MAIL_DEFAULT_SENDER = "training@localhost"
+    MAIL_SENDER_NAME = "服务规范培训"
+    MAIL_TIMEOUT = 10  # seconds, also for group-robot webhooks
+    # Notifications: reminders N days before the due date, on it, then every N days overdue.
+    NOTIFY_REMIND_BEFORE_DAYS = [7, 1]
+    NOTIFY_OVERDUE_EVERY_DAYS = 7
+    NOTIFY_DIGEST_WEEKDAY = 1  # ISO weekday of the weekly digests (1 = Monday)
+    NOTIFY_QUIET_HOURS = "20:00-09:00"  # company time; empty: send at any hour
+    NOTIFY_MAX_ATTEMPTS = 8
+    NOTIFY_BATCH_SIZE = 100
 
 
 def database_url(instance_path: str) -> str:
@@ -163,6 +183,43 @@ def _zone(value: Any) -> str:
     return str(value)
 
 
+def _days_list(value: Any) -> list[int]:
+    if isinstance(value, str):
+        value = [part for part in value.replace(" ", "").split(",") if part]
+    if not isinstance(value, list | tuple):
+        raise ValueError("a list of whole numbers of days, e.g. [7, 1]")
+    days = [_int(1)(item) for item in value]
+    return sorted(set(days), reverse=True)
+
+
+def _quiet_hours(value: Any) -> str:
+    if value in (None, "", False):
+        return ""
+    try:
+        start, end = str(value).split("-")
+        time.fromisoformat(start.strip())
+        time.fromisoformat(end.strip())
+    except ValueError as error:
+        raise ValueError("two times like 20:00-09:00, or empty for none") from error
+    return f"{start.strip()}-{end.strip()}"
+
+
+def _existing_file(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if not Path(str(value)).is_file():
+        raise ValueError("the path of an existing file (a CA bundle in PEM), or empty")
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("text")
+    return value
+
+
 def _log_level(value: Any) -> str:
     level = str(value).upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -193,6 +250,22 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "SESSION_COOKIE_SECURE": _boolean,
     "BABEL_DEFAULT_TIMEZONE": _zone,
     "LOG_LEVEL": _log_level,
+    "MAIL_SERVER": _text,
+    "MAIL_PORT": _int(1),
+    "MAIL_USERNAME": _text,
+    "MAIL_PASSWORD": _text,
+    "MAIL_USE_TLS": _boolean,
+    "MAIL_USE_SSL": _boolean,
+    "MAIL_CA_FILE": _existing_file,
+    "MAIL_DEFAULT_SENDER": _text,
+    "MAIL_SENDER_NAME": _text,
+    "MAIL_TIMEOUT": _int(1),
+    "NOTIFY_REMIND_BEFORE_DAYS": _days_list,
+    "NOTIFY_OVERDUE_EVERY_DAYS": _int(0),
+    "NOTIFY_DIGEST_WEEKDAY": _int(1),
+    "NOTIFY_QUIET_HOURS": _quiet_hours,
+    "NOTIFY_MAX_ATTEMPTS": _int(1),
+    "NOTIFY_BATCH_SIZE": _int(1),
 }
 
 
@@ -213,3 +286,8 @@ def validate_settings(config: dict[str, Any]) -> None:
                 f"TRAINING_{name} (or {name} in instance/config.py) must be {error}, "
                 f"not {config[name]!r}"
             ) from None
+    if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
+        raise SettingsError(
+            "TRAINING_MAIL_USE_TLS and TRAINING_MAIL_USE_SSL cannot both be on: STARTTLS "
+            "(usually port 587) or SMTP over TLS from the start (usually port 465)"
+        )

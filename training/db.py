@@ -16,10 +16,12 @@ locked"), so writing requests never start as readers.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import enum
 import functools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -107,8 +109,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 10_000) -> None:
         # Requests that may change state (POST and friends) take the write
         # lock at once; page views and CLI reads begin deferred so that they
         # never hold the write lock while idle.
-        if has_request_context() and (
-            request.method not in READ_ONLY_METHODS or g.get("writes", False)
+        if _WRITING.get() or (
+            has_request_context()
+            and (request.method not in READ_ONLY_METHODS or g.get("writes", False))
         ):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
@@ -119,6 +122,32 @@ def _insert(model: type, values: dict[str, Any]) -> Any:
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(model).values(**values).on_conflict_do_nothing()
+
+
+# Set while a command's transaction must take the SQLite write lock when it begins.
+_WRITING: contextvars.ContextVar[bool] = contextvars.ContextVar("writing", default=False)
+
+
+@contextlib.contextmanager
+def write_transaction() -> Iterator[None]:
+    """Run a command's unit of work in one transaction that holds the write lock from its start.
+
+    Outside a request (``flask notify send``, a job runner) a transaction begins deferred;
+    inside this block it begins with ``BEGIN IMMEDIATE`` on SQLite, so a claim that reads and
+    then writes cannot lose the lock to another process in between. It commits at the end and
+    rolls back if the block raises. On PostgreSQL row locks (``FOR UPDATE SKIP LOCKED``) do
+    the same job.
+    """
+    db.session.commit()  # end whatever read transaction came before
+    token = _WRITING.set(True)
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        _WRITING.reset(token)
 
 
 def writes(view: Callable[..., Any]) -> Callable[..., Any]:

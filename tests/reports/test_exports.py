@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from training.audit.models import AuditEvent
 from training.extensions import db
-from training.reports.export import neutralise
+from training.sheets import neutralise
 
 DANGEROUS = '=HYPERLINK("http://evil.example","点我")'
 

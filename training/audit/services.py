@@ -26,6 +26,10 @@ ACTIONS = {
     "norm.publish": "发布规范新版本",
     "question.keep": "复核题目:仍然正确",
     "question.withdraw": "复核题目:撤下",
+    "notification.retry": "重新发送通知",
+    "notification.cancel": "取消通知",
+    "webhook.set": "设置部门群机器人",
+    "webhook.delete": "删除部门群机器人",
 }
 
 

@@ -16,28 +16,16 @@ from sqlalchemy.orm import aliased, contains_eager
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-try:
-    # types-WTForms describes WTForms 3.2, which has no SelectChoice yet.
-    from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
-except ImportError:  # WTForms < 3.3 takes (value, label) tuples, which 3.3 deprecates
-    SelectChoice = None
-
 from training.audit.models import AuditEvent
 from training.audit.services import ACTIONS
 from training.auth.decorators import hr_required
 from training.auth.models import User
 from training.extensions import db
+from training.forms import choices
 
 bp = Blueprint("audit", __name__, url_prefix="/hr/audit", template_folder="templates")
 
 PER_PAGE = 50
-
-
-def _action_choices() -> list[Any]:
-    pairs = [("", _l("全部操作")), *ACTIONS.items()]
-    if SelectChoice is None:
-        return pairs
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class AuditFilterForm(FlaskForm):
@@ -49,7 +37,7 @@ class AuditFilterForm(FlaskForm):
 
     action = SelectField(
         _l("操作"),
-        choices=_action_choices(),
+        choices=choices([("", _l("全部操作")), *ACTIONS.items()]),
         default="",
         validators=[Optional()],
     )

@@ -6,7 +6,6 @@ import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import CursorResult, select, update
@@ -14,9 +13,9 @@ from sqlalchemy import CursorResult, select, update
 from training.auth.models import PasswordLink, User
 from training.db import utcnow
 from training.extensions import db
+from training.urls import public_url
 
 PURPOSES = ("setup", "reset")
-DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 # token_urlsafe(32) gives 43 characters; anything much longer is not ours.
 _MAX_TOKEN_LENGTH = 128
 
@@ -120,8 +119,4 @@ def link_url(token: str) -> str:
     """Return the absolute URL of a link: from the request, or from BASE_URL outside one."""
     if has_request_context():
         return url_for("auth.set_password", token=token, _external=True)
-    base = urlsplit(current_app.config.get("BASE_URL") or DEFAULT_BASE_URL)
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
-    )
-    return adapter.build("auth.set_password", {"token": token}, force_external=True)
+    return public_url("auth.set_password", token=token)

@@ -157,6 +157,7 @@ def set_password(token: str):
         user.password_hash = passwords.hash_password(cast(str, form.new_password.data))
         user.must_change_password = False
         user.password_changed_at = utcnow()
+        links.revoke_links(user)  # a mailed invitation and a handed-over link: one is enough
         services.end_all_sessions(user)
         if current_user.is_authenticated:
             # Whoever is logged in on this browser is sent to the login page too.

@@ -12,23 +12,10 @@ from sqlalchemy import func, select
 from wtforms import DateField, EmailField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-try:
-    # types-WTForms describes WTForms 3.2, which has no SelectChoice yet.
-    from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
-except ImportError:  # WTForms < 3.3 takes (value, label) tuples, which 3.3 deprecates
-    SelectChoice = None
-
 from training.auth.models import Role, User
 from training.employees import importer
 from training.extensions import db
-
-
-def choices(pairs: list[tuple[str, object]]) -> list:
-    """Return SelectField choices in the form this WTForms version wants."""
-    if SelectChoice is None:
-        return pairs
-    return [SelectChoice(value, label) for value, label in pairs]
-
+from training.forms import choices
 
 ROLE_CHOICES = [(Role.LEARNER.value, _l("员工(学员)")), (Role.HR.value, _l("人事"))]
 
@@ -160,7 +147,3 @@ class DepartmentAssignForm(DueDateMixin, FlaskForm):
     department = SelectField(_l("部门"), validators=[DataRequired(_l("请选择部门。"))])
     due_date = DateField(_l("截止日期"), validators=[DataRequired(_l("请选择有效的截止日期。"))])
     submit = SubmitField(_l("为该部门分配培训"))
-
-
-class ActionForm(FlaskForm):
-    """A button whose only field is the CSRF token."""

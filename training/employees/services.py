@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import date
 from typing import cast
 
+import openpyxl
 from sqlalchemy import func, select
 
 from training.assignments import services as assignments
@@ -13,9 +15,12 @@ from training.audit.services import record
 from training.auth import links
 from training.auth import services as auth_services
 from training.auth.models import Role, User
+from training.course.lessons import active_lessons
 from training.employees.importer import EmployeeRecord, ExistingUser, ImportPlan
 from training.extensions import db
 from training.logs import security_event
+from training.notifications import messages
+from training.sheets import neutralise
 
 FIELD_LABELS = {
     "name": "姓名",
@@ -128,6 +133,7 @@ def create_employees(
     db.session.add_all(users)
     db.session.flush()
     accounts = []
+    lessons = active_lessons() if any(user.email for user in users) else []
     for user in users:
         assignment = assignments.assign_on_hire(user, actor=actor)
         # A new account has no earlier links to revoke.
@@ -147,6 +153,8 @@ def create_employees(
             },
         )
         record_link(user, "setup", actor=actor)
+        # Mailed if the employee has an address; the mail carries a link of its own.
+        messages.invitation(user, assignment.due_date, lessons)
         accounts.append(NewAccount(user, token))
     return accounts
 
@@ -304,3 +312,36 @@ def assign_department(department: str, due_date: date, *, actor: User | None = N
         details={"department": department, "due_date": due_date.isoformat(), "count": len(users)},
     )
     return len(users)
+
+
+LINK_ROWS_MAX = 20_000
+
+
+def parse_link_rows(text: str) -> list[tuple[str, str, str]]:
+    """Read the import page's "工号<TAB>姓名<TAB>链接" lines; raise ValueError naming a bad line."""
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3 or "/set-password/" not in parts[2]:
+            raise ValueError(f"第 {number} 行不是“工号、姓名、设置密码链接”,未生成文件。")
+        rows.append((parts[0].strip(), parts[1].strip(), parts[2].strip()))
+        if len(rows) > LINK_ROWS_MAX:
+            raise ValueError(f"超过 {LINK_ROWS_MAX} 行,未生成文件。")
+    if not rows:
+        raise ValueError("没有可下载的链接。")
+    return rows
+
+
+def links_workbook(rows: list[tuple[str, str, str]]) -> bytes:
+    """Return an XLSX of new accounts and their set-password links, links clickable."""
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("设置密码链接")
+    sheet.append(["工号", "姓名", "设置密码链接"])
+    for employee_no, name, url in rows:
+        # Nothing a name holds is read as a formula.
+        sheet.append([neutralise(employee_no), neutralise(name), url])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from typing import cast
 
@@ -12,18 +13,24 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from training.audit import services as audit
 from training.auth import links
 from training.auth.decorators import hr_required
 from training.auth.models import Role, User
+from training.db import company_today
 from training.employees import forms, importer, services, uploads
 from training.employees.importer import RowProblem
 from training.extensions import db
+from training.forms import choices, require_action_form
+from training.sheets import XLSX_MIMETYPE
 
 bp = Blueprint("employees", __name__, url_prefix="/hr/employees", template_folder="templates")
 
@@ -42,11 +49,6 @@ def _back_to(user: User):
 
 def _actor() -> User:
     return current_user._get_current_object()
-
-
-def _require_action_form() -> None:
-    if not forms.ActionForm().validate_on_submit():
-        abort(400)
 
 
 def _flash_form_errors(form) -> None:
@@ -98,7 +100,7 @@ def create():
 def issue_link(user_id: int):
     """Issue a reset link (a setup link if the employee never had a password) and show it once."""
     user = db.get_or_404(User, user_id)
-    _require_action_form()
+    require_action_form()
     if not user.active:
         flash(_("账号已停用,请先恢复账号再发放链接。"), "error")
         return _back_to(user)
@@ -119,7 +121,7 @@ def issue_link(user_id: int):
 def deactivate(user_id: int):
     """Deactivate an employee: sessions end at once, unused links are revoked, records stay."""
     user = db.get_or_404(User, user_id)
-    _require_action_form()
+    require_action_form()
     # Built before the commit, so nothing reloads the user (and reopens a transaction) after it.
     back = _back_to(user)
     if user.id == current_user.id:
@@ -139,7 +141,7 @@ def deactivate(user_id: int):
 def reactivate(user_id: int):
     """Let a deactivated employee log in again."""
     user = db.get_or_404(User, user_id)
-    _require_action_form()
+    require_action_form()
     back = _back_to(user)
     if user.active:
         flash(_("该账号未停用。"), "info")
@@ -178,7 +180,7 @@ def assign_department():
     """Assign the course to every active employee of a department."""
     form = forms.DepartmentAssignForm()
     counts = services.departments()
-    form.department.choices = forms.choices(
+    form.department.choices = choices(
         [("", _("请选择部门"))]
         + [(name, _("%(name)s(%(count)d 人)", name=name, count=count)) for name, count in counts]
     )
@@ -298,4 +300,40 @@ def import_confirm():
         (account.user.employee_no, account.user.name, links.link_url(account.token))
         for account in result.created
     ]
-    return render_template("employees/import_done.html", result=result, accounts=accounts)
+    mailed = sum(1 for account in result.created if account.user.email)
+    return render_template(
+        "employees/import_done.html", result=result, accounts=accounts, mailed=mailed
+    )
+
+
+@bp.route("/import/links.xlsx", methods=["POST"])
+@hr_required
+def import_links_xlsx():
+    """Turn the new accounts' links on the import page into an XLSX file.
+
+    The links are never stored: the page posts back what it shows, and this builds the file
+    from it, so the download works without keeping a usable token anywhere on the server.
+    """
+    require_action_form()
+    try:
+        rows = services.parse_link_rows(request.form.get("accounts", ""))
+    except ValueError as error:
+        flash(str(error), "error")
+        return redirect(url_for("employees.import_upload"))
+    data = services.links_workbook(rows)
+    record_download(len(rows))
+    db.session.commit()
+    return send_file(
+        io.BytesIO(data),
+        mimetype=XLSX_MIMETYPE,
+        as_attachment=True,
+        download_name=f"new-accounts-{company_today().isoformat()}.xlsx",
+    )
+
+
+def record_download(count: int) -> None:
+    audit.record(
+        "export",
+        f"下载新账号的设置密码链接({count} 人)",
+        details={"what": "password_links", "format": "xlsx", "rows": count},
+    )

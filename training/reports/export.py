@@ -20,24 +20,16 @@ from training.logs import security_event
 from training.reports.columns import Column, attempt_columns, employee_columns
 from training.reports.listing import Ordering, ordered
 from training.reports.status import Filters, employee_rows, user_conditions
+from training.sheets import XLSX_MIMETYPE, neutralise
 
 WHATS = ("employees", "attempts")
 FORMATS = ("csv", "xlsx")
 TITLES = {"employees": "员工培训进度", "attempts": "测验记录"}
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsx": XLSX_MIMETYPE,
 }
-# Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 1000
-
-
-def neutralise(value: Any) -> Any:
-    """Return a string that could start a formula prefixed with an apostrophe; others as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def attempts_select(filters: Filters, *, today: date | None = None) -> Select:

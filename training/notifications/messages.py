@@ -1,0 +1,156 @@
+"""What each notification says: rendered from Chinese templates (plain text and HTML) and queued.
+
+Every builder runs in the caller's transaction and queues at most one notification per
+idempotency key. Links are absolute, built from BASE_URL (messages are read outside the app).
+A set-password link is kept out of the stored message: it holds ``{secret}``, and the
+sender issues the link when it sends the invitation (see ``outbox``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from flask import current_app, render_template
+
+from training.auth.models import User
+from training.course.lessons import active_lessons
+from training.course.models import Lesson, NormVersion
+from training.notifications import outbox
+from training.notifications.channels import SECRET_MARK, robot_address
+from training.notifications.models import Channel, Kind
+from training.urls import public_url
+
+TEMPLATES = "notifications"
+
+
+def _render(name: str, **context: Any) -> tuple[str, str, str]:
+    """Return (subject, text, html) of a template set ``notifications/<name>.*``."""
+    context.setdefault("company", current_app.config["MAIL_SENDER_NAME"])
+    subject = render_template(f"{TEMPLATES}/{name}.subject.txt", **context).strip()
+    text = render_template(f"{TEMPLATES}/{name}.txt", **context)
+    html = render_template(f"{TEMPLATES}/{name}.html", **context)
+    return subject, text, html
+
+
+def _mail(key: str, kind: Kind, user: User, template: str, **context: Any) -> int | None:
+    if not user.email:
+        return None  # no address: HR hands the link or the news over in person
+    subject, text, html = _render(template, user=user, **context)
+    return outbox.enqueue(
+        key,
+        kind=kind,
+        channel=Channel.EMAIL,
+        address=user.email,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        payload={"template": template},
+        user_id=user.id,
+    )
+
+
+def invitation(
+    user: User, due_date: date | None, lessons: Sequence[Lesson] | None = None
+) -> int | None:
+    """Queue the new account's invitation with its set-password link (if it has an e-mail).
+
+    ``lessons`` lets an import pass the lesson list once for all its rows.
+    """
+    link = public_url("auth.set_password", token=SECRET_MARK)
+    link = link.replace("%7Bsecret%7D", SECRET_MARK)
+    return _mail(
+        f"invitation:{user.id}:{user.employee_no}",
+        Kind.INVITATION,
+        user,
+        "invitation",
+        link=link,
+        login_url=public_url("auth.login"),
+        due_date=due_date,
+        lessons=active_lessons() if lessons is None else lessons,
+        hours=current_app.config["PASSWORD_LINK_HOURS"],
+    )
+
+
+def reminder(user: User, due_date: date, when: str, today: date) -> int | None:
+    """Queue a due-date reminder: ``when`` is "before:7", "due" or "overdue:14" (days)."""
+    return _mail(
+        f"reminder:{user.id}:{due_date.isoformat()}:{when}",
+        Kind.REMINDER,
+        user,
+        "reminder",
+        due_date=due_date,
+        when=when,
+        days=(due_date - today).days,
+        home_url=public_url("lessons.home"),
+        lessons=active_lessons(),
+    )
+
+
+def retraining(user: User, version: NormVersion, lessons: Sequence[Lesson], due_date: date):
+    """Queue the notice that a revision took effect and which lessons to study again."""
+    return _mail(
+        f"retraining:{user.id}:{version.source_sha256[:16]}",
+        Kind.RETRAINING,
+        user,
+        "retraining",
+        version=version,
+        lessons=lessons,
+        due_date=due_date,
+        home_url=public_url("lessons.home"),
+    )
+
+
+def nudge(user: User, due_date: date | None, sender: User, sent_on: date) -> int | None:
+    """Queue a reminder someone asked for now (one per employee and day)."""
+    return _mail(
+        f"nudge:{user.id}:{sent_on.isoformat()}",
+        Kind.NUDGE,
+        user,
+        "nudge",
+        due_date=due_date,
+        sender=sender,
+        home_url=public_url("lessons.home"),
+    )
+
+
+def digest(
+    key: str,
+    kind: Kind,
+    user: User,
+    *,
+    title: str,
+    rows: Sequence[Any],
+    counts: dict[str, int],
+    week: str,
+    list_url: str,
+) -> int | None:
+    """Queue a weekly digest mail (a manager's department, or HR's whole company)."""
+    return _mail(
+        key,
+        kind,
+        user,
+        "digest",
+        title=title,
+        rows=rows,
+        counts=counts,
+        week=week,
+        list_url=list_url,
+    )
+
+
+def webhook_digest(
+    key: str, kind: Kind, *, department: str, title: str, lines: Sequence[str]
+) -> int | None:
+    """Queue a digest for a department's group robot (企业微信, 钉钉 or 飞书) as Markdown."""
+    text = "\n".join(lines)
+    return outbox.enqueue(
+        key,
+        kind=kind,
+        channel=Channel.WEBHOOK,
+        address=robot_address(department),
+        subject=title,
+        body_text=text,
+        payload={"title": title, "text": text},
+    )

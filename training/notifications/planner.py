@@ -1,0 +1,179 @@
+"""Which reminders and digests are due today; each is queued once, under its idempotency key.
+
+A reminder goes out at the latest stage an unfinished employee has reached: N days before the
+due date (``NOTIFY_REMIND_BEFORE_DAYS``), on the day, then once a week while overdue
+(``NOTIFY_OVERDUE_EVERY_DAYS``). A sender that did not run for a few days sends the current
+stage once, not every missed one. Digests go out once per ISO week, from
+``NOTIFY_DIGEST_WEEKDAY`` on: HR's for the whole company, a manager's for their departments,
+and one per department group robot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from training.auth.models import Role, User
+from training.extensions import db
+from training.notifications import messages
+from training.notifications.models import DepartmentWebhook, Kind, Notification
+from training.reports.dashboard import overdue_rows, summary
+from training.reports.status import COMPLETED, Filters, employee_rows
+from training.urls import public_url
+
+DIGEST_ROWS = 50  # overdue employees listed in one digest
+
+
+@dataclass
+class PlanReport:
+    """The keys of the notifications a planning run queued."""
+
+    queued: list[str] = field(default_factory=list)
+
+
+def reminder_stage(due: date, today: date) -> str | None:
+    """Return the reminder an employee due on ``due`` should have had by ``today``, if any."""
+    config = current_app.config
+    if today > due:
+        every = config["NOTIFY_OVERDUE_EVERY_DAYS"]
+        if not every:
+            return None
+        late = (today - due).days
+        return f"overdue:{1 + ((late - 1) // every) * every}"
+    if today == due:
+        return "due"
+    ahead = sorted(config["NOTIFY_REMIND_BEFORE_DAYS"], reverse=True)
+    reached = [days for days in ahead if today >= due - timedelta(days=days)]
+    return f"before:{reached[-1]}" if reached else None
+
+
+def _existing(keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found.update(
+            db.session.scalars(select(Notification.key).where(Notification.key.in_(chunk)))
+        )
+    return found
+
+
+def plan_reminders(today: date, report: PlanReport) -> None:
+    """Queue the current reminder of every active employee who has not finished (flush)."""
+    rows = employee_rows(Filters(), today=today)
+    stmt = select(rows.c.user_id, rows.c.due_date).where(
+        rows.c.status != COMPLETED, rows.c.due_date.is_not(None), rows.c.email != ""
+    )
+    wanted: dict[str, tuple[int, date, str]] = {}
+    for user_id, due in db.session.execute(stmt):
+        stage = reminder_stage(due, today)
+        if stage is not None:
+            key = f"reminder:{user_id}:{due.isoformat()}:{stage}"
+            wanted[key] = (user_id, due, stage)
+    new = {key: value for key, value in wanted.items() if key not in _existing(list(wanted))}
+    if not new:
+        return
+    users = {
+        user.id: user
+        for user in db.session.scalars(
+            select(User).where(User.id.in_([user_id for user_id, _, _ in new.values()]))
+        )
+    }
+    for key, (user_id, due, stage) in new.items():
+        if messages.reminder(users[user_id], due, stage, today) is not None:
+            report.queued.append(key)
+
+
+def iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _digest_counts(counts: Any) -> dict[str, int]:
+    return {
+        name: counts.get(name, 0) for name in ("completed", "in_progress", "not_started", "overdue")
+    }
+
+
+def plan_digests(today: date, report: PlanReport) -> None:
+    """Queue this week's digests once the digest weekday has come (flush)."""
+    if today.isoweekday() < current_app.config["NOTIFY_DIGEST_WEEKDAY"]:
+        return
+    week = iso_week(today)
+    overview = summary(today)
+    by_department = {d.name: d for d in overview.departments}
+    list_url = public_url("reports.employee_list", status="overdue")
+    hr_users = db.session.scalars(
+        select(User).where(User.role == Role.HR, User.active.is_(True), User.email != "")
+    )
+    company_overdue = overdue_rows(today, DIGEST_ROWS)
+    for user in hr_users:
+        key = f"hr_digest:{user.id}:{week}"
+        if messages.digest(
+            key,
+            Kind.HR_DIGEST,
+            user,
+            title="全公司服务规范培训周报",
+            rows=company_overdue,
+            counts=_digest_counts(overview.counts),
+            week=week,
+            list_url=list_url,
+        ):
+            report.queued.append(key)
+    for robot in db.session.scalars(select(DepartmentWebhook)):
+        department = by_department.get(robot.department)
+        if department is None:
+            continue
+        late = overdue_rows(today, DIGEST_ROWS, department=robot.department)
+        counts = _digest_counts(department.counts)
+        lines = [
+            f"已完成 {counts['completed']} 人,进行中 {counts['in_progress']} 人,"
+            f"未开始 {counts['not_started']} 人,已逾期 {counts['overdue']} 人。",
+            *(f"- {row.name}({row.employee_no})截止 {row.due_date.isoformat()}" for row in late),
+        ]
+        key = f"webhook_digest:{robot.department}:{week}"
+        if messages.webhook_digest(
+            key,
+            Kind.MANAGER_DIGEST,
+            department=robot.department,
+            title=f"{robot.department}服务规范培训周报({week})",
+            lines=lines,
+        ):
+            report.queued.append(key)
+
+
+def plan(today: date) -> PlanReport:
+    """Queue every reminder and digest due today (flush; the caller commits)."""
+    report = PlanReport()
+    plan_reminders(today, report)
+    plan_digests(today, report)
+    return report
+
+
+def quiet_window() -> tuple[time, time] | None:
+    """Return NOTIFY_QUIET_HOURS as (start, end) local times, or None when there are none."""
+    value = current_app.config["NOTIFY_QUIET_HOURS"]
+    if not value:
+        return None
+    start, end = (time.fromisoformat(part.strip()) for part in value.split("-"))
+    return start, end
+
+
+def held_until(now: datetime) -> datetime | None:
+    """Return when the quiet hours end, if ``now`` falls in them; else None."""
+    window = quiet_window()
+    if window is None:
+        return None
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    local = now.astimezone(zone)
+    start, end = window
+    clock = local.time()
+    inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
+    if not inside:
+        return None
+    day = local.date() if clock < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=zone)
