@@ -22,7 +22,7 @@ import enum
 import functools
 import sqlite3
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -46,10 +46,19 @@ def one_of(column: str, states: type[enum.StrEnum]) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({values})", name=column)
 
 
+def company_zone() -> ZoneInfo:
+    """Return the company's time zone (BABEL_DEFAULT_TIMEZONE)."""
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+
+
 def company_today() -> date:
     """Return today's date in the company's time zone (due dates are local dates)."""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
-    return datetime.now(zone).date()
+    return datetime.now(company_zone()).date()
+
+
+def local_day_start(day: date) -> datetime:
+    """Return the UTC instant at which a local calendar day (the company's time zone) begins."""
+    return datetime.combine(day, time.min, tzinfo=company_zone()).astimezone(UTC)
 
 
 def utcnow() -> datetime:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request
-from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
@@ -20,6 +18,7 @@ from training.audit.models import AuditEvent
 from training.audit.services import ACTIONS
 from training.auth.decorators import hr_required
 from training.auth.models import User
+from training.db import local_day_start
 from training.extensions import db
 from training.forms import choices
 
@@ -67,14 +66,6 @@ def _check_year(field: DateField) -> None:
     # Dates near the ends of the calendar overflow when turned into instants.
     if field.data and not 1900 <= field.data.year <= 2999:
         raise ValidationError(_l("日期超出范围。"))
-
-
-def local_day_start(day: date) -> datetime:
-    """Return the UTC instant at which a local calendar day (the company's time zone) begins."""
-    # Flask-Babel hands back a pytz zone, whose tzinfo= use would give the zone's LMT
-    # offset (+08:06); zoneinfo applies the real offset for that date.
-    local = ZoneInfo(str(get_timezone()))
-    return datetime.combine(day, time.min, tzinfo=local).astimezone(UTC)
 
 
 def filtered_events(form: AuditFilterForm) -> Select[tuple[AuditEvent]]:

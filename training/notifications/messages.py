@@ -73,7 +73,14 @@ def invitation(
     )
 
 
-def reminder(user: User, due_date: date, when: str, today: date) -> int | None:
+def reminder(
+    user: User,
+    due_date: date,
+    when: str,
+    today: date,
+    lessons: Sequence[Lesson],
+    completed: int,
+) -> int | None:
     """Queue a due-date reminder: ``when`` is "before:7", "due" or "overdue:14" (days)."""
     return _mail(
         f"reminder:{user.id}:{due_date.isoformat()}:{when}",
@@ -84,7 +91,8 @@ def reminder(user: User, due_date: date, when: str, today: date) -> int | None:
         when=when,
         days=(due_date - today).days,
         home_url=public_url("lessons.home"),
-        lessons=active_lessons(),
+        lessons=lessons,
+        completed=completed,
     )
 
 
@@ -122,6 +130,7 @@ def digest(
     *,
     title: str,
     rows: Sequence[Any],
+    finished: Sequence[Any],
     counts: dict[str, int],
     week: str,
     list_url: str,
@@ -134,6 +143,7 @@ def digest(
         "digest",
         title=title,
         rows=rows,
+        finished=finished,
         counts=counts,
         week=week,
         list_url=list_url,

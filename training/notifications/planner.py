@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 
 from training.auth.models import Role, User
+from training.course.lessons import active_lessons
+from training.db import company_zone, local_day_start
 from training.extensions import db
 from training.notifications import messages
 from training.notifications.models import DepartmentWebhook, Kind, Notification
@@ -65,26 +66,27 @@ def _existing(keys: list[str]) -> set[str]:
 def plan_reminders(today: date, report: PlanReport) -> None:
     """Queue the current reminder of every active employee who has not finished (flush)."""
     rows = employee_rows(Filters(), today=today)
-    stmt = select(rows.c.user_id, rows.c.due_date).where(
+    stmt = select(rows.c.user_id, rows.c.due_date, rows.c.completed_count).where(
         rows.c.status != COMPLETED, rows.c.due_date.is_not(None), rows.c.email != ""
     )
-    wanted: dict[str, tuple[int, date, str]] = {}
-    for user_id, due in db.session.execute(stmt):
+    wanted: dict[str, tuple[int, date, str, int]] = {}
+    for user_id, due, completed in db.session.execute(stmt):
         stage = reminder_stage(due, today)
         if stage is not None:
             key = f"reminder:{user_id}:{due.isoformat()}:{stage}"
-            wanted[key] = (user_id, due, stage)
+            wanted[key] = (user_id, due, stage, completed)
     new = {key: value for key, value in wanted.items() if key not in _existing(list(wanted))}
     if not new:
         return
     users = {
         user.id: user
         for user in db.session.scalars(
-            select(User).where(User.id.in_([user_id for user_id, _, _ in new.values()]))
+            select(User).where(User.id.in_([user_id for user_id, *_ in new.values()]))
         )
     }
-    for key, (user_id, due, stage) in new.items():
-        if messages.reminder(users[user_id], due, stage, today) is not None:
+    lessons = active_lessons()
+    for key, (user_id, due, stage, completed) in new.items():
+        if messages.reminder(users[user_id], due, stage, today, lessons, completed) is not None:
             report.queued.append(key)
 
 
@@ -111,6 +113,8 @@ def plan_digests(today: date, report: PlanReport) -> None:
         select(User).where(User.role == Role.HR, User.active.is_(True), User.email != "")
     )
     company_overdue = overdue_rows(today, DIGEST_ROWS)
+    since = local_day_start(today - timedelta(days=7))
+    company_finished = finished_rows(since, DIGEST_ROWS)
     for user in hr_users:
         key = f"hr_digest:{user.id}:{week}"
         if messages.digest(
@@ -119,6 +123,7 @@ def plan_digests(today: date, report: PlanReport) -> None:
             user,
             title="全公司服务规范培训周报",
             rows=company_overdue,
+            finished=company_finished,
             counts=_digest_counts(overview.counts),
             week=week,
             list_url=list_url,
@@ -129,12 +134,20 @@ def plan_digests(today: date, report: PlanReport) -> None:
         if department is None:
             continue
         late = overdue_rows(today, DIGEST_ROWS, department=robot.department)
+        done = finished_rows(since, DIGEST_ROWS, department=robot.department)
         counts = _digest_counts(department.counts)
         lines = [
             f"已完成 {counts['completed']} 人,进行中 {counts['in_progress']} 人,"
             f"未开始 {counts['not_started']} 人,已逾期 {counts['overdue']} 人。",
-            *(f"- {row.name}({row.employee_no})截止 {row.due_date.isoformat()}" for row in late),
         ]
+        if late:
+            lines.append("逾期未完成:")
+            lines += [
+                f"- {row.name}({row.employee_no})截止 {row.due_date.isoformat()}" for row in late
+            ]
+        if done:
+            lines.append("最近 7 天完成:")
+            lines += [f"- {row.name}({row.employee_no})" for row in done]
         key = f"webhook_digest:{robot.department}:{week}"
         if messages.webhook_digest(
             key,
@@ -144,6 +157,18 @@ def plan_digests(today: date, report: PlanReport) -> None:
             lines=lines,
         ):
             report.queued.append(key)
+
+
+def finished_rows(since: datetime, limit: int, *, department: str | None = None) -> list[Any]:
+    """Return who completed the course since ``since`` (of one department), newest first."""
+    rows = employee_rows(Filters(status=COMPLETED, department=department))
+    stmt = (
+        select(rows)
+        .where(rows.c.completed_at >= since)
+        .order_by(rows.c.completed_at.desc())
+        .limit(limit)
+    )
+    return list(db.session.execute(stmt))
 
 
 def plan(today: date) -> PlanReport:
@@ -168,7 +193,7 @@ def held_until(now: datetime) -> datetime | None:
     window = quiet_window()
     if window is None:
         return None
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    zone = company_zone()
     local = now.astimezone(zone)
     start, end = window
     clock = local.time()

@@ -7,9 +7,11 @@ from a grouped subquery, not a query per row.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Row, Select, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from training.auth.models import User
@@ -108,3 +110,41 @@ def counts() -> dict[str, int]:
     ):
         result[status] = count
     return result
+
+
+@dataclass(frozen=True)
+class RowsPage:
+    """One page of the listing: rows, and what the pager needs."""
+
+    items: Sequence[Row[Any]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def page_of(stmt: Select[Any], page: int, per_page: int) -> RowsPage:
+    """Return one page of a listing in two statements (count and rows)."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page = min(max(page, 1), max(1, -(-total // per_page)))
+    items = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return RowsPage(items, total, page, per_page)

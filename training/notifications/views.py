@@ -19,7 +19,15 @@ from training.forms import choices, require_action_form
 from training.notifications import outbox, planner
 from training.notifications.channels import WEBHOOK_KINDS, masked
 from training.notifications.models import Delivery, DepartmentWebhook, Notification
-from training.notifications.status import CANCELLABLE, LABELS, RETRYABLE, Status, counts, listing
+from training.notifications.status import (
+    CANCELLABLE,
+    LABELS,
+    RETRYABLE,
+    Status,
+    counts,
+    listing,
+    page_of,
+)
 
 bp = Blueprint(
     "notifications", __name__, url_prefix="/hr/notifications", template_folder="templates"
@@ -101,13 +109,7 @@ def index():
     if form.validate() and form.status.data:
         status = Status(form.status.data)
     search = (form.q.data or "").strip()
-    page = db.paginate(
-        listing(status, search),
-        page=request.args.get("page", 1, type=int),
-        per_page=PER_PAGE,
-        max_per_page=PER_PAGE,
-        error_out=False,
-    )
+    page = page_of(listing(status, search), request.args.get("page", 1, type=int), PER_PAGE)
     last_run = db.session.scalar(select(func.max(Delivery.at)))
     return render_template(
         "notifications/index.html",
