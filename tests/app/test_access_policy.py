@@ -71,6 +71,7 @@ POLICY = {
     "revisions.review": HR,
     "revisions.review_decide": HR,
     "revisions.version_detail": HR,
+    "revisions.cancel_scheduled": HR,
     "revisions.version_export": HR,
     "revisions.archived_lesson": HR,
 }

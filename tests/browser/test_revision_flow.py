@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.revisions.conftest import EFFECTIVE as TODAY
 from training.auth.models import Role
 from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
 from training.db import utcnow
@@ -75,7 +76,7 @@ def test_upload_preview_publish_then_employee_must_retrain(
     page.get_by_role("link", name="导入修订版规范").click()
     page.get_by_label("规范文件").set_input_files(str(revised))
     page.get_by_label("版本名称").fill("2027 年修订版")
-    page.get_by_label("生效日期").fill("2027-01-01")
+    page.get_by_label("生效日期").fill(TODAY)
     page.get_by_role("button", name="上传并预览").click()
     page.wait_for_url("**/hr/norm/import/**")
     row = page.locator('tr[data-kind="changed"]')
@@ -114,7 +115,7 @@ def test_a_held_question_is_reviewed_in_the_browser_and_drawn_again(
     page.goto(f"{live_server}/hr/norm/import")
     page.get_by_label("规范文件").set_input_files(str(revised))
     page.get_by_label("版本名称").fill("2027 年修订版")
-    page.get_by_label("生效日期").fill("2027-01-01")
+    page.get_by_label("生效日期").fill(TODAY)
     page.get_by_role("button", name="上传并预览").click()
     page.wait_for_url("**/hr/norm/import/**")
     assert "发布后暂停抽题" in page.content()

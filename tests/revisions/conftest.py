@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -10,6 +12,11 @@ from sqlalchemy import select
 from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
 from training.db import utcnow
 from training.extensions import db
+
+# Today in the company's time zone: a revision effective today is published at once (a later
+# date would schedule it; tests/revisions/test_schedule.py covers that).
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+EFFECTIVE = TODAY.isoformat()
 
 SEED = (Path(__file__).resolve().parents[2] / "content" / "source" / "service-norm.txt").read_text(
     "utf-8"

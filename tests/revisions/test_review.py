@@ -8,6 +8,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from tests.revisions.conftest import EFFECTIVE
 from training.audit.models import AuditEvent
 from training.auth.models import Role
 from training.course.models import Lesson
@@ -23,7 +24,7 @@ REMOVE_3_4_7 = ("3.4.7工作不努力、背后讲别人坏话,影响了公司效
 def _publish(runner, path, label="v2"):
     result = runner.invoke(
         args=["content", "import-norm", str(path), "--label", label]
-        + ["--effective", "2027-01-01", "--publish"]
+        + ["--effective", EFFECTIVE, "--publish"]
     )
     assert result.exit_code == 0, result.output
     db.session.rollback()

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from tests.revisions.conftest import EFFECTIVE, TODAY
 from training.assignments.services import current_assignments
 from training.auth.models import Role
 from training.course.completion import progress_for
@@ -53,7 +54,7 @@ def test_preview_writes_nothing(runner, lessons, revised):
             "--label",
             "2027 修订",
             "--effective",
-            "2027-01-01",
+            EFFECTIVE,
         ]
     )
     assert result.exit_code == 0, result.output
@@ -84,7 +85,7 @@ def test_one_clause_revision_flags_exactly_its_lesson_and_completers(
             "--label",
             "2027 修订",
             "--effective",
-            "2027-01-01",
+            EFFECTIVE,
             "--publish",
         ]
     )
@@ -112,7 +113,7 @@ def test_one_clause_revision_flags_exactly_its_lesson_and_completers(
     rows = retrain_rows()
     assert [(row.user.id, row.lessons) for row in rows] == [(done_all.id, ["4.2"])]
     due = current_assignments([done_all.id, done_some.id])
-    assert due[done_all.id].due_date == date(2027, 1, 1) + timedelta(days=14)
+    assert due[done_all.id].due_date == TODAY + timedelta(days=14)
     assert done_some.id not in due
     # the old version and its lessons are kept, read-only
     versions = db.session.scalars(select(NormVersion).order_by(NormVersion.id)).all()
@@ -139,7 +140,7 @@ def test_renumber_only_revision_flags_nobody(
             "--label",
             "调序",
             "--effective",
-            "2027-02-01",
+            EFFECTIVE,
             "--publish",
         ]
     )
@@ -171,7 +172,7 @@ def test_removed_clause_holds_the_items_citing_it(runner, lessons, revised):
             "--label",
             "删条款",
             "--effective",
-            "2027-03-01",
+            EFFECTIVE,
             "--publish",
         ]
     )
@@ -193,7 +194,7 @@ def test_bad_revision_file_is_refused(runner, lessons, tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     result = runner.invoke(
-        args=["content", "import-norm", str(empty), "--label", "x", "--effective", "2027-01-01"]
+        args=["content", "import-norm", str(empty), "--label", "x", "--effective", EFFECTIVE]
     )
     assert result.exit_code == 1
     assert "empty.txt" in result.output
@@ -213,7 +214,7 @@ def _publish_one_clause(runner, revised):
             "--label",
             "v2",
             "--effective",
-            "2027-01-01",
+            EFFECTIVE,
             "--publish",
         ]
     )
@@ -251,7 +252,7 @@ def test_sync_leaves_a_newer_published_version_alone(runner, lessons, revised):
             "--label",
             "v2",
             "--effective",
-            "2027-01-01",
+            EFFECTIVE,
             "--publish",
         ]
     )
@@ -272,7 +273,7 @@ def test_hr_upload_preview_publish(
     with path.open("rb") as handle:
         response = client.post(
             "/hr/norm/import",
-            data={"file": (handle, "revised.txt"), "label": "2027 修订", "effective": "2027-01-01"},
+            data={"file": (handle, "revised.txt"), "label": "2027 修订", "effective": EFFECTIVE},
             content_type="multipart/form-data",
         )
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -288,7 +289,7 @@ def test_hr_upload_preview_publish(
     base = str(current_norm_version().id)
     stale = client.post(
         f"/hr/norm/import/{upload_id}/publish",
-        data={"label": "2027 修订", "effective": "2027-01-01", "base": "999"},
+        data={"label": "2027 修订", "effective": EFFECTIVE, "base": "999"},
     )
     assert stale.status_code == 302
     assert "/hr/norm/import/" in stale.headers["Location"]  # back to a fresh preview
@@ -296,7 +297,7 @@ def test_hr_upload_preview_publish(
     assert _counts() == before
     response = client.post(
         f"/hr/norm/import/{upload_id}/publish",
-        data={"label": "2027 修订", "effective": "2027-01-01", "base": base},
+        data={"label": "2027 修订", "effective": EFFECTIVE, "base": base},
     )
     assert response.status_code == 302
     db.session.rollback()
@@ -340,7 +341,7 @@ def test_certificate_of_a_superseded_version_says_so(
             "--label",
             "v2",
             "--effective",
-            "2027-01-01",
+            EFFECTIVE,
             "--publish",
         ]
     )
@@ -378,7 +379,7 @@ def test_a_new_lesson_sends_only_those_who_had_completed_back_to_training(
             "--label",
             "加一课",
             "--effective",
-            "2027-01-01",
+            EFFECTIVE,
             "--publish",
         ]
     )
@@ -387,7 +388,7 @@ def test_a_new_lesson_sends_only_those_who_had_completed_back_to_training(
     rows = retrain_rows()
     assert [(row.user.id, row.lessons) for row in rows] == [(finished.id, ["2.6"])]
     due = current_assignments([finished.id, partial.id])
-    assert due[finished.id].due_date == date(2027, 1, 15)
+    assert due[finished.id].due_date == TODAY + timedelta(days=14)
     assert due[partial.id].due_date == date(2026, 1, 15)  # their own, earlier due date stands
 
 
@@ -402,7 +403,7 @@ def test_republishing_the_text_of_an_earlier_version_is_refused(
             "--label",
             "v2",
             "--effective",
-            "2027-01-01",
+            EFFECTIVE,
             "--publish",
         ]
     )
@@ -416,7 +417,7 @@ def test_republishing_the_text_of_an_earlier_version_is_refused(
             "--label",
             "回退",
             "--effective",
-            "2027-02-01",
+            EFFECTIVE,
             "--publish",
         ]
     )
@@ -442,7 +443,7 @@ def test_employee_history_shows_both_versions(
             "--label",
             "调序",
             "--effective",
-            "2027-02-01",
+            EFFECTIVE,
             "--publish",
         ]
     )
@@ -474,7 +475,7 @@ def test_version_report_exports_csv_and_xlsx(
             "--label",
             "v2",
             "--effective",
-            "2027-01-01",
+            EFFECTIVE,
             "--publish",
         ]
     )

@@ -19,6 +19,7 @@ class AssignmentReason(enum.StrEnum):
     INDIVIDUAL = "individual"  # HR set one employee's due date
     DEPARTMENT = "department"  # HR assigned a whole department
     REVISION = "revision"  # a published revision asks for retraining
+    RECERTIFICATION = "recertification"  # a completion expired: the periodic refresher
 
 
 class Assignment(Model):

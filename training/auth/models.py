@@ -17,6 +17,7 @@ class Role(enum.StrEnum):
     """What an account may do."""
 
     LEARNER = "learner"
+    MANAGER = "manager"  # a department head: their departments' progress, nothing else of HR's
     HR = "hr"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -23,6 +23,8 @@ class SyncReport:
     retired: list[str] = field(default_factory=list)
     # new lesson number -> id of the lesson row it supersedes
     superseded: dict[str, int] = field(default_factory=dict)
+    # lessons whose text changed in place (an editorial revision): nobody retrains
+    editorial: list[str] = field(default_factory=list)
 
 
 def install_lessons(
@@ -31,6 +33,7 @@ def install_lessons(
     version_id: int | None,
     supersedes: Mapping[str, str] | None = None,
     revision_html: Mapping[str, str] | None = None,
+    editorial: Collection[str] = (),
 ) -> SyncReport:
     """Make ``incoming`` the lessons in force (the caller commits); idempotent.
 
@@ -40,10 +43,14 @@ def install_lessons(
     ``supersedes`` maps its number to the number of the lesson it replaces,
     the link is kept so that employees who completed the old one are asked
     to retrain. Rows no longer in force are retired, never deleted.
+
+    A lesson numbered in ``editorial`` (HR judged its change editorial) keeps the row it
+    supersedes instead: the new text replaces the old on that row, ``content_hash`` stays,
+    so what learners read and passed still counts and nobody retrains.
     """
     revision_html = revision_html or {}
     active = list(db.session.scalars(select(Lesson).where(Lesson.active.is_(True))))
-    by_hash = {lesson.content_hash: lesson for lesson in active}
+    by_hash = {lesson.shown_hash: lesson for lesson in active}
     by_number = {lesson.number: lesson for lesson in active}
     # Take every lesson out of force first, so numbers can move between rows
     # without two lessons in force ever sharing a number.
@@ -59,6 +66,19 @@ def install_lessons(
             # Without a revision's own matching, a lesson replaces the one of its number.
             previous = values["number"] if supersedes is None else supersedes.get(values["number"])
             old = by_number.get(previous or "")
+            if old is not None and values["number"] in editorial and old.id not in kept:
+                by_hash.pop(old.shown_hash, None)
+                kept.add(old.id)
+                for key, value in values.items():
+                    if key != "content_hash":
+                        setattr(old, key, value)
+                old.text_hash = values["content_hash"]
+                old.active = True
+                old.version_id = version_id
+                old.revision_html = revision_html.get(values["number"])
+                old.updated_at = utcnow()
+                report.editorial.append(values["number"])
+                continue
             lesson = Lesson(
                 **values,
                 active=True,
@@ -73,6 +93,8 @@ def install_lessons(
                 report.superseded[values["number"]] = old.id
             continue
         kept.add(lesson.id)
+        # A row changed editorially matches on the text it shows; its content_hash stays.
+        values = {k: v for k, v in values.items() if k != "content_hash" or not lesson.text_hash}
         changed = any(getattr(lesson, key) != value for key, value in values.items()) or (
             version_id is not None and lesson.version_id != version_id
         )

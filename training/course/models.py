@@ -69,6 +69,14 @@ class Lesson(Model):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("lessons.id"))
     # What changed against the superseded lesson: HTML with <ins>/<del> per clause.
     revision_html: Mapped[str | None] = mapped_column(Text)
+    # The hash of the text shown, when an editorial revision changed it in place: reads and
+    # passes keep counting against ``content_hash``, the content learners were credited for.
+    text_hash: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def shown_hash(self) -> str:
+        """Return the hash of the text this row shows now."""
+        return self.text_hash or self.content_hash
 
 
 class VersionStatus(enum.StrEnum):
@@ -76,6 +84,8 @@ class VersionStatus(enum.StrEnum):
 
     PUBLISHED = "published"  # in force
     SUPERSEDED = "superseded"  # an earlier published one
+    SCHEDULED = "scheduled"  # published with a future effective date; not in force yet
+    CANCELLED = "cancelled"  # a scheduled one HR withdrew before it took effect
 
 
 class NormVersion(Model):
@@ -99,6 +109,11 @@ class NormVersion(Model):
     source_bytes: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Clause numbers (of the previous version) changed or removed, and renumberings.
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # HR's decisions at publish: lesson number -> reason, for changes judged editorial.
+    editorial: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Who scheduled it, when, and why activation failed (if it did).
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    activation_error: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     @property
     def short_sha(self) -> str:

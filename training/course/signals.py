@@ -15,3 +15,6 @@ _signals = Namespace()
 lessons_changed = _signals.signal("lessons-changed")
 # The questions that can be drawn changed: a bank sync, a revision's holds, an HR review.
 questions_changed = _signals.signal("questions-changed")
+# A scheduled job runs (``flask notify send`` from cron): work that is due by the calendar —
+# a revision whose effective date has come — happens now if no request did it first.
+clock_ticked = _signals.signal("clock-ticked")

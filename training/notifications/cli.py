@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from training.course.signals import clock_ticked
 from training.db import company_today, utcnow, write_transaction
 from training.extensions import db
 from training.notifications import channels, outbox, planner
@@ -17,7 +18,12 @@ notify_cli = AppGroup("notify", help="Send reminders, digests and invitations.")
 
 @notify_cli.command("send")
 def send_command() -> None:
-    """Queue today's reminders and digests, then send everything due (outside quiet hours)."""
+    """Queue today's reminders and digests, then send everything due (outside quiet hours).
+
+    First, whatever is due by the calendar happens (a scheduled revision takes effect and
+    queues its retraining notices), so this run sends them.
+    """
+    clock_ticked.send()
     with write_transaction():
         planned = planner.plan(company_today())
     click.echo(f"queued {len(planned.queued)} new reminders and digests")

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from training.content.cli import content_cli
 from training.content.outline import OutlineError
 from training.course.versions import current_norm_version
+from training.db import company_today
 from training.extensions import db
 from training.lessons.services import LessonFileError
 from training.norm.diff import format_text
@@ -18,6 +19,7 @@ from training.norm.model import NormParseError
 from training.quizzes.services import BankError
 from training.revisions.planning import plan_revision
 from training.revisions.publishing import RevisionBlocked, publish_revision
+from training.revisions.schedule import schedule_revision
 from training.revisions.sync import sync_course
 
 
@@ -25,9 +27,31 @@ from training.revisions.sync import sync_course
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--label", required=True, help="Name of the version, e.g. '2027 年修订版'.")
 @click.option("--effective", required=True, help="Effective date, YYYY-MM-DD.")
-@click.option("--publish", "do_publish", is_flag=True, help="Publish after the preview.")
-def import_norm_command(file: Path, label: str, effective: str, do_publish: bool) -> None:
+@click.option(
+    "--publish",
+    "do_publish",
+    is_flag=True,
+    help="Publish after the preview (schedule it, if the effective date is after today).",
+)
+@click.option(
+    "--editorial",
+    "editorial_args",
+    multiple=True,
+    metavar="LESSON=REASON",
+    help="A changed lesson whose change is editorial (nobody retrains), with the reason.",
+)
+def import_norm_command(
+    file: Path, label: str, effective: str, do_publish: bool, editorial_args: tuple[str, ...]
+) -> None:
     """Preview a revised norm against the version in force (writes nothing without --publish)."""
+    editorial: dict[str, str] = {}
+    for argument in editorial_args:
+        number, _, reason = argument.partition("=")
+        if not number.strip() or not reason.strip():
+            raise click.BadParameter(
+                "use LESSON=REASON, e.g. 3.2=只改正了错别字", param_hint="--editorial"
+            )
+        editorial[number.strip()] = reason.strip()
     try:
         effective_date = date.fromisoformat(effective)
     except ValueError as error:
@@ -75,7 +99,15 @@ def import_norm_command(file: Path, label: str, effective: str, do_publish: bool
             raise click.exceptions.Exit(1)
         return
     try:
-        report = publish_revision(plan)
+        if plan.effective_date > company_today():
+            version = schedule_revision(plan, editorial=editorial)
+            db.session.commit()
+            click.echo(
+                f"Scheduled {version.source_sha256[:12]} to take effect on "
+                f"{plan.effective_date}; nothing else changes until then."
+            )
+            return
+        report = publish_revision(plan, editorial=editorial)
     except RevisionBlocked as error:
         db.session.rollback()
         click.echo(f"Publishing refused:\n{error}", err=True)

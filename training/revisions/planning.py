@@ -21,7 +21,7 @@ from training.content.generated import (
 from training.content.impact import LessonImpact, lesson_impact
 from training.content.lessons import generate_lessons, plan_lessons
 from training.content.outline import OUTLINE_FILE, load_outline
-from training.course.models import NormVersion
+from training.course.models import NormVersion, VersionStatus
 from training.extensions import db
 from training.lessons.services import lesson_values
 from training.norm.diff import (
@@ -196,7 +196,10 @@ def plan_revision(
     doc = parse_revision(data, filename, outline.titles, old_data)
     problems: list[str] = []
     same = db.session.scalar(
-        select(NormVersion).where(NormVersion.source_sha256 == doc.source_sha256)
+        select(NormVersion).where(
+            NormVersion.source_sha256 == doc.source_sha256,
+            NormVersion.status.in_([VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED]),
+        )
     )
     if same is not None:
         problems.append(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -12,8 +13,8 @@ from training.assignments.services import assign
 from training.audit.services import record
 from training.auth.models import User
 from training.course.certificates import issue_certificates_for_completed
-from training.course.completion import complete_user_ids
-from training.course.lessons import SyncReport, install_lessons
+from training.course.completion import complete_user_ids, completed_pairs
+from training.course.lessons import SyncReport, active_lessons, install_lessons
 from training.course.models import (
     Lesson,
     LessonArchive,
@@ -21,8 +22,9 @@ from training.course.models import (
     VersionStatus,
 )
 from training.course.progress import rebuild_all
-from training.db import utcnow
+from training.db import company_today, utcnow
 from training.extensions import db
+from training.notifications import messages
 from training.quizzes import holds
 from training.quizzes.services import sync_questions
 from training.revisions.planning import RevisionPlan
@@ -70,16 +72,39 @@ def _archive_current(version: NormVersion) -> None:
         )
 
 
-def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> PublishReport:
+def check_editorial(plan: RevisionPlan, editorial: Mapping[str, str]) -> None:
+    """Refuse editorial decisions for lessons whose content did not change, or without a reason."""
+    problems = [
+        f"第 {number} 课的内容没有变化,不能标为措辞修改"
+        for number in editorial
+        if number not in plan.supersedes
+    ] + [f"第 {number} 课标为措辞修改,请写明理由" for number, why in editorial.items() if not why]
+    if problems:
+        raise RevisionBlocked(problems)
+
+
+def publish_revision(
+    plan: RevisionPlan,
+    *,
+    actor: User | None = None,
+    editorial: Mapping[str, str] | None = None,
+    scheduled: NormVersion | None = None,
+) -> PublishReport:
     """Publish the planned version: archive, install lessons and quizzes, assign retraining.
+
+    ``editorial`` maps the number of a changed lesson HR judged editorial to the reason:
+    its new text replaces the old and nobody retrains on it. ``scheduled`` is the row of a
+    scheduled version taking effect now (it becomes the published one).
 
     Flushes; the caller commits (or rolls back: nothing of the version is left then).
     """
+    editorial = dict(editorial or {})
     if plan.blocked:
         raise RevisionBlocked(
             plan.problems
             + [f"{i.path}: {i.question_id}: {i.reason}" for i in plan.flagged if i.blocking]
         )
+    check_editorial(plan, editorial)
     old = plan.old_version
     # Whoever is complete under the outgoing version holds its certificate
     # (issued now if an earlier failure left it out): that is the evidence
@@ -89,25 +114,34 @@ def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> Publis
     if old is not None:
         _archive_current(old)
         old.status = VersionStatus.SUPERSEDED
-    version = NormVersion(
-        source_sha256=plan.doc.source_sha256,
-        title=plan.doc.title,
-        source_name=plan.filename,
-        label=plan.label,
-        effective_date=plan.effective_date,
-        status="published",
-        published_at=utcnow(),
-        published_by_id=actor.id if actor else None,
-        source_bytes=plan.data,
-        changes=plan.changes,
-    )
-    db.session.add(version)
+    if scheduled is not None:
+        version = scheduled
+        version.status = VersionStatus.PUBLISHED
+        version.published_at = utcnow()
+        version.changes = plan.changes
+        version.activation_error = ""
+    else:
+        version = NormVersion(
+            source_sha256=plan.doc.source_sha256,
+            title=plan.doc.title,
+            source_name=plan.filename,
+            label=plan.label,
+            effective_date=plan.effective_date,
+            status=VersionStatus.PUBLISHED,
+            published_at=utcnow(),
+            published_by_id=actor.id if actor else None,
+            source_bytes=plan.data,
+            changes=plan.changes,
+            editorial=editorial,
+        )
+        db.session.add(version)
     db.session.flush()
     lessons = install_lessons(
         plan.lessons,
         version_id=version.id,
         supersedes=plan.supersedes,
         revision_html=plan.revision_html,
+        editorial=editorial,
     )
     sync_questions(plan.questions, plan.pass_marks)
     held = holds.hold_questions(version)
@@ -123,23 +157,46 @@ def publish_revision(plan: RevisionPlan, *, actor: User | None = None) -> Publis
         if retrain_ids
         else []
     )
-    due = plan.effective_date + timedelta(days=current_app.config["RETRAIN_DAYS"])
+    due = max(plan.effective_date, company_today()) + timedelta(
+        days=current_app.config["RETRAIN_DAYS"]
+    )
     assign(retrain_users, due, reason="revision", actor=actor)
     certificates = issue_certificates_for_completed()
     rebuild_all()
+    _notify_retraining(version, retrain_users, due)
+    for number, why in editorial.items():
+        record(
+            "norm.editorial",
+            f"第 {number} 课的修改判定为措辞修改,已完成的员工无需复训:{why}",
+            actor=actor,
+            details={"version": version.source_sha256, "lesson": number, "reason": why},
+        )
     record(
         "norm.publish",
         f"发布规范新版本「{plan.label}」({version.source_sha256[:12]}),"
-        f"{len(lessons.superseded)} 课内容有变化,{len(retrain_users)} 人需复训,"
-        f"{len(held)} 道题暂停抽题待复核",
+        f"{len(lessons.superseded)} 课内容有变化,{len(lessons.editorial)} 课仅措辞修改,"
+        f"{len(retrain_users)} 人需复训,{len(held)} 道题暂停抽题待复核",
         actor=actor,
         details={
             "version": version.source_sha256,
             "label": plan.label,
             "effective_date": plan.effective_date.isoformat(),
             "changes": plan.changes,
+            "editorial": editorial,
             "retrain_users": len(retrain_users),
             "held_questions": held,
+            "scheduled": scheduled is not None,
         },
     )
     return PublishReport(version, lessons, len(retrain_users), certificates, held)
+
+
+def _notify_retraining(version: NormVersion, users: list[User], due: date) -> None:
+    """Queue each retraining employee's notice, naming the lessons they must do again."""
+    if not users:
+        return
+    lessons = active_lessons()
+    done = completed_pairs()
+    for user in users:
+        todo = [lesson for lesson in lessons if (user.id, lesson.id) not in done]
+        messages.retraining(user, version, todo, due)

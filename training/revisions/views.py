@@ -28,9 +28,10 @@ from training.auth.decorators import hr_required
 from training.course.lessons import active_lessons
 from training.course.models import Certificate, LessonArchive, NormVersion
 from training.course.versions import current_norm_version
-from training.db import writes
+from training.db import company_today, writes
 from training.employees import uploads
 from training.extensions import db
+from training.forms import require_action_form
 from training.logs import security_event
 from training.norm.diff import render_html
 from training.norm.model import NormParseError
@@ -38,11 +39,12 @@ from training.quizzes import holds
 from training.quizzes.models import ReviewDecision
 from training.reports.columns import Column, company_zone
 from training.reports.export import MIMETYPES, write_csv, write_xlsx
-from training.revisions import services
+from training.revisions import schedule, services
 from training.revisions.forms import PublishForm, QuestionReviewForm, RevisionUploadForm
 from training.revisions.publishing import RevisionBlocked, publish_revision
 
 bp = Blueprint("revisions", __name__, url_prefix="/hr/norm", template_folder="templates")
+schedule.register(bp)
 
 
 @bp.app_template_global()
@@ -56,7 +58,9 @@ def render_marks(segments):
 def index():
     """List the norm's versions with completion counts."""
     versions = db.session.scalars(
-        select(NormVersion).order_by(NormVersion.published_at.desc(), NormVersion.id.desc())
+        select(NormVersion).order_by(
+            NormVersion.published_at.desc().nulls_first(), NormVersion.id.desc()
+        )
     ).all()
     certificates = dict(
         db.session.execute(
@@ -75,6 +79,7 @@ def index():
         retrain_count=sum(1 for row in retrain if row.state == "retrain"),
         overdue_count=sum(1 for row in retrain if row.state == "overdue"),
         review_count=holds.pending_count(),
+        scheduled=schedule.scheduled_version(),
     )
 
 
@@ -136,7 +141,13 @@ def preview(upload_id: str):
     stored, plan = _stored_plan(upload_id, label, effective)
     current = current_norm_version()
     form = PublishForm(label=label, effective=effective, base=str(current.id) if current else "")
-    return render_template("revisions/preview.html", plan=plan, form=form, upload_id=upload_id)
+    return render_template(
+        "revisions/preview.html",
+        plan=plan,
+        form=form,
+        upload_id=upload_id,
+        today=company_today(),
+    )
 
 
 @bp.route("/import/<upload_id>/publish", methods=["POST"])
@@ -161,34 +172,91 @@ def publish(upload_id: str):
     stored, plan = _stored_plan(
         upload_id, cast(str, form.label.data), cast(str, form.effective.data)
     )
+    back = url_for(
+        "revisions.preview",
+        upload_id=upload_id,
+        label=form.label.data,
+        effective=form.effective.data,
+    )
+    editorial, problems = _editorial_decisions(plan)
+    if problems:
+        for problem in problems:
+            flash(problem, "error")
+        return redirect(back)
+    actor = current_user._get_current_object()
     try:
-        report = publish_revision(plan, actor=current_user._get_current_object())
-        db.session.commit()
+        if plan.effective_date > company_today():
+            version = schedule.schedule_revision(plan, editorial=editorial, actor=actor)
+            db.session.commit()
+        else:
+            report = publish_revision(plan, actor=actor, editorial=editorial)
+            db.session.commit()
     except IntegrityError:
         db.session.rollback()
         flash(_("发布未完成:这份规范刚刚已被发布过。"), "error")
         return redirect(url_for("revisions.index"))
-    except RevisionBlocked:
+    except RevisionBlocked as blocked:
         db.session.rollback()
+        for problem in blocked.problems:
+            flash(problem, "error")
         flash(_("发布被阻止:请先处理预览页列出的问题。"), "error")
-        return redirect(
-            url_for(
-                "revisions.preview",
-                upload_id=upload_id,
-                label=form.label.data,
-                effective=form.effective.data,
-            )
-        )
+        return redirect(back)
     uploads.delete(upload_id)
+    if plan.effective_date > company_today():
+        flash(
+            _(
+                "已预约「%(label)s」于 %(date)s 生效。在此之前,现行版本的课程、测验和证书都不变;"
+                "生效当天自动发布并通知需复训的员工。",
+                label=version.label,
+                date=plan.effective_date.isoformat(),
+            ),
+            "success",
+        )
+        return redirect(url_for("revisions.index"))
     flash(
         _(
-            "已发布「%(label)s」:%(lessons)s 课内容有变化,%(users)s 人需复训。",
+            "已发布「%(label)s」:%(lessons)s 课内容有变化,%(editorial)s 课仅措辞修改,"
+            "%(users)s 人需复训。",
             label=plan.label,
             lessons=len(report.lessons.superseded),
+            editorial=len(report.lessons.editorial),
             users=report.retrain_users,
         ),
         "success",
     )
+    return redirect(url_for("revisions.index"))
+
+
+def _editorial_decisions(plan) -> tuple[dict[str, str], list[str]]:
+    """Read HR's choice per changed lesson: material (the default) or editorial with a reason."""
+    editorial: dict[str, str] = {}
+    problems: list[str] = []
+    for number in plan.supersedes:
+        choice = request.form.get(f"change-{number}", "material")
+        if choice not in ("material", "editorial"):
+            abort(400)
+        if choice == "editorial":
+            reason = request.form.get(f"reason-{number}", "").strip()
+            if not reason:
+                problems.append(_("第 %(n)s 课选择了“仅措辞修改”,请写明理由。", n=number))
+            elif len(reason) > 500:
+                problems.append(_("第 %(n)s 课的理由请控制在 500 字以内。", n=number))
+            editorial[number] = reason
+    return editorial, problems
+
+
+@bp.route("/versions/<int:version_id>/cancel", methods=["POST"])
+@hr_required
+def cancel_scheduled(version_id: int):
+    """Withdraw a scheduled revision before its effective date."""
+    version = db.get_or_404(NormVersion, version_id)
+    require_action_form()
+    label = version.label
+    if schedule.cancel_scheduled(version, actor=current_user._get_current_object()):
+        db.session.commit()
+        flash(_("已取消预约的版本「%(label)s」,现行版本继续有效。", label=label), "success")
+    else:
+        flash(_("这个版本不是待生效状态,无法取消。"), "error")
     return redirect(url_for("revisions.index"))
 
 
