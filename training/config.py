@@ -43,6 +43,10 @@ class DefaultConfig:
     LOGIN_MAX_FAILURES_PER_ADDRESS = 30
 
     ONBOARDING_DAYS = 14  # due date = 入职日期 + this many days
+    # "strict": due = 入职日期 + ONBOARDING_DAYS even if past; "grace": never sooner than
+    # today + ONBOARDING_GRACE_DAYS. HR can choose per import on the preview page too.
+    ONBOARDING_DUE_POLICY = "strict"
+    ONBOARDING_GRACE_DAYS = 7
     RETRAIN_DAYS = 14  # after a revision: retraining due = effective date + this many days
     BASE_URL = "http://127.0.0.1:5000"  # for links printed by commands, outside a request
     PASSWORD_LINK_HOURS = 72  # how long a set-password or reset link stays valid
@@ -77,6 +81,7 @@ class DefaultConfig:
     NOTIFY_QUIET_HOURS = "20:00-09:00"  # company time; empty: send at any hour
     NOTIFY_MAX_ATTEMPTS = 8
     NOTIFY_BATCH_SIZE = 100
+    NOTIFY_NUDGES_PER_DAY = 30  # reminders one HR user or manager may send by hand per day
 
 
 def database_url(instance_path: str) -> str:
@@ -212,6 +217,15 @@ def _existing_file(value: Any) -> str:
     return str(value)
 
 
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError(" or ".join(repr(a) for a in allowed))
+        return str(value)
+
+    return check
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -233,6 +247,8 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "QUIZ_PASS_MARK": _number(0, 1, low_open=True, high_open=False),
     "QUIZ_MAX_ATTEMPTS": _optional_int(1),
     "ONBOARDING_DAYS": _int(0),
+    "ONBOARDING_DUE_POLICY": _choice("strict", "grace"),
+    "ONBOARDING_GRACE_DAYS": _int(0),
     "RETRAIN_DAYS": _int(0),
     "PASSWORD_LINK_HOURS": _int(1),
     "IMPORT_MAX_BYTES": _int(1),
@@ -266,6 +282,7 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "NOTIFY_QUIET_HOURS": _quiet_hours,
     "NOTIFY_MAX_ATTEMPTS": _int(1),
     "NOTIFY_BATCH_SIZE": _int(1),
+    "NOTIFY_NUDGES_PER_DAY": _int(1),
 }
 
 

@@ -1,4 +1,5 @@
-"""Every route against a policy table, as anonymous, learner, another learner and HR.
+"""Every route against a policy table, as anonymous, learner, another learner, a manager of
+the employee's department, a manager of another department, and HR.
 
 A route added without a policy fails this suite. URLs that take an id are
 tried with another employee's id.
@@ -10,13 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from training.app import create_app
-from training.auth.models import Role
+from training.auth.models import ManagedDepartment, Role
 from training.course.versions import current_norm_version
 from training.extensions import db
 from training.quizzes.models import QuizQuestion
 from training.quizzes.services import start_attempt
 
 PUBLIC, USER, OWNER, HR = "public", "user", "owner", "hr"
+# HR, and managers for the people of their own departments (404 for anyone else's).
+STAFF = "staff"
 
 POLICY = {
     "static": PUBLIC,
@@ -43,16 +46,18 @@ POLICY = {
     "practice.done": USER,
     "practice.stats": HR,
     "reports.dashboard": HR,
-    "reports.employee_list": HR,
-    "reports.employee_detail": HR,
+    "reports.employee_list": STAFF,
+    "reports.employee_detail": STAFF,
     "reports.attempt_detail": HR,
-    "reports.export_employees": HR,
+    "reports.export_employees": STAFF,
     "reports.export_attempts": HR,
     "reports.item_analysis": HR,
     "employees.create": HR,
+    "employees.edit": HR,
     "employees.import_upload": HR,
     "employees.import_confirm": HR,
     "employees.import_links_xlsx": HR,
+    "employees.import_preview": HR,
     "employees.assign": HR,
     "employees.assign_department": HR,
     "employees.deactivate": HR,
@@ -60,6 +65,7 @@ POLICY = {
     "employees.issue_link": HR,
     "audit.index": HR,
     "notifications.index": HR,
+    "notifications.nudge": STAFF,
     "notifications.retry": HR,
     "notifications.cancel": HR,
     "notifications.save_robot": HR,
@@ -98,6 +104,10 @@ def world(app, lessons, create_user):
     learner = create_user(name="学员甲")
     other = create_user(name="学员乙")
     hr = create_user(role=Role.HR, name="人事丙")
+    manager = create_user(role=Role.MANAGER, name="测试部负责人", department="测试部")
+    manager.managed.append(ManagedDepartment(department="测试部"))
+    elsewhere = create_user(role=Role.MANAGER, name="销售部负责人", department="销售部")
+    elsewhere.managed.append(ManagedDepartment(department="销售部"))
     attempt = start_attempt(other.id, lessons[0])
     db.session.commit()
     question = db.session.scalar(select(QuizQuestion.id).limit(1))
@@ -105,6 +115,8 @@ def world(app, lessons, create_user):
         "learner": learner,
         "other": other,
         "hr": hr,
+        "manager": manager,
+        "elsewhere": elsewhere,
         "values": {
             "user_id": other.id,
             "attempt_id": attempt.id,
@@ -161,7 +173,7 @@ def test_route_follows_its_policy(app, world, endpoint, rule, method):
         assert anonymous.headers["Location"].startswith("/login")
 
     learner = _request(_login(app, world["learner"]), method, url)
-    if policy == HR:
+    if policy in (HR, STAFF):
         assert learner.status_code == 403, (url, learner.status_code)
     elif policy == OWNER:
         assert learner.status_code == 404, (url, learner.status_code)  # another learner's attempt
@@ -174,8 +186,20 @@ def test_route_follows_its_policy(app, world, endpoint, rule, method):
         owner = _request(_login(app, world["other"]), method, url)
         assert owner.status_code in (200, 302, 400, 422), (url, owner.status_code)
 
+    for who in ("manager", "elsewhere"):
+        response = _request(_login(app, world[who]), method, url)
+        if policy == HR:
+            assert response.status_code == 403, (who, url, response.status_code)
+        elif policy == OWNER:
+            assert response.status_code == 404, (who, url, response.status_code)
+        elif policy == STAFF and who == "elsewhere" and "user_id" in rule:
+            # Another department's employee does not exist for this manager.
+            assert response.status_code == 404, (who, url, response.status_code)
+        elif policy in (STAFF, USER):
+            assert response.status_code not in (401, 403, 500), (who, url, response.status_code)
+
     hr = _request(_login(app, world["hr"]), method, url)
     if policy == OWNER:
         assert hr.status_code == 404, (url, hr.status_code)  # HR reads attempts in the HR pages
-    elif policy in (HR, USER):
+    elif policy in (HR, USER, STAFF):
         assert hr.status_code not in (401, 403, 500), (url, hr.status_code)

@@ -15,7 +15,7 @@ ALLOWED = {
     "content": {"norm"},
     "course": set(),
     "employees": {"assignments", "audit", "auth", "course", "notifications"},
-    "lessons": {"course"},
+    "lessons": {"assignments", "course"},
     "quizzes": {"audit", "auth", "content", "course", "norm"},
     "practice": {"auth", "course", "quizzes"},
     "reports": {"assignments", "audit", "auth", "course", "quizzes"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,8 @@ def _log_in(page, base, employee_no):
     page.get_by_label("工号").fill(employee_no)
     page.get_by_label("密码").fill("Correct-Horse-42")
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/")
+    # HR lands on the dashboard, learners on their course.
+    page.wait_for_url(re.compile(rf"{re.escape(base)}/(hr/)?$"))
 
 
 def test_upload_preview_publish_then_employee_must_retrain(

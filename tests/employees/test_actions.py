@@ -116,7 +116,11 @@ def test_deactivation_ends_a_logged_in_session_at_once(make_app, client, hr, cre
     assert live == 0
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.deactivate"))
     assert (event.target_user_id, event.actor_id, event.channel) == (employee.id, hr.id, "web")
-    assert event.details == {"sessions_ended": 1, "links_revoked": 0}
+    assert event.details == {
+        "sessions_ended": 1,
+        "links_revoked": 0,
+        "notifications_cancelled": 0,
+    }
 
 
 def test_deactivated_employee_cannot_log_in_and_keeps_records(client, auth, hr, create_user):
@@ -294,10 +298,12 @@ def test_actions_partial_renders_for_active_and_deactivated_employees(app, clien
         template = '{% include "employees/_actions.html" %}'
         html = render_template_string(template, employee=active)
         assert f'action="/hr/employees/{active.id}/links"' in html
-        assert f'action="/hr/employees/{active.id}/deactivate"' in html
+        # Deactivation asks first: a link to its confirmation page, not a form.
+        assert f'href="/hr/employees/{active.id}/deactivate"' in html
+        assert f'href="/hr/employees/{active.id}/edit"' in html
         assert f'action="/hr/employees/{active.id}/assign"' in html
         assert 'name="due_date"' in html
-        assert html.count('name="csrf_token"') == 3
+        assert html.count('name="csrf_token"') == 2
         html = render_template_string(template, employee=inactive)
         assert f'action="/hr/employees/{inactive.id}/reactivate"' in html
         assert "deactivate" not in html

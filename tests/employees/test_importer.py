@@ -207,8 +207,8 @@ def _row(number: int = 2, **fields) -> ImportRow:
         ({"email": "zhang@example"}, "邮箱", "邮箱格式不正确。"),
         ({"email": "a b@example.com"}, "邮箱", "邮箱格式不正确。"),
         ({"position": "岗" * 101}, "岗位", "岗位最多 100 个字符。"),
-        ({"role": "经理"}, "角色", "未知角色“经理”,应为 员工 或 人事。"),
-        ({"role": "admin"}, "角色", "未知角色“admin”,应为 员工 或 人事。"),
+        ({"role": "经理"}, "角色", "未知角色“经理”,应为 员工、部门负责人 或 人事。"),
+        ({"role": "admin"}, "角色", "未知角色“admin”,应为 员工、部门负责人 或 人事。"),
     ],
 )
 def test_each_bad_cell_is_reported_with_row_and_column(fields, column, message):

@@ -28,11 +28,11 @@ def test_dashboard_counts_statuses_of_active_employees(
     def count(key):
         return int(re.search(rf'data-count="{key}">(\d+)<', html).group(1))
 
-    # HR's own account is an employee too (人事行政部, not started, no due date).
-    assert count("total") == 5
+    # HR's own account was never assigned the course: it is not counted.
+    assert count("total") == 4
     assert count("completed") == 1
     assert count("in_progress") == 1
-    assert count("not_started") == 2
+    assert count("not_started") == 1
     assert count("overdue") == 1
 
 
@@ -47,7 +47,7 @@ def test_dashboard_draws_a_bar_per_department_in_svg(client, hr, lessons, record
     assert 'role="img"' in svg
     assert "aria-label=" in svg
     assert "<title>" in svg
-    assert svg.count('class="bar"') == 4  # three departments and 人事行政部
+    assert svg.count('class="bar"') == 3  # HR (人事行政部, not assigned) is not a trainee
     for department in ("销售部", "技术部", "客服部"):
         assert f">{department}</text>" in svg
     assert ">50%(1/2)</text>" in svg

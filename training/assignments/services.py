@@ -13,11 +13,26 @@ from training.auth.models import User
 from training.db import company_today, utcnow
 from training.extensions import db
 
+STRICT, GRACE = "strict", "grace"
+POLICIES = (STRICT, GRACE)
 
-def default_due_date(hire_date: date | None, today: date | None = None) -> date:
-    """Return 入职日期 + ONBOARDING_DAYS (from today when the hire date is unknown)."""
-    start = hire_date or today or company_today()
-    return start + timedelta(days=current_app.config["ONBOARDING_DAYS"])
+
+def default_due_date(
+    hire_date: date | None, today: date | None = None, policy: str | None = None
+) -> date:
+    """Return the onboarding due date for a hire date.
+
+    ``strict``: 入职日期 + ONBOARDING_DAYS (from today when the hire date is unknown), even if
+    that is already past. ``grace``: never sooner than today + ONBOARDING_GRACE_DAYS, so
+    someone imported with an old hire date is not overdue the moment they exist. The
+    policy defaults to the ONBOARDING_DUE_POLICY setting.
+    """
+    config = current_app.config
+    today = today or company_today()
+    due = (hire_date or today) + timedelta(days=config["ONBOARDING_DAYS"])
+    if (policy or config["ONBOARDING_DUE_POLICY"]) == GRACE:
+        due = max(due, today + timedelta(days=config["ONBOARDING_GRACE_DAYS"]))
+    return due
 
 
 def current_assignment_ids():
@@ -61,6 +76,13 @@ def assign(
     return rows
 
 
-def assign_on_hire(user: User, *, actor: User | None = None) -> Assignment:
-    """Assign the course to a new employee, due ONBOARDING_DAYS after the hire date."""
-    return assign([user], default_due_date(user.hire_date), reason="hire", actor=actor)[0]
+def assign_on_hire(
+    user: User,
+    *,
+    actor: User | None = None,
+    today: date | None = None,
+    policy: str | None = None,
+) -> Assignment:
+    """Assign the course to a new employee, due by the onboarding rule (``default_due_date``)."""
+    due = default_due_date(user.hire_date, today, policy)
+    return assign([user], due, reason="hire", actor=actor)[0]

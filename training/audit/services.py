@@ -30,6 +30,7 @@ ACTIONS = {
     "norm.editorial": "判定为措辞修改(无需复训)",
     "question.keep": "复核题目:仍然正确",
     "question.withdraw": "复核题目:撤下",
+    "employee.nudge": "提醒员工完成培训",
     "notification.retry": "重新发送通知",
     "notification.cancel": "取消通知",
     "webhook.set": "设置部门群机器人",

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from training.auth.models import PasswordLink, User
 from training.db import utcnow
@@ -23,6 +23,23 @@ _MAX_TOKEN_LENGTH = 128
 def token_hash(token: str) -> str:
     """Return the hex sha256 stored for a token."""
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def pending_count(user: User) -> int:
+    """Return how many of the user's links could still be used."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(PasswordLink)
+            .where(
+                PasswordLink.user_id == user.id,
+                PasswordLink.used_at.is_(None),
+                PasswordLink.revoked_at.is_(None),
+                PasswordLink.expires_at > utcnow(),
+            )
+        )
+        or 0
+    )
 
 
 def revoke_links(user: User) -> int:

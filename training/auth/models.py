@@ -79,6 +79,32 @@ class User(Model):
     def is_hr(self) -> bool:
         return self.role == Role.HR
 
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def departments_managed(self) -> tuple[str, ...]:
+        """Return the departments a manager heads, in order (nothing for anyone else)."""
+        if self.role != Role.MANAGER:
+            return ()
+        return tuple(sorted(row.department for row in self.managed))
+
+    managed: Mapped[list[ManagedDepartment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class ManagedDepartment(Model):
+    """A department a manager (部门负责人) heads: they see its people's progress."""
+
+    __tablename__ = "managed_departments"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    department: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="managed")
+
 
 class UserSession(Model):
     """A login session; the cookie carries its token, the database its hash.

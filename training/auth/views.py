@@ -26,8 +26,17 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def safe_next(target: str | None) -> str:
-    """Return a same-site path to go to after login, or the home page."""
+def landing(user: User) -> str:
+    """Return where a user starts: HR on the dashboard, a manager on their people, others home."""
+    if user.is_hr:
+        return url_for("reports.dashboard")
+    if user.is_manager:
+        return url_for("reports.employee_list")
+    return url_for("lessons.home")
+
+
+def safe_next(target: str | None, user: User | None = None) -> str:
+    """Return a same-site path to go to after login, or the user's landing page."""
     if target:
         parts = urlsplit(target)
         if (
@@ -37,7 +46,7 @@ def safe_next(target: str | None) -> str:
             and not target.startswith("//")
         ):
             return target
-    return url_for("lessons.home")
+    return landing(user) if user is not None else url_for("lessons.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -89,7 +98,7 @@ def login():
         if user.must_change_password:
             flash(_("这是一次性密码,请先设置您自己的密码。"), "info")
             return redirect(url_for("auth.change_password"))
-        return redirect(safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next"), user))
     return render_template("auth/login.html", form=form)
 
 

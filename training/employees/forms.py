@@ -10,14 +10,18 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
 from wtforms import DateField, EmailField, HiddenField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
 from training.auth.models import Role, User
 from training.employees import importer
 from training.extensions import db
 from training.forms import choices
 
-ROLE_CHOICES = [(Role.LEARNER.value, _l("员工(学员)")), (Role.HR.value, _l("人事"))]
+ROLE_CHOICES = [
+    (Role.LEARNER.value, _l("员工(学员)")),
+    (Role.MANAGER.value, _l("部门负责人")),
+    (Role.HR.value, _l("人事")),
+]
 
 
 def local_today() -> date:
@@ -29,22 +33,9 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class EmployeeForm(FlaskForm):
-    """Create one employee (no password: they get a set-password link)."""
+class ProfileFields(FlaskForm):
+    """What HR records about an employee, on the create and the edit form alike."""
 
-    employee_no = StringField(
-        _l("工号"),
-        filters=[_strip],
-        validators=[
-            DataRequired(_l("请输入工号。")),
-            Length(max=32, message=_l("工号最多 32 个字符。")),
-            Regexp(
-                importer.EMPLOYEE_NO_RE.pattern + "$",
-                message=_l("工号只能包含字母、数字、短横线和下划线。"),
-            ),
-        ],
-        render_kw={"autocomplete": "off", "autocapitalize": "none"},
-    )
     name = StringField(
         _l("姓名"),
         filters=[_strip],
@@ -73,6 +64,7 @@ class EmployeeForm(FlaskForm):
         filters=[_strip],
         validators=[Optional(), Length(max=255, message=_l("邮箱最多 255 个字符。"))],
         render_kw={"autocomplete": "off"},
+        description=_l("填写后,账号邀请和截止提醒会发到这个邮箱。"),
     )
     position = StringField(
         _l("岗位(可选)"),
@@ -81,7 +73,16 @@ class EmployeeForm(FlaskForm):
         render_kw={"autocomplete": "off"},
     )
     role = SelectField(_l("角色"), choices=choices(ROLE_CHOICES), default=Role.LEARNER.value)
-    submit = SubmitField(_l("创建员工"))
+    managed = StringField(
+        _l("负责部门(部门负责人填写)"),
+        filters=[_strip],
+        # No Optional(): it would stop the chain before validate_managed sees an empty field.
+        validators=[Length(max=1000)],
+        description=_l(
+            "多个部门用顿号分隔,例如:销售部、客服部。负责人只能看到这些部门员工的进度。"
+        ),
+        render_kw={"autocomplete": "off", "list": "departments"},
+    )
 
     def validate_hire_date(self, field):
         """Refuse dates that cannot be a hire date."""
@@ -92,6 +93,51 @@ class EmployeeForm(FlaskForm):
         """Check the address with the same rule as imports."""
         if field.data and importer.check_email(field.data):
             raise ValidationError(_l("邮箱格式不正确。"))
+
+    def validate_managed(self, field):
+        """A manager heads at least one department; nobody else heads any."""
+        names = importer.parse_departments(field.data or "")
+        if self.role.data == Role.MANAGER.value and not names:
+            raise ValidationError(_l("部门负责人须填写负责部门。"))
+        if any(len(name) > 100 for name in names):
+            raise ValidationError(_l("部门名称最多 100 个字符。"))
+
+    def managed_departments(self) -> tuple[str, ...]:
+        """Return the departments entered (none unless the role is manager)."""
+        if self.role.data != Role.MANAGER.value:
+            return ()
+        return importer.parse_departments(self.managed.data or "")
+
+
+class EmployeeEditForm(ProfileFields):
+    """HR corrects an employee's record; every change is audited with before and after."""
+
+    # Accounts made on the command line may have no hire date; editing does not force one.
+    hire_date = DateField(
+        _l("入职日期"),
+        validators=[Optional()],
+        description=_l("改动后,未完成的入职培训截止日期按同样的规则重新计算。"),
+    )
+    submit = SubmitField(_l("保存修改"))
+
+
+class EmployeeForm(ProfileFields):
+    """Create one employee (no password: they get a set-password link)."""
+
+    employee_no = StringField(
+        _l("工号"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("请输入工号。")),
+            Length(max=32, message=_l("工号最多 32 个字符。")),
+            Regexp(
+                importer.EMPLOYEE_NO_RE.pattern + "$",
+                message=_l("工号只能包含字母、数字、短横线和下划线。"),
+            ),
+        ],
+        render_kw={"autocomplete": "off", "autocapitalize": "none"},
+    )
+    submit = SubmitField(_l("创建员工"))
 
     def validate_employee_no(self, field):
         """Refuse a 工号 that exists, also when it differs only in upper/lower case."""
@@ -122,6 +168,7 @@ class ImportConfirmForm(FlaskForm):
 
     upload_id = HiddenField(validators=[DataRequired(), Length(max=64)])
     fingerprint = HiddenField(validators=[DataRequired(), Length(max=64)])
+    policy = HiddenField(validators=[Optional(), AnyOf(["strict", "grace"])])
     submit = SubmitField(_l("确认导入"))
 
 

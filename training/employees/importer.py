@@ -26,7 +26,7 @@ REQUIRED_COLUMNS = {
     "部门": "department",
     "入职日期": "hire_date",
 }
-OPTIONAL_COLUMNS = {"邮箱": "email", "岗位": "position", "角色": "role"}
+OPTIONAL_COLUMNS = {"邮箱": "email", "岗位": "position", "角色": "role", "负责部门": "managed"}
 COLUMNS = REQUIRED_COLUMNS | OPTIONAL_COLUMNS
 HEADER_OF = {key: header for header, key in COLUMNS.items()}
 
@@ -36,8 +36,13 @@ ROLE_VALUES = {
     "learner": "learner",
     "人事": "hr",
     "hr": "hr",
+    "部门负责人": "manager",
+    "负责人": "manager",
+    "manager": "manager",
 }
-ROLE_LABELS = {"learner": "员工", "hr": "人事"}
+ROLE_LABELS = {"learner": "员工", "manager": "部门负责人", "hr": "人事"}
+# 负责部门 lists departments separated by any of these.
+_DEPARTMENT_SEPARATORS = re.compile(r"[、,，;；/]+")
 
 EMPLOYEE_NO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
@@ -78,6 +83,7 @@ class ImportRow:
     email: str | None = None
     position: str | None = None
     role: str | None = None
+    managed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,7 @@ class ExistingUser:
     hire_date: date | None
     role: str
     active: bool = True
+    managed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,7 @@ class EmployeeRecord:
     email: str | None
     position: str | None
     role: str | None
+    managed: tuple[str, ...] | None = None  # 负责部门 of a manager; None: keep as is
 
 
 @dataclass
@@ -259,7 +267,7 @@ def _table_from_grid(grid: list[tuple[int, list]], kind: str) -> ImportTable:
                 header_number,
                 "",
                 f"第 {header_number} 行应是表头,缺少列:{'、'.join(missing)}。"
-                "表头须包含 工号、姓名、部门、入职日期(可选:邮箱、岗位、角色)。",
+                "表头须包含 工号、姓名、部门、入职日期(可选:邮箱、岗位、角色、负责部门)。",
             )
         )
     if problems:
@@ -287,6 +295,7 @@ def _table_from_grid(grid: list[tuple[int, list]], kind: str) -> ImportTable:
                 email=optional(cells, "email"),
                 position=optional(cells, "position"),
                 role=optional(cells, "role"),
+                managed=optional(cells, "managed"),
             )
         )
     if not table_rows:
@@ -323,8 +332,15 @@ def parse_date(value: str | date) -> date | None:
 
 
 def parse_role(value: str) -> str | None:
-    """Return "learner" or "hr" for a 角色 value, or None if it is not one."""
+    """Return "learner", "manager" or "hr" for a 角色 value, or None if it is not one."""
     return ROLE_VALUES.get(value.strip().lower())
+
+
+def parse_departments(value: str) -> tuple[str, ...]:
+    """Split a 负责部门 cell ("销售部、客服部") into sorted, distinct department names."""
+    return tuple(
+        sorted({part.strip() for part in _DEPARTMENT_SEPARATORS.split(value) if part.strip()})
+    )
 
 
 def check_employee_no(value: str) -> str | None:
@@ -389,8 +405,20 @@ def validate(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> lis
                 add("email", message)
         if row.position and len(row.position) > LIMITS["position"]:
             add("position", f"岗位最多 {LIMITS['position']} 个字符。")
-        if row.role and parse_role(row.role) is None:
-            add("role", f"未知角色“{row.role}”,应为 员工 或 人事。")
+        role = parse_role(row.role) if row.role else None
+        if row.role and role is None:
+            add("role", f"未知角色“{row.role}”,应为 员工、部门负责人 或 人事。")
+        current = existing.get(row.employee_no)
+        if role is None and current is not None:
+            role = current.role
+        managed = parse_departments(row.managed) if row.managed else ()
+        if managed and role not in (None, "manager"):
+            add("managed", "只有部门负责人才填写负责部门;请把角色写成 部门负责人,或清空这一格。")
+        elif role == "manager" and not managed and not (current and current.managed):
+            add("managed", "部门负责人须填写负责部门(多个部门用顿号分隔)。")
+        for name in managed:
+            if len(name) > LIMITS["department"]:
+                add("managed", f"部门名称最多 {LIMITS['department']} 个字符。")
     return problems
 
 
@@ -408,6 +436,7 @@ def to_record(row: ImportRow) -> EmployeeRecord:
         email=row.email,
         position=row.position,
         role=parse_role(row.role) if row.role else None,
+        managed=parse_departments(row.managed) if row.managed else None,
     )
 
 
@@ -431,7 +460,7 @@ def plan(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> ImportP
 def changes_for(record: EmployeeRecord, current: ExistingUser) -> dict[str, tuple[object, object]]:
     """Return {field: (old, new)} for what the record would change on an existing employee."""
     changes: dict[str, tuple[object, object]] = {}
-    for key in ("name", "department", "hire_date", "email", "position", "role"):
+    for key in ("name", "department", "hire_date", "email", "position", "role", "managed"):
         new = getattr(record, key)
         if new is None:
             continue  # column absent or role left blank: keep the current value

@@ -14,12 +14,13 @@ from training.assignments import services as assignments
 from training.audit.services import record
 from training.auth import links
 from training.auth import services as auth_services
-from training.auth.models import Role, User
+from training.auth.models import ManagedDepartment, Role, User
+from training.course.completion import progress_for
 from training.course.lessons import active_lessons
 from training.employees.importer import EmployeeRecord, ExistingUser, ImportPlan
 from training.extensions import db
 from training.logs import security_event
-from training.notifications import messages
+from training.notifications import messages, outbox
 from training.sheets import neutralise
 
 FIELD_LABELS = {
@@ -29,6 +30,7 @@ FIELD_LABELS = {
     "email": "邮箱",
     "position": "岗位",
     "role": "角色",
+    "managed": "负责部门",
 }
 
 
@@ -63,6 +65,13 @@ def existing_users() -> dict[str, ExistingUser]:
             User.active,
         )
     )
+    managed: dict[str, list[str]] = {}
+    for employee_no, department in db.session.execute(
+        select(User.employee_no, ManagedDepartment.department).join(
+            ManagedDepartment, ManagedDepartment.user_id == User.id
+        )
+    ):
+        managed.setdefault(employee_no, []).append(department)
     return {
         row.employee_no: ExistingUser(
             employee_no=row.employee_no,
@@ -73,9 +82,21 @@ def existing_users() -> dict[str, ExistingUser]:
             hire_date=row.hire_date,
             role=Role(row.role).value,
             active=row.active,
+            managed=tuple(sorted(managed.get(row.employee_no, ()))),
         )
         for row in rows
     }
+
+
+def set_managed(user: User, departments: tuple[str, ...]) -> None:
+    """Make ``departments`` the ones a manager heads (nothing for other roles)."""
+    wanted = set(departments) if user.role == Role.MANAGER else set()
+    for row in list(user.managed):
+        if row.department not in wanted:
+            user.managed.remove(row)
+    have = {row.department for row in user.managed}
+    for department in sorted(wanted - have):
+        user.managed.append(ManagedDepartment(department=department))
 
 
 def departments() -> list[tuple[str, int]]:
@@ -90,6 +111,8 @@ def departments() -> list[tuple[str, int]]:
 
 
 def _audit_value(value: object) -> object:
+    if isinstance(value, tuple):
+        return list(value)
     return value.isoformat() if isinstance(value, date) else value
 
 
@@ -102,6 +125,7 @@ def create_employee(
     email: str = "",
     position: str = "",
     role: Role = Role.LEARNER,
+    managed: tuple[str, ...] = (),
     actor: User | None = None,
     source: str = "form",
 ) -> NewAccount:
@@ -115,16 +139,23 @@ def create_employee(
         position=position,
         role=role,
     )
+    set_managed(user, managed)
     return create_employees([user], actor=actor, source=source)[0]
 
 
 def create_employees(
-    users: list[User], *, actor: User | None = None, source: str = "form"
+    users: list[User],
+    *,
+    actor: User | None = None,
+    source: str = "form",
+    policy: str | None = None,
+    today: date | None = None,
 ) -> list[NewAccount]:
     """Add new employees without passwords, assign the course and issue their setup links.
 
-    One flush for all of them: an import of thousands of rows must not make
-    a round trip per row.
+    Learners are assigned the course on hire; HR staff and managers only when HR assigns it
+    (until then they are left out of completion figures). One flush for all of them: an
+    import of thousands of rows must not make a round trip per row.
     """
     for user in users:
         user.password_hash = None
@@ -135,7 +166,12 @@ def create_employees(
     accounts = []
     lessons = active_lessons() if any(user.email for user in users) else []
     for user in users:
-        assignment = assignments.assign_on_hire(user, actor=actor)
+        trainee = user.role == Role.LEARNER
+        assignment = (
+            assignments.assign_on_hire(user, actor=actor, today=today, policy=policy)
+            if trainee
+            else None
+        )
         # A new account has no earlier links to revoke.
         token = links.issue_link(user, "setup", actor=actor, revoke_earlier=False)
         record(
@@ -148,13 +184,14 @@ def create_employees(
                 "department": user.department,
                 "hire_date": _audit_value(user.hire_date),
                 "role": Role(user.role).value,
-                "due_date": assignment.due_date.isoformat(),
+                "managed": list(user.departments_managed),
+                "due_date": assignment.due_date.isoformat() if assignment else None,
                 "source": source,
             },
         )
         record_link(user, "setup", actor=actor)
         # Mailed if the employee has an address; the mail carries a link of its own.
-        messages.invitation(user, assignment.due_date, lessons)
+        messages.invitation(user, assignment.due_date if assignment else None, lessons)
         accounts.append(NewAccount(user, token))
     return accounts
 
@@ -185,24 +222,26 @@ def apply_import(
     actor: User | None = None,
     filename: str = "",
     sha256: str = "",
+    policy: str | None = None,
+    today: date | None = None,
 ) -> ImportResult:
     """Write a validated plan: create new employees, update changed ones; the caller commits."""
     result = ImportResult(unchanged=len(import_plan.unchanged))
+    new_users = []
+    for rec in import_plan.new:
+        user = User(
+            employee_no=rec.employee_no,
+            name=rec.name,
+            department=rec.department,
+            hire_date=rec.hire_date,
+            email=rec.email or "",
+            position=rec.position or "",
+            role=Role(rec.role or Role.LEARNER.value),
+        )
+        set_managed(user, rec.managed or ())
+        new_users.append(user)
     result.created = create_employees(
-        [
-            User(
-                employee_no=rec.employee_no,
-                name=rec.name,
-                department=rec.department,
-                hire_date=rec.hire_date,
-                email=rec.email or "",
-                position=rec.position or "",
-                role=Role(rec.role or Role.LEARNER.value),
-            )
-            for rec in import_plan.new
-        ],
-        actor=actor,
-        source="import",
+        new_users, actor=actor, source="import", policy=policy, today=today
     )
     if import_plan.updated:
         wanted = [rec.employee_no for rec, _ in import_plan.updated]
@@ -236,8 +275,13 @@ def _update_employee(
     actor: User | None,
 ) -> None:
     for key, (_, new) in changes.items():
+        if key == "managed":
+            continue
         # A changed role is the record's role, a str.
         setattr(user, key, Role(cast(str, new)) if key == "role" else new)
+    if "managed" in changes or "role" in changes:
+        wanted = changes["managed"][1] if "managed" in changes else user.departments_managed
+        set_managed(user, cast(tuple[str, ...], wanted) if user.role == Role.MANAGER else ())
     record(
         "user.update",
         f"导入更新员工 {user.name}({user.employee_no}):"
@@ -253,17 +297,28 @@ def _update_employee(
     )
 
 
+def queued_notifications(user: User) -> int:
+    """Return how many notifications to the employee are still waiting to be sent."""
+    return outbox.queued_for(user.id)
+
+
 def deactivate(user: User, *, actor: User | None = None) -> None:
-    """Stop an employee logging in: end their sessions and revoke unused links; keep records."""
+    """Stop an employee logging in: end their sessions, revoke unused links, withdraw queued
+    mail to them; keep every record."""
     user.active = False
     sessions = auth_services.end_all_sessions(user)
     revoked = links.revoke_links(user)
+    withdrawn = outbox.cancel_for(user.id, actor=actor)
     record(
         "user.deactivate",
         f"停用员工 {user.name}({user.employee_no})",
         target=user,
         actor=actor,
-        details={"sessions_ended": sessions, "links_revoked": revoked},
+        details={
+            "sessions_ended": sessions,
+            "links_revoked": revoked,
+            "notifications_cancelled": withdrawn,
+        },
     )
     security_event(
         "user.deactivated",
@@ -345,3 +400,93 @@ def links_workbook(rows: list[tuple[str, str, str]]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+@dataclass
+class EditResult:
+    """What an edit changed: {field: (before, after)}, and a moved due date (before, after)."""
+
+    changes: dict[str, tuple[object, object]]
+    due_moved: tuple[date, date] | None = None
+
+
+def edit_employee(
+    user: User,
+    *,
+    name: str,
+    department: str,
+    position: str,
+    hire_date: date | None,
+    email: str,
+    role: Role,
+    managed: tuple[str, ...],
+    actor: User | None = None,
+) -> EditResult:
+    """Apply HR's corrections, audit each change with before and after (flush).
+
+    A changed hire date moves an unfinished onboarding due date by the rule used at
+    creation (``default_due_date``); a due date HR set by hand, or a retraining one, stays.
+    """
+    wanted: dict[str, object] = {
+        "name": name,
+        "department": department,
+        "position": position,
+        "hire_date": hire_date,
+        "email": email,
+        "role": role,
+        "managed": managed if role == Role.MANAGER else (),
+    }
+    current: dict[str, object] = {
+        "name": user.name,
+        "department": user.department,
+        "position": user.position,
+        "hire_date": user.hire_date,
+        "email": user.email,
+        "role": Role(user.role),
+        "managed": user.departments_managed,
+    }
+    changes = {k: (current[k], v) for k, v in wanted.items() if current[k] != v}
+    result = EditResult(changes)
+    if not changes:
+        return result
+    for key, (_old, new) in changes.items():
+        if key != "managed":
+            setattr(user, key, new)
+    set_managed(user, cast(tuple[str, ...], wanted["managed"]))
+    record(
+        "user.update",
+        f"修改员工 {user.name}({user.employee_no}):"
+        + "、".join(FIELD_LABELS[key] for key in changes),
+        target=user,
+        actor=actor,
+        details={
+            "source": "form",
+            "changes": {
+                key: [_audit_value(old), _audit_value(new)] for key, (old, new) in changes.items()
+            },
+        },
+    )
+    if "hire_date" in changes:
+        result.due_moved = _move_onboarding_due(user, actor)
+    db.session.flush()
+    return result
+
+
+def _move_onboarding_due(user: User, actor: User | None) -> tuple[date, date] | None:
+    assignment = assignments.current_assignments([user.id]).get(user.id)
+    if assignment is None or assignment.reason != "hire" or progress_for(user.id).completed:
+        return None
+    new_due = assignments.default_due_date(user.hire_date)
+    if new_due == assignment.due_date:
+        return None
+    old_due = assignment.due_date
+    assignments.assign([user], new_due, reason="hire", actor=actor)
+    record(
+        "assignment.set",
+        f"入职日期修改,{user.name}({user.employee_no})的培训截止日期"
+        f"从 {old_due.isoformat()} 改为 {new_due.isoformat()}",
+        target=user,
+        actor=actor,
+        details={"due_date": new_due.isoformat(), "before": old_due.isoformat(), "count": 1},
+    )
+    return old_due, new_due

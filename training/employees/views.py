@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from training.assignments.services import POLICIES, default_due_date
 from training.audit import services as audit
 from training.auth import links
 from training.auth.decorators import hr_required
@@ -73,6 +74,7 @@ def create():
                 email=form.email.data or "",
                 position=form.position.data or "",
                 role=Role(form.role.data),
+                managed=form.managed_departments(),
                 actor=_actor(),
             )
             db.session.commit()
@@ -93,6 +95,57 @@ def create():
                 employee_url=_employee_url(account.user),
             )
     return render_template("employees/create.html", form=form, departments=services.departments())
+
+
+@bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
+@hr_required
+def edit(user_id: int):
+    """Correct an employee's record; each change is audited with its before and after."""
+    user = db.get_or_404(User, user_id)
+    form = forms.EmployeeEditForm(obj=user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.role.data = Role(user.role).value
+        form.managed.data = "、".join(user.departments_managed)
+    if form.validate_on_submit():
+        if user.id == current_user.id and form.role.data != Role.HR.value:
+            cast(list[str], form.role.errors).append(_("不能取消自己的人事角色。"))
+        else:
+            result = services.edit_employee(
+                user,
+                name=cast(str, form.name.data),
+                department=cast(str, form.department.data),
+                position=form.position.data or "",
+                hire_date=form.hire_date.data,
+                email=form.email.data or "",
+                role=Role(form.role.data),
+                managed=form.managed_departments(),
+                actor=_actor(),
+            )
+            db.session.commit()
+            if not result.changes:
+                flash(_("没有修改任何内容。"), "info")
+            else:
+                flash(
+                    _(
+                        "已保存:%(fields)s。",
+                        fields="、".join(services.FIELD_LABELS[k] for k in result.changes),
+                    ),
+                    "success",
+                )
+            if result.due_moved:
+                old, new = result.due_moved
+                flash(
+                    _(
+                        "入职日期改了,培训截止日期随之从 %(old)s 改为 %(new)s。",
+                        old=old.isoformat(),
+                        new=new.isoformat(),
+                    ),
+                    "info",
+                )
+            return _back_to(user)
+    return render_template(
+        "employees/edit.html", form=form, employee=user, departments=services.departments()
+    )
 
 
 @bp.route("/<int:user_id>/links", methods=["POST"])
@@ -116,11 +169,21 @@ def issue_link(user_id: int):
     )
 
 
-@bp.route("/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/<int:user_id>/deactivate", methods=["GET", "POST"])
 @hr_required
 def deactivate(user_id: int):
-    """Deactivate an employee: sessions end at once, unused links are revoked, records stay."""
+    """Deactivate an employee: sessions end at once, unused links are revoked, records stay.
+
+    GET asks for confirmation and says what will happen; the POST does it.
+    """
     user = db.get_or_404(User, user_id)
+    if request.method == "GET":
+        return render_template(
+            "employees/deactivate.html",
+            employee=user,
+            pending_links=links.pending_count(user),
+            queued=services.queued_notifications(user),
+        )
     require_action_form()
     # Built before the commit, so nothing reloads the user (and reopens a transaction) after it.
     back = _back_to(user)
@@ -147,9 +210,16 @@ def reactivate(user_id: int):
         flash(_("该账号未停用。"), "info")
     else:
         done = _("已恢复 %(name)s(%(no)s)。", name=user.name, no=user.employee_no)
+        # Worded before the commit, so nothing reloads the user afterwards.
+        hint = _(
+            "停用时所有未使用的密码链接都已作废。员工如需设置或重置密码,"
+            "请点下方“发放%(kind)s链接”。",
+            kind=_("重置密码") if user.password_hash else _("设置密码"),
+        )
         services.reactivate(user, actor=_actor())
         db.session.commit()
         flash(done, "success")
+        flash(hint, "info")
     return back
 
 
@@ -225,14 +295,35 @@ def _check_upload(upload: uploads.StoredUpload):
     return table, problems, (None if problems else import_plan)
 
 
-def _preview(upload: uploads.StoredUpload, *, status: int = 200, changed: bool = False):
+def _policy(value: str | None) -> str:
+    return value if value in POLICIES else current_app.config["ONBOARDING_DUE_POLICY"]
+
+
+def _preview(
+    upload: uploads.StoredUpload,
+    *,
+    status: int = 200,
+    changed: bool = False,
+    policy: str | None = None,
+):
     table, problems, import_plan = _check_upload(upload)
+    policy = _policy(policy)
     confirm = None
+    due_dates: dict[str, date] = {}
+    today = company_today()
     if import_plan is not None:
         # formdata=None: after a stale confirmation the new fingerprint must win over the posted one.
         confirm = forms.ImportConfirmForm(
-            formdata=None, upload_id=upload.upload_id, fingerprint=import_plan.fingerprint()
+            formdata=None,
+            upload_id=upload.upload_id,
+            fingerprint=import_plan.fingerprint(),
+            policy=policy,
         )
+        due_dates = {
+            record.employee_no: default_due_date(record.hire_date, today, policy)
+            for record in import_plan.new
+            if (record.role or Role.LEARNER.value) == Role.LEARNER.value
+        }
     return render_template(
         "employees/import_preview.html",
         upload=upload,
@@ -243,7 +334,22 @@ def _preview(upload: uploads.StoredUpload, *, status: int = 200, changed: bool =
         changed=changed,
         field_labels=services.FIELD_LABELS,
         role_labels=importer.ROLE_LABELS,
+        policy=policy,
+        due_dates=due_dates,
+        late=sum(1 for due in due_dates.values() if due < today),
+        today=today,
     ), status
+
+
+@bp.route("/import/<upload_id>/preview")
+@hr_required
+def import_preview(upload_id: str):
+    """Show the preview again, with due dates under the chosen rule (``?policy=grace``)."""
+    upload = uploads.load(upload_id, current_user.id)
+    if upload is None:
+        flash(_("预览已过期(超过一小时)或已导入,请重新上传文件。"), "error")
+        return redirect(url_for("employees.import_upload"))
+    return _preview(upload, policy=request.args.get("policy"))
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -280,21 +386,26 @@ def import_confirm():
         flash(_("预览已过期(超过一小时)或已导入,请重新上传文件。"), "error")
         return redirect(url_for("employees.import_upload"))
     _table, problems, import_plan = _check_upload(upload)
+    policy = _policy(form.policy.data)
     if import_plan is None:
         flash(_("预览之后数据发生了变化,文件中有问题,未导入任何数据。"), "error")
-        return _preview(upload, status=409)
+        return _preview(upload, status=409, policy=policy)
     if import_plan.fingerprint() != form.fingerprint.data:
         flash(_("预览之后数据发生了变化,请核对新的预览后再次确认。"), "warning")
-        return _preview(upload, status=409, changed=True)
+        return _preview(upload, status=409, changed=True, policy=policy)
     try:
         result = services.apply_import(
-            import_plan, actor=_actor(), filename=upload.filename, sha256=upload.sha256
+            import_plan,
+            actor=_actor(),
+            filename=upload.filename,
+            sha256=upload.sha256,
+            policy=policy,
         )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         flash(_("导入时有员工被同时创建,未导入任何数据。请核对新的预览后再次确认。"), "error")
-        return _preview(upload, status=409, changed=True)
+        return _preview(upload, status=409, changed=True, policy=policy)
     uploads.delete(upload.upload_id)
     accounts = [
         (account.user.employee_no, account.user.name, links.link_url(account.token))

@@ -7,9 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from training.assignments.services import current_assignments
 from training.course.certificates import certificate_for
 from training.course.completion import progress_for, read_event
 from training.course.models import Lesson
+from training.db import company_today
 from training.extensions import db
 from training.lessons import services
 from training.lessons.forms import AcknowledgeForm
@@ -30,12 +32,17 @@ def _get_lesson(number: str) -> Lesson:
 def home():
     """Show the course outline by chapter with the learner's status per lesson."""
     progress = progress_for(current_user.id)
+    assignment = current_assignments([current_user.id]).get(current_user.id)
+    today = company_today()
     return render_template(
         "lessons/home.html",
         chapters=services.group_by_chapter(progress.lessons),
         progress=progress,
         next_lesson=progress.next_lesson(),
         certificate=certificate_for(current_user.id) if progress.completed else None,
+        assignment=assignment,
+        today=today,
+        days_late=(today - assignment.due_date).days if assignment else 0,
     )
 
 

@@ -321,7 +321,7 @@ def requeue(notification: Notification, actor: User | None = None) -> bool:
     return inserted
 
 
-def cancel(notification: Notification, actor: User | None = None) -> bool:
+def cancel(notification: Notification, actor: User | None = None, *, audit: bool = True) -> bool:
     """Withdraw a queued notification that no sender holds now; return False if it cannot be."""
     now = utcnow()
     stmt = select(QueueEntry).where(
@@ -344,6 +344,9 @@ def cancel(notification: Notification, actor: User | None = None) -> bool:
         )
     )
     db.session.delete(entry)
+    if not audit:  # part of a larger action that is audited itself (a deactivation)
+        db.session.flush()
+        return True
     record(
         "notification.cancel",
         f"取消通知:{notification.subject}({notification.address})",
@@ -353,3 +356,26 @@ def cancel(notification: Notification, actor: User | None = None) -> bool:
     )
     db.session.flush()
     return True
+
+
+def queued_for(user_id: int) -> int:
+    """Return how many notifications to this user wait in the queue."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(QueueEntry)
+            .join(Notification, Notification.id == QueueEntry.notification_id)
+            .where(Notification.user_id == user_id)
+        )
+        or 0
+    )
+
+
+def cancel_for(user_id: int, actor: User | None = None) -> int:
+    """Withdraw every queued notification to this user that no sender holds; return how many."""
+    pending = db.session.scalars(
+        select(Notification)
+        .join(QueueEntry, QueueEntry.notification_id == Notification.id)
+        .where(Notification.user_id == user_id)
+    ).all()
+    return sum(1 for notification in pending if cancel(notification, actor=actor, audit=False))

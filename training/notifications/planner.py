@@ -10,6 +10,7 @@ and one per department group robot.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -129,6 +130,30 @@ def plan_digests(today: date, report: PlanReport) -> None:
             list_url=list_url,
         ):
             report.queued.append(key)
+    managers = db.session.scalars(
+        select(User).where(User.role == Role.MANAGER, User.active.is_(True), User.email != "")
+    )
+    for manager in managers:
+        scope = manager.departments_managed
+        if not scope:
+            continue
+        totals: Counter[str] = Counter()
+        for name in scope:
+            if name in by_department:
+                totals.update(by_department[name].counts)
+        key = f"manager_digest:{manager.id}:{week}"
+        if messages.digest(
+            key,
+            Kind.MANAGER_DIGEST,
+            manager,
+            title=f"{'、'.join(scope)}服务规范培训周报",
+            rows=overdue_rows(today, DIGEST_ROWS, departments=scope),
+            finished=finished_rows(since, DIGEST_ROWS, departments=scope),
+            counts=_digest_counts(totals),
+            week=week,
+            list_url=public_url("reports.employee_list"),
+        ):
+            report.queued.append(key)
     for robot in db.session.scalars(select(DepartmentWebhook)):
         department = by_department.get(robot.department)
         if department is None:
@@ -159,9 +184,15 @@ def plan_digests(today: date, report: PlanReport) -> None:
             report.queued.append(key)
 
 
-def finished_rows(since: datetime, limit: int, *, department: str | None = None) -> list[Any]:
-    """Return who completed the course since ``since`` (of one department), newest first."""
-    rows = employee_rows(Filters(status=COMPLETED, department=department))
+def finished_rows(
+    since: datetime,
+    limit: int,
+    *,
+    department: str | None = None,
+    departments: tuple[str, ...] | None = None,
+) -> list[Any]:
+    """Return who completed the course since ``since`` (of some departments), newest first."""
+    rows = employee_rows(Filters(status=COMPLETED, department=department, departments=departments))
     stmt = (
         select(rows)
         .where(rows.c.completed_at >= since)

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import SelectField, StringField, SubmitField, URLField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from training.audit.models import AuditEvent
 from training.audit.services import record
-from training.auth.decorators import hr_required
+from training.auth.decorators import hr_required, may_view, staff_required
 from training.auth.models import User
-from training.db import utcnow
+from training.db import company_today, local_day_start, utcnow
 from training.extensions import db
 from training.forms import choices, require_action_form
-from training.notifications import outbox, planner
+from training.notifications import messages, outbox, planner
 from training.notifications.channels import WEBHOOK_KINDS, masked
 from training.notifications.models import Delivery, DepartmentWebhook, Notification
 from training.notifications.status import (
@@ -28,6 +30,7 @@ from training.notifications.status import (
     listing,
     page_of,
 )
+from training.reports.status import Filters, status_select
 
 bp = Blueprint(
     "notifications", __name__, url_prefix="/hr/notifications", template_folder="templates"
@@ -215,3 +218,47 @@ def delete_robot(department: str):
     db.session.commit()
     flash(_("已删除 %(department)s 的群机器人。", department=department), "success")
     return redirect(url_for(".index") + "#robots")
+
+
+@bp.route("/nudge/<int:user_id>", methods=["POST"])
+@staff_required
+def nudge(user_id: int):
+    """Send an employee a reminder now: HR, or the manager of their department; audited.
+
+    Once per employee and day (whoever asks), and at most NOTIFY_NUDGES_PER_DAY per sender.
+    """
+    employee = db.get_or_404(User, user_id)
+    if not may_view(current_user, employee):
+        abort(404)
+    require_action_form()
+    back = redirect(url_for("reports.employee_detail", user_id=employee.id))
+    if not employee.active or not employee.email:
+        flash(_("该员工没有可用的邮箱,无法发送提醒。"), "error")
+        return back
+    today = company_today()
+    sent_today = db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.action == "employee.nudge",
+            AuditEvent.actor_id == current_user.id,
+            AuditEvent.at >= local_day_start(today),
+        )
+    )
+    if (sent_today or 0) >= current_app.config["NOTIFY_NUDGES_PER_DAY"]:
+        flash(_("您今天发送的提醒已达上限,请明天再试。"), "error")
+        return back
+    row = db.session.execute(status_select(Filters(), user_id=employee.id)).one()
+    sender = current_user._get_current_object()
+    if messages.nudge(employee, row.due_date, sender, today) is None:
+        flash(_("今天已经提醒过 %(name)s,明天可以再次提醒。", name=employee.name), "info")
+        return back
+    record(
+        "employee.nudge",
+        f"提醒 {employee.name}({employee.employee_no})完成培训",
+        target=employee,
+        details={"due_date": row.due_date.isoformat() if row.due_date else None},
+    )
+    db.session.commit()
+    flash(_("已安排提醒邮件发给 %(name)s。", name=employee.name), "success")
+    return back

@@ -49,9 +49,19 @@ def stats_command() -> None:
 @click.command("blind-sheet")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=None, help="Shuffle seed (random if omitted).")
-def blind_sheet_command(out: Path, seed: int | None) -> None:
-    """Write a keyless, shuffled sheet of every item (sheet.md) and its key (key.json)."""
+@click.option(
+    "--with-practice",
+    is_flag=True,
+    help="Include the generated phrase drills, which practice uses but quizzes never grade.",
+)
+def blind_sheet_command(out: Path, seed: int | None, with_practice: bool) -> None:
+    """Write a keyless, shuffled sheet of every graded item (sheet.md) and its key (key.json)."""
     _, by_lesson, _ = _banks()
+    if not with_practice:
+        by_lesson = {
+            lesson: [q for q in questions if not q.generated]
+            for lesson, questions in by_lesson.items()
+        }
     seed = secrets.randbits(32) if seed is None else seed
     items = blind.make_sheet(by_lesson, seed)
     out.mkdir(parents=True, exist_ok=True)

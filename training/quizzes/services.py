@@ -140,10 +140,20 @@ def sync_questions(
 
 
 def _lesson_question_rows(lesson: Lesson) -> list[QuizQuestion]:
+    """Return the questions a graded quiz draws from: authored ones, not held back.
+
+    The generated phrase items (the exact words of 3.3.2.x and 4.2.1.x) are drills for 练习
+    only: blind readers without the norm answered 27 of 28 of them, so they prove nothing
+    about having learnt it (quizzes/README.md).
+    """
     return list(
         db.session.scalars(
             select(QuizQuestion)
-            .where(QuizQuestion.lesson_id == lesson.id, QuizQuestion.drawable())
+            .where(
+                QuizQuestion.lesson_id == lesson.id,
+                QuizQuestion.drawable(),
+                QuizQuestion.generated.is_(False),
+            )
             .order_by(QuizQuestion.position, QuizQuestion.id)
         )
     )

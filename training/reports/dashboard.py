@@ -60,8 +60,16 @@ def summary(today: date) -> Summary:
     return Summary(counts, sorted(departments.values(), key=lambda d: d.name))
 
 
-def overdue_rows(today: date, limit: int, *, department: str | None = None) -> list[Any]:
-    """Return the overdue employees (of one department), longest overdue first (one query)."""
-    rows = employee_rows(Filters(status=OVERDUE, department=department), today=today)
+def overdue_rows(
+    today: date,
+    limit: int,
+    *,
+    department: str | None = None,
+    departments: tuple[str, ...] | None = None,
+) -> list[Any]:
+    """Return the overdue employees (of a department or several), longest overdue first."""
+    rows = employee_rows(
+        Filters(status=OVERDUE, department=department, departments=departments), today=today
+    )
     stmt = ordered(rows, Ordering("due_date")).limit(limit)
     return list(db.session.execute(stmt))

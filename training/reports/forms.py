@@ -24,6 +24,7 @@ class FilterForm(Form):
     hired_from = DateField(_l("入职日期从"), validators=[Optional()])
     hired_to = DateField(_l("入职日期至"), validators=[Optional()])
     include_inactive = BooleanField(_l("包含已停用员工"))
+    include_staff = BooleanField(_l("包含未分配培训的人事和负责人"))
 
     def set_departments(self, names: list[str]) -> None:
         """Offer the departments that exist (plus "all")."""
@@ -48,4 +49,5 @@ class FilterForm(Form):
             hired_to=ok(self.hired_to),
             search=(ok(self.q) or "").strip() or None,
             include_inactive=bool(self.include_inactive.data),
+            include_staff=bool(self.include_staff.data),
         )

@@ -27,17 +27,21 @@ from sqlalchemy import (
 
 from training.assignments.models import Assignment
 from training.assignments.services import current_assignment_ids
-from training.auth.models import User
+from training.auth.models import Role, User
 from training.course.models import Certificate, Lesson, NormVersion, ProgressSummary
 from training.db import company_today
 
 NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE = "not_started", "in_progress", "completed", "overdue"
 STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE)
+# HR staff and managers who were never assigned the course: listed only when asked for,
+# and never counted in completion figures.
+EXEMPT = "exempt"
 STATUS_LABELS = {
     NOT_STARTED: _l("未开始"),
     IN_PROGRESS: _l("进行中"),
     COMPLETED: _l("已完成"),
     OVERDUE: _l("已逾期"),
+    EXEMPT: _l("未分配培训"),
 }
 
 
@@ -60,6 +64,10 @@ class Filters:
     hired_to: date | None = None
     search: str | None = None
     include_inactive: bool = False
+    # Also list HR staff and managers who were not assigned the course (status "exempt").
+    include_staff: bool = False
+    # A manager's scope: only these departments (None: everyone; HR's view).
+    departments: tuple[str, ...] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the filters that are set, JSON-ready (for audit details)."""
@@ -78,6 +86,8 @@ def user_conditions(filters: Filters) -> list[ColumnElement[bool]]:
         conditions.append(User.active.is_(True))
     if filters.department:
         conditions.append(User.department == filters.department)
+    if filters.departments is not None:
+        conditions.append(User.department.in_(filters.departments))
     if filters.hired_from:
         conditions.append(User.hire_date >= filters.hired_from)
     if filters.hired_to:
@@ -123,7 +133,9 @@ def status_select(
     total = select(func.count(Lesson.id)).where(Lesson.active.is_(True)).scalar_subquery()
     digest = current_version_digest()
     completed = func.coalesce(progress.c.completed_count, 0)
+    trainee = or_(User.role == Role.LEARNER, Assignment.id.is_not(None))
     status = case(
+        (~trainee, EXEMPT),
         (and_(total > 0, completed >= total), COMPLETED),
         (Assignment.due_date < today, OVERDUE),
         (func.coalesce(progress.c.started, 0) == 0, NOT_STARTED),
@@ -158,6 +170,8 @@ def status_select(
         )
         .where(*user_conditions(filters))
     )
+    if not filters.include_staff and user_id is None:
+        stmt = stmt.where(trainee)
     if user_id is not None:
         stmt = stmt.where(User.id == user_id)
     return stmt

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import tempfile
 from typing import Any
 
-from flask import Blueprint, render_template, request, send_file, url_for
+from flask import Blueprint, abort, render_template, request, send_file, url_for
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from training.audit.services import ACTIONS
-from training.auth.decorators import hr_required
+from training.auth.decorators import department_scope, hr_required, may_view, staff_required
 from training.auth.models import User
 from training.course.lessons import active_lessons, clause_lessons
 from training.course.models import QuizAttempt
@@ -59,12 +61,16 @@ PER_PAGE_CHOICES = (10, 20, 50, 100, 200)
 
 
 def _list_request() -> tuple[FilterForm, Filters, Ordering]:
-    """Read the filters and ordering from the query string (one query: the departments)."""
+    """Read the filters and ordering from the query string (one query: the departments).
+
+    A manager's filters are narrowed to their own departments, whatever the query says.
+    """
+    scope = department_scope(current_user)
     form = FilterForm(request.args)
-    form.set_departments(departments())
+    form.set_departments(departments() if scope is None else list(scope))
     form.validate()
     ordering = Ordering.parse(request.args.get("sort"), request.args.get("dir"))
-    return form, form.filters(), ordering
+    return form, dataclasses.replace(form.filters(), departments=scope), ordering
 
 
 # The query parameters the list understands; nothing else is copied into links.
@@ -76,6 +82,7 @@ LIST_PARAMS = (
     "hired_from",
     "hired_to",
     "include_inactive",
+    "include_staff",
     "sort",
     "dir",
     "per_page",
@@ -114,7 +121,7 @@ def dashboard():
 
 
 @bp.route("/employees")
-@hr_required
+@staff_required
 def employee_list():
     """List employees with filters, search, sorting and pages (a fixed number of queries)."""
     form, filters, ordering = _list_request()
@@ -156,7 +163,7 @@ def _export(what: str, fmt: str, filters: Filters, ordering: Ordering | None = N
 
 
 @bp.route("/employees/export.<any(csv, xlsx):fmt>")
-@hr_required
+@staff_required
 @writes
 def export_employees(fmt: str):
     """Download the filtered employee list with the screen's columns as CSV or XLSX."""
@@ -174,10 +181,17 @@ def export_attempts(fmt: str):
 
 
 @bp.route("/employees/<int:user_id>")
-@hr_required
+@staff_required
 def employee_detail(user_id: int):
-    """Show one employee's profile, status, reads, attempts, certificate, links and audit trail."""
+    """Show one employee's profile, status, reads, attempts, certificate, links and audit trail.
+
+    A manager sees the people of their own departments only (404 otherwise, as for an id
+    that does not exist), without HR's links, actions and audit trail.
+    """
     employee = db.get_or_404(User, user_id)
+    if not may_view(current_user, employee):
+        abort(404)
+    is_hr = current_user.is_hr
     lessons = active_lessons()
     reads = detail.read_events(user_id)
     tries = detail.attempts(user_id)
@@ -194,8 +208,9 @@ def employee_detail(user_id: int):
         attempts=tries,
         score_percent=score_percent,
         certificates=detail.certificates(user_id),
-        links=detail.password_links(user_id),
-        events=detail.audit_events(user_id),
+        links=detail.password_links(user_id) if is_hr else [],
+        events=detail.audit_events(user_id) if is_hr else [],
+        is_hr=is_hr,
         audit_limit=detail.AUDIT_LIMIT,
         audit_actions=ACTIONS,
         now=utcnow(),
