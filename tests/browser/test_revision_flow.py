@@ -136,6 +136,12 @@ def test_a_held_question_is_reviewed_in_the_browser_and_drawn_again(
 
     page.get_by_role("link", name=f"{len(held)} 道题目待复核").click()
     page.wait_for_url(f"{live_server}/hr/norm/review")
+    # Review the page's last card, so its note must be a field of its own (a label inside the
+    # card that points at the card's own textarea, not at the first card's).
+    cards = page.locator("[data-question]").evaluate_all("els => els.map(e => e.dataset.question)")
+    assert len(cards) > 1
+    assert sorted(cards) == sorted(held)
+    held = [cards[-1], *cards[:-1]]
     card = page.locator(f'[data-question="{held[0]}"]')
     assert card.locator("del", has_text="三").count() >= 1
     assert card.locator("ins", has_text="两").count() >= 1
