@@ -70,6 +70,7 @@ def _init_extensions(app: Flask) -> None:
     from training.notifications import models as _notification_models  # noqa: F401
     from training.practice import models as _practice_models  # noqa: F401
     from training.quizzes import models as _quiz_models  # noqa: F401
+    from training.refresher import models as _refresher_models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -80,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from training.notifications.views import bp as notifications_bp
     from training.practice.views import bp as practice_bp
     from training.quizzes.views import bp as quizzes_bp
+    from training.refresher.views import bp as refresher_bp
     from training.reports.views import bp as reports_bp
     from training.revisions.views import bp as revisions_bp
 
@@ -92,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(practice_bp)
     app.register_blueprint(revisions_bp)
+    app.register_blueprint(refresher_bp)
 
 
 def _register_cli(app: Flask) -> None:

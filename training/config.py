@@ -47,6 +47,11 @@ class DefaultConfig:
     # today + ONBOARDING_GRACE_DAYS. HR can choose per import on the preview page too.
     ONBOARDING_DUE_POLICY = "strict"
     ONBOARDING_GRACE_DAYS = 7
+    # Periodic recertification: a completion holds this many days, then a short refresher
+    # renews it (0: off). Reminders and HR's 将到期 start RECERTIFY_WARN_DAYS before.
+    RECERTIFY_DAYS = 0
+    RECERTIFY_WARN_DAYS = 30
+    RECERTIFY_QUIZ_SIZE = 10
     RETRAIN_DAYS = 14  # after a revision: retraining due = effective date + this many days
     BASE_URL = "http://127.0.0.1:5000"  # for links printed by commands, outside a request
     PASSWORD_LINK_HOURS = 72  # how long a set-password or reset link stays valid
@@ -250,6 +255,9 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "ONBOARDING_DUE_POLICY": _choice("strict", "grace"),
     "ONBOARDING_GRACE_DAYS": _int(0),
     "RETRAIN_DAYS": _int(0),
+    "RECERTIFY_DAYS": _int(0),
+    "RECERTIFY_WARN_DAYS": _int(0),
+    "RECERTIFY_QUIZ_SIZE": _int(1),
     "PASSWORD_LINK_HOURS": _int(1),
     "IMPORT_MAX_BYTES": _int(1),
     "MAX_CONTENT_LENGTH": _int(1),

@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from training.app import create_app
 from training.auth.models import ManagedDepartment, Role
+from training.course.models import Certificate
 from training.course.versions import current_norm_version
 from training.extensions import db
 from training.quizzes.models import QuizQuestion
 from training.quizzes.services import start_attempt
+from training.refresher.models import RefresherAttempt
 
 PUBLIC, USER, OWNER, HR = "public", "user", "owner", "hr"
 # HR, and managers for the people of their own departments (404 for anyone else's).
@@ -37,6 +39,10 @@ POLICY = {
     "quizzes.result": OWNER,
     "quizzes.verify_certificate": HR,
     "practice.index": USER,
+    "refresher.index": USER,
+    "refresher.start": USER,
+    "refresher.attempt": OWNER,
+    "refresher.result": OWNER,
     "practice.chapter": USER,
     "practice.start_chapter": USER,
     "practice.start_today": USER,
@@ -109,6 +115,22 @@ def world(app, lessons, create_user):
     elsewhere = create_user(role=Role.MANAGER, name="销售部负责人", department="销售部")
     elsewhere.managed.append(ManagedDepartment(department="销售部"))
     attempt = start_attempt(other.id, lessons[0])
+    certificate = Certificate(
+        user_id=other.id,
+        source_sha256=current_norm_version().source_sha256,
+        norm_title="公司服务规范",
+        code="TEST-CODE-0001",
+    )
+    db.session.add(certificate)
+    db.session.flush()
+    refresher = RefresherAttempt(
+        user_id=other.id,
+        certificate_id=certificate.id,
+        seed=1,
+        draw={"seed": 1, "questions": []},
+        pass_mark="4/5",
+    )
+    db.session.add(refresher)
     db.session.commit()
     question = db.session.scalar(select(QuizQuestion.id).limit(1))
     return {
@@ -129,6 +151,7 @@ def world(app, lessons, create_user):
             "fmt": "csv",
             "hold_id": 1,
             "notification_id": 1,
+            "refresher_id": refresher.id,
             "department": "测试部",
         },
     }

@@ -18,6 +18,7 @@ ALLOWED = {
     "lessons": {"assignments", "course"},
     "quizzes": {"audit", "auth", "content", "course", "norm"},
     "practice": {"auth", "course", "quizzes"},
+    "refresher": {"auth", "course", "quizzes"},
     "reports": {"assignments", "audit", "auth", "course", "quizzes"},
     "notifications": {"assignments", "audit", "auth", "course", "reports"},
     "revisions": {

@@ -11,8 +11,12 @@ from training.quizzes.services import shown_questions
 
 def form_for(attempt: QuizAttempt, *, correct: bool | list[bool] = True) -> dict[str, list[str]]:
     """Return form data answering each question right or wrong, as a learner would post it."""
+    return form_for_items(shown_questions(attempt), correct=correct)
+
+
+def form_for_items(items, *, correct: bool | list[bool] = True) -> dict[str, list[str]]:
+    """Return form data for shown questions (a lesson quiz's or the refresher's)."""
     data: dict[str, list[str]] = {}
-    items = shown_questions(attempt)
     flags = correct if isinstance(correct, list) else [correct] * len(items)
     for item, right in zip(items, flags, strict=True):
         if item.question.kind == "order":

@@ -1,15 +1,24 @@
-"""The course certificate: issued once per norm version, when every lesson in force is completed."""
+"""The course certificate: issued once per norm version, when every lesson in force is completed.
+
+With periodic recertification on (RECERTIFY_DAYS > 0) a certificate is valid for that many
+days from its issue or its latest renewal (``CertificateRenewal``, earned by passing the
+refresher); then it is expired until renewed. Validity follows the setting, so turning it
+on applies to certificates issued before.
+"""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import func, select
 
 from training.course.completion import complete_user_ids, progress_for
-from training.course.models import Certificate
+from training.course.models import Certificate, CertificateRenewal
 from training.course.versions import current_norm_version
-from training.db import insert_ignoring_duplicates, utcnow
+from training.db import company_today, company_zone, insert_ignoring_duplicates, utcnow
 from training.extensions import db
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -82,3 +91,87 @@ def certificate_code() -> str:
     """Return a new verification code, e.g. "K7QH-2MZP-9XRA"."""
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
     return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+
+
+VALID, EXPIRING, EXPIRED = "valid", "expiring", "expired"
+
+
+def recertify_days() -> int:
+    """Return RECERTIFY_DAYS (0: certificates never expire)."""
+    return int(current_app.config["RECERTIFY_DAYS"])
+
+
+@dataclass(frozen=True)
+class Validity:
+    """How long a certificate holds: since when, until when, and where it stands today."""
+
+    certificate: Certificate
+    valid_from: datetime
+    renewal: CertificateRenewal | None
+    expires_on: date | None  # None: recertification is off
+    state: str  # valid, expiring (within RECERTIFY_WARN_DAYS), expired
+
+    @property
+    def code(self) -> str:
+        """The code to verify: the latest renewal's, else the certificate's."""
+        return self.renewal.code if self.renewal else self.certificate.code
+
+
+def expiry_date(valid_from: datetime) -> date | None:
+    """Return the last day a certificate valid from ``valid_from`` holds (None if never)."""
+    days = recertify_days()
+    if not days:
+        return None
+    return valid_from.astimezone(company_zone()).date() + timedelta(days=days)
+
+
+def validity(certificate: Certificate, today: date | None = None) -> Validity:
+    """Return how long the certificate holds, counting its latest renewal (one query)."""
+    renewal = db.session.scalar(
+        select(CertificateRenewal)
+        .where(CertificateRenewal.certificate_id == certificate.id)
+        .order_by(CertificateRenewal.issued_at.desc(), CertificateRenewal.id.desc())
+        .limit(1)
+    )
+    valid_from = renewal.issued_at if renewal else certificate.issued_at
+    expires = expiry_date(valid_from)
+    today = today or company_today()
+    if expires is None or today <= expires - timedelta(
+        days=current_app.config["RECERTIFY_WARN_DAYS"]
+    ):
+        state = VALID
+    elif today <= expires:
+        state = EXPIRING
+    else:
+        state = EXPIRED
+    return Validity(certificate, valid_from, renewal, expires, state)
+
+
+def latest_renewals():
+    """Return a subquery: per certificate, when it was last renewed (certificate_id, renewed_at)."""
+    return (
+        select(
+            CertificateRenewal.certificate_id,
+            func.max(CertificateRenewal.issued_at).label("renewed_at"),
+        )
+        .group_by(CertificateRenewal.certificate_id)
+        .subquery("renewals")
+    )
+
+
+def renew(certificate: Certificate, attempt_id: int) -> CertificateRenewal | None:
+    """Record a renewal earned by a passed refresher, once per attempt (flush)."""
+    inserted = insert_ignoring_duplicates(
+        CertificateRenewal,
+        certificate_id=certificate.id,
+        user_id=certificate.user_id,
+        code=certificate_code(),
+        issued_at=utcnow(),
+        attempt_id=attempt_id,
+    )
+    db.session.flush()
+    if not inserted:
+        return None
+    return db.session.scalar(
+        select(CertificateRenewal).where(CertificateRenewal.attempt_id == attempt_id)
+    )

@@ -214,6 +214,27 @@ class Certificate(Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class CertificateRenewal(Model):
+    """A certificate renewed by passing the periodic refresher (复训); insert-only.
+
+    Its own code is verifiable like the certificate's; the certificate is valid for
+    RECERTIFY_DAYS from its latest renewal (or its issue, when never renewed).
+    """
+
+    __tablename__ = "certificate_renewals"
+    __table_args__ = (
+        Index("ix_certificate_renewals_certificate_id", "certificate_id", "issued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The refresher attempt that earned it (refresher.models.RefresherAttempt).
+    attempt_id: Mapped[int] = mapped_column(unique=True)
+
+
 class ProgressSummary(Model):
     """Counts of lessons read, passed and completed on their current content, per employee.
 

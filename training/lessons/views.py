@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from training.assignments.services import current_assignments
-from training.course.certificates import certificate_for
+from training.course.certificates import certificate_for, recertify_days, validity
 from training.course.completion import progress_for, read_event
 from training.course.models import Lesson
 from training.db import company_today
@@ -34,12 +34,14 @@ def home():
     progress = progress_for(current_user.id)
     assignment = current_assignments([current_user.id]).get(current_user.id)
     today = company_today()
+    certificate = certificate_for(current_user.id) if progress.completed else None
     return render_template(
         "lessons/home.html",
         chapters=services.group_by_chapter(progress.lessons),
         progress=progress,
         next_lesson=progress.next_lesson(),
-        certificate=certificate_for(current_user.id) if progress.completed else None,
+        certificate=certificate,
+        validity=validity(certificate, today) if certificate and recertify_days() else None,
         assignment=assignment,
         today=today,
         days_late=(today - assignment.due_date).days if assignment else 0,

@@ -96,6 +96,20 @@ def reminder(
     )
 
 
+def recertification(key: str, user: User, expires: date, when: str, today: date) -> int | None:
+    """Queue a refresher reminder: the certificate runs out on ``expires`` (or has)."""
+    return _mail(
+        key,
+        Kind.RECERTIFICATION,
+        user,
+        "recertification",
+        expires=expires,
+        when=when,
+        days=(expires - today).days,
+        refresher_url=public_url("refresher.index"),
+    )
+
+
 def retraining(user: User, version: NormVersion, lessons: Sequence[Lesson], due_date: date):
     """Queue the notice that a revision took effect and which lessons to study again."""
     return _mail(

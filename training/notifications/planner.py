@@ -19,13 +19,14 @@ from flask import current_app
 from sqlalchemy import select
 
 from training.auth.models import Role, User
+from training.course.certificates import expiry_date, recertify_days
 from training.course.lessons import active_lessons
 from training.db import company_zone, local_day_start
 from training.extensions import db
 from training.notifications import messages
 from training.notifications.models import DepartmentWebhook, Kind, Notification
 from training.reports.dashboard import overdue_rows, summary
-from training.reports.status import COMPLETED, Filters, employee_rows
+from training.reports.status import COMPLETED, EXPIRED, Filters, employee_rows
 from training.urls import public_url
 
 DIGEST_ROWS = 50  # overdue employees listed in one digest
@@ -38,8 +39,11 @@ class PlanReport:
     queued: list[str] = field(default_factory=list)
 
 
-def reminder_stage(due: date, today: date) -> str | None:
-    """Return the reminder an employee due on ``due`` should have had by ``today``, if any."""
+def reminder_stage(due: date, today: date, before: list[int] | None = None) -> str | None:
+    """Return the reminder an employee due on ``due`` should have had by ``today``, if any.
+
+    ``before`` overrides NOTIFY_REMIND_BEFORE_DAYS (recertification adds its warning days).
+    """
     config = current_app.config
     if today > due:
         every = config["NOTIFY_OVERDUE_EVERY_DAYS"]
@@ -49,7 +53,7 @@ def reminder_stage(due: date, today: date) -> str | None:
         return f"overdue:{1 + ((late - 1) // every) * every}"
     if today == due:
         return "due"
-    ahead = sorted(config["NOTIFY_REMIND_BEFORE_DAYS"], reverse=True)
+    ahead = sorted(before or config["NOTIFY_REMIND_BEFORE_DAYS"], reverse=True)
     reached = [days for days in ahead if today >= due - timedelta(days=days)]
     return f"before:{reached[-1]}" if reached else None
 
@@ -68,7 +72,9 @@ def plan_reminders(today: date, report: PlanReport) -> None:
     """Queue the current reminder of every active employee who has not finished (flush)."""
     rows = employee_rows(Filters(), today=today)
     stmt = select(rows.c.user_id, rows.c.due_date, rows.c.completed_count).where(
-        rows.c.status != COMPLETED, rows.c.due_date.is_not(None), rows.c.email != ""
+        rows.c.status.not_in([COMPLETED, EXPIRED]),
+        rows.c.due_date.is_not(None),
+        rows.c.email != "",
     )
     wanted: dict[str, tuple[int, date, str, int]] = {}
     for user_id, due, completed in db.session.execute(stmt):
@@ -202,10 +208,47 @@ def finished_rows(
     return list(db.session.execute(stmt))
 
 
+def plan_recertification(today: date, report: PlanReport) -> None:
+    """Queue refresher reminders: RECERTIFY_WARN_DAYS and the usual days before a certificate
+    runs out, on the day, then weekly while it is expired (flush)."""
+    if not recertify_days():
+        return
+    warn = current_app.config["RECERTIFY_WARN_DAYS"]
+    before = sorted({warn, *current_app.config["NOTIFY_REMIND_BEFORE_DAYS"]} - {0}, reverse=True)
+    rows = employee_rows(Filters(), today=today)
+    stmt = select(rows.c.user_id, rows.c.certificate_valid_from).where(
+        rows.c.status.in_([COMPLETED, EXPIRED]),
+        rows.c.certificate_valid_from.is_not(None),
+        rows.c.email != "",
+    )
+    wanted: dict[str, tuple[int, date, str]] = {}
+    for user_id, valid_from in db.session.execute(stmt):
+        expires = expiry_date(valid_from)
+        if expires is None:
+            continue
+        stage = reminder_stage(expires, today, before)
+        if stage is not None:
+            key = f"recertification:{user_id}:{expires.isoformat()}:{stage}"
+            wanted[key] = (user_id, expires, stage)
+    new = {key: value for key, value in wanted.items() if key not in _existing(list(wanted))}
+    if not new:
+        return
+    users = {
+        user.id: user
+        for user in db.session.scalars(
+            select(User).where(User.id.in_([user_id for user_id, *_ in new.values()]))
+        )
+    }
+    for key, (user_id, expires, stage) in new.items():
+        if messages.recertification(key, users[user_id], expires, stage, today) is not None:
+            report.queued.append(key)
+
+
 def plan(today: date) -> PlanReport:
     """Queue every reminder and digest due today (flush; the caller commits)."""
     report = PlanReport()
     plan_reminders(today, report)
+    plan_recertification(today, report)
     plan_digests(today, report)
     return report
 

@@ -139,8 +139,8 @@ def sync_questions(
 # --- attempts ----------------------------------------------------------------------------
 
 
-def _lesson_question_rows(lesson: Lesson) -> list[QuizQuestion]:
-    """Return the questions a graded quiz draws from: authored ones, not held back.
+def graded_question_rows(lesson_ids: Iterable[int]) -> list[QuizQuestion]:
+    """Return the questions graded quizzes draw from: authored ones, not held back.
 
     The generated phrase items (the exact words of 3.3.2.x and 4.2.1.x) are drills for 练习
     only: blind readers without the norm answered 27 of 28 of them, so they prove nothing
@@ -150,13 +150,17 @@ def _lesson_question_rows(lesson: Lesson) -> list[QuizQuestion]:
         db.session.scalars(
             select(QuizQuestion)
             .where(
-                QuizQuestion.lesson_id == lesson.id,
+                QuizQuestion.lesson_id.in_(list(lesson_ids)),
                 QuizQuestion.drawable(),
                 QuizQuestion.generated.is_(False),
             )
-            .order_by(QuizQuestion.position, QuizQuestion.id)
+            .order_by(QuizQuestion.lesson_id, QuizQuestion.position, QuizQuestion.id)
         )
     )
+
+
+def _lesson_question_rows(lesson: Lesson) -> list[QuizQuestion]:
+    return graded_question_rows([lesson.id])
 
 
 def lesson_questions(lesson: Lesson) -> list[Question]:
@@ -271,13 +275,7 @@ def attempt_questions(attempt: QuizAttempt) -> dict[str, Question]:
     cached = attempt.__dict__.get("_shown_questions")
     if cached is not None:
         return cached
-    hashes = [entry["version"] for entry in attempt.draw["questions"]]
-    rows: Iterable[QuestionVersion] = (
-        db.session.scalars(select(QuestionVersion).where(QuestionVersion.content_hash.in_(hashes)))
-        if hashes
-        else []
-    )
-    by_hash = {row.content_hash: question_from_dict(row.data) for row in rows}
+    by_hash = questions_by_version(entry["version"] for entry in attempt.draw["questions"])
     questions = {
         entry["id"]: by_hash[entry["version"]]
         for entry in attempt.draw["questions"]
@@ -287,15 +285,29 @@ def attempt_questions(attempt: QuizAttempt) -> dict[str, Question]:
     return questions
 
 
+def questions_by_version(hashes: Iterable[str]) -> dict[str, Question]:
+    """Return the questions as they read in the given versions, by content hash (one query)."""
+    wanted = list(hashes)
+    if not wanted:
+        return {}
+    rows = db.session.scalars(
+        select(QuestionVersion).where(QuestionVersion.content_hash.in_(wanted))
+    )
+    return {row.content_hash: question_from_dict(row.data) for row in rows}
+
+
+def shown_in_order(draw: grading.Draw, questions: Mapping[str, Question]) -> list[ShownQuestion]:
+    """Return a draw's questions in display order with their options in display order."""
+    shown = []
+    for index, drawn in enumerate(draw.questions):
+        question = questions[drawn.question_id]
+        shown.append(ShownQuestion(index, question, question.options_for(drawn.option_keys)))
+    return shown
+
+
 def shown_questions(attempt: QuizAttempt) -> list[ShownQuestion]:
     """Return the attempt's questions in display order with options in display order."""
-    questions = attempt_questions(attempt)
-    shown = []
-    for index, drawn in enumerate(attempt_draw(attempt).questions):
-        question = questions[drawn.question_id]
-        options = question.options_for(drawn.option_keys)
-        shown.append(ShownQuestion(index, question, options))
-    return shown
+    return shown_in_order(attempt_draw(attempt), attempt_questions(attempt))
 
 
 class AttemptLimitReached(Exception):

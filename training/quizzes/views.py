@@ -18,10 +18,15 @@ from sqlalchemy import select
 
 from training.auth.decorators import hr_required
 from training.auth.models import User
-from training.course.certificates import certificate_for, latest_certificate
+from training.course.certificates import (
+    certificate_for,
+    latest_certificate,
+    recertify_days,
+    validity,
+)
 from training.course.completion import progress_for, read_event
 from training.course.lessons import clause_lessons
-from training.course.models import Certificate, Lesson, QuizAttempt
+from training.course.models import Certificate, CertificateRenewal, Lesson, QuizAttempt
 from training.course.versions import current_norm_version
 from training.extensions import db
 from training.quizzes import forms, grading, services
@@ -163,6 +168,7 @@ def certificate():
     return render_template(
         "quizzes/certificate.html",
         certificate=certificate,
+        validity=validity(certificate) if certificate and recertify_days() else None,
         superseded=bool(
             certificate and version and certificate.source_sha256 != version.source_sha256
         ),
@@ -179,16 +185,19 @@ def verify_certificate():
     code = (request.args.get("code") or "").strip().upper()
     found = None
     if code:
+        # A certificate's own code, or the code of one of its renewals (复训).
+        renewed = select(CertificateRenewal.certificate_id).where(CertificateRenewal.code == code)
         found = db.session.execute(
             select(Certificate, User)
             .join(User, User.id == Certificate.user_id)
-            .where(Certificate.code == code)
+            .where((Certificate.code == code) | Certificate.id.in_(renewed))
         ).first()
     version = current_norm_version()
     return render_template(
         "quizzes/verify.html",
         code=code,
         found=found,
+        validity=validity(found.Certificate) if found and recertify_days() else None,
         is_current=bool(
             found and version and found.Certificate.source_sha256 == version.source_sha256
         ),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
+from training.course.certificates import recertify_days
+from training.db import local_day_start
 from training.extensions import db
 from training.reports.listing import Ordering, ordered
 from training.reports.status import COMPLETED, OVERDUE, Filters, employee_rows
@@ -73,3 +76,24 @@ def overdue_rows(
     )
     stmt = ordered(rows, Ordering("due_date")).limit(limit)
     return list(db.session.execute(stmt))
+
+
+def expiring_count(today: date) -> int | None:
+    """Count completed employees whose certificate runs out within RECERTIFY_WARN_DAYS.
+
+    None when recertification is off (one query otherwise).
+    """
+    days = recertify_days()
+    if not days:
+        return None
+    warn = current_app.config["RECERTIFY_WARN_DAYS"]
+    rows = employee_rows(Filters(status=COMPLETED), today=today)
+    # Expiring: the last valid day (valid_from + days) falls within today … today + warn.
+    stmt = (
+        select(func.count())
+        .select_from(rows)
+        .where(
+            rows.c.certificate_valid_from < local_day_start(today - timedelta(days=days - warn - 1))
+        )
+    )
+    return db.session.scalar(stmt) or 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Subquery,
     and_,
     case,
+    false,
     func,
     or_,
     select,
@@ -28,11 +29,14 @@ from sqlalchemy import (
 from training.assignments.models import Assignment
 from training.assignments.services import current_assignment_ids
 from training.auth.models import Role, User
+from training.course.certificates import latest_renewals, recertify_days
 from training.course.models import Certificate, Lesson, NormVersion, ProgressSummary
-from training.db import company_today
+from training.db import company_today, local_day_start
 
 NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE = "not_started", "in_progress", "completed", "overdue"
-STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE)
+# With periodic recertification on: completed, but the certificate's validity has run out.
+EXPIRED = "expired"
+STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE, EXPIRED)
 # HR staff and managers who were never assigned the course: listed only when asked for,
 # and never counted in completion figures.
 EXEMPT = "exempt"
@@ -42,6 +46,7 @@ STATUS_LABELS = {
     COMPLETED: _l("已完成"),
     OVERDUE: _l("已逾期"),
     EXEMPT: _l("未分配培训"),
+    EXPIRED: _l("证书已过期"),
 }
 
 
@@ -134,9 +139,16 @@ def status_select(
     digest = current_version_digest()
     completed = func.coalesce(progress.c.completed_count, 0)
     trainee = or_(User.role == Role.LEARNER, Assignment.id.is_not(None))
+    renewals = latest_renewals()
+    valid_from = func.coalesce(renewals.c.renewed_at, Certificate.issued_at)
+    days = recertify_days()
+    # Valid through the day RECERTIFY_DAYS after valid_from: expired once that day is over.
+    lapsed = valid_from < local_day_start(today - timedelta(days=days)) if days else false()
+    is_complete = and_(total > 0, completed >= total)
     status = case(
         (~trainee, EXEMPT),
-        (and_(total > 0, completed >= total), COMPLETED),
+        (and_(is_complete, lapsed), EXPIRED),
+        (is_complete, COMPLETED),
         (Assignment.due_date < today, OVERDUE),
         (func.coalesce(progress.c.started, 0) == 0, NOT_STARTED),
         else_=IN_PROGRESS,
@@ -158,6 +170,7 @@ def status_select(
             progress.c.last_activity,
             Certificate.issued_at.label("completed_at"),
             Certificate.code.label("certificate_code"),
+            valid_from.label("certificate_valid_from"),
             Assignment.due_date,
             status.label("status"),
         )
@@ -168,6 +181,7 @@ def status_select(
             Certificate,
             and_(Certificate.user_id == User.id, Certificate.source_sha256 == digest),
         )
+        .outerjoin(renewals, renewals.c.certificate_id == Certificate.id)
         .where(*user_conditions(filters))
     )
     if not filters.include_staff and user_id is None:

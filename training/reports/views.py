@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from training.audit.services import ACTIONS
 from training.auth.decorators import department_scope, hr_required, may_view, staff_required
 from training.auth.models import User
+from training.course.certificates import recertify_days, validity
 from training.course.lessons import active_lessons, clause_lessons
 from training.course.models import QuizAttempt
 from training.db import utcnow, writes
@@ -112,6 +113,7 @@ def dashboard():
         summary=summary,
         chart=chart,
         overdue=dash.overdue_rows(today, OVERDUE_LIMIT),
+        expiring=dash.expiring_count(today),
         today=today,
         days_overdue=days_overdue,
         insight=cached_insight(),
@@ -192,6 +194,7 @@ def employee_detail(user_id: int):
     if not may_view(current_user, employee):
         abort(404)
     is_hr = current_user.is_hr
+    certs = detail.certificates(user_id)
     lessons = active_lessons()
     reads = detail.read_events(user_id)
     tries = detail.attempts(user_id)
@@ -207,7 +210,8 @@ def employee_detail(user_id: int):
         reads=reads,
         attempts=tries,
         score_percent=score_percent,
-        certificates=detail.certificates(user_id),
+        certificates=certs,
+        validities={c.id: validity(c) for c in certs} if recertify_days() else {},
         links=detail.password_links(user_id) if is_hr else [],
         events=detail.audit_events(user_id) if is_hr else [],
         is_hr=is_hr,

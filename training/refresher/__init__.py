@@ -1,0 +1,1 @@
+"""Periodic recertification (复训): a short refresher across all lessons renews a certificate."""
