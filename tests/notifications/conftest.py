@@ -21,6 +21,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 
+from tests.reports.conftest import records  # noqa: F401 - fixture for test_every_kind
+from tests.revisions.conftest import complete_lessons, revised  # noqa: F401 - fixtures
+
 MAIL_USER = "training-bot"
 MAIL_SECRET = "mail-Secret-9"  # noqa: S105 - the test server's own login
 
