@@ -31,6 +31,10 @@ BAD_ROWS = {
         "INSERT INTO norm_versions (source_sha256, title, source_name, loaded_at, label, status,"
         " changes) VALUES (:hash, 't', 'n', :ts, '', 'draft', '{}')"
     ),
+    "department_webhooks.kind": (
+        "INSERT INTO department_webhooks (department, kind, url, updated_at)"
+        " VALUES ('客服部', 'slack', 'https://example.com/hook', :ts)"
+    ),
     "practice_cards.state": (
         "INSERT INTO practice_cards (user_id, question_id, lesson_id, due, card, state, updated_at)"
         " VALUES (:user, :question, :lesson, :ts, '{}', 'Forgotten', :ts)"

@@ -24,6 +24,8 @@ from training.quizzes.items import question_from_dict
 from training.quizzes.models import QuizQuestion
 from training.refresher import services
 from training.refresher.models import RefresherAttempt, RefresherSubmission
+from training.reports.dashboard import expiring_count
+from training.reports.status import Filters, employee_rows
 
 
 @pytest.fixture
@@ -77,6 +79,23 @@ def test_a_certificate_holds_then_warns_then_expires(app, create_user, records, 
         for user in (fresh, near, old)
     }
     assert states == {fresh.id: VALID, near.id: EXPIRING, old.id: EXPIRED}
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "state"),
+    [(335, VALID), (336, EXPIRING), (365, EXPIRING), (366, EXPIRED)],
+)
+def test_the_reports_and_the_certificate_agree_on_the_boundary_days(
+    app, create_user, records, lessons, days_ago, state
+):
+    """365 days of validity, 30 of warning: the SQL of the reports and the Python of the
+    certificate page draw the lines on the same days."""
+    user = _certified(create_user, records, lessons, days_ago=days_ago)
+    certificate = db.session.scalar(select(Certificate).where(Certificate.user_id == user.id))
+    assert validity(certificate).state == state
+    [row] = db.session.execute(select(employee_rows(Filters())))
+    assert (row.status == "expired") == (state == EXPIRED)
+    assert expiring_count(company_today()) == (1 if state == EXPIRING else 0)
 
 
 def test_hr_sees_expiring_and_expired(app, client, hr, create_user, records, lessons):

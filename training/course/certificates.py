@@ -11,14 +11,21 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 
 from training.course.completion import complete_user_ids, progress_for
 from training.course.models import Certificate, CertificateRenewal
 from training.course.versions import current_norm_version
-from training.db import company_today, company_zone, insert_ignoring_duplicates, utcnow
+from training.db import (
+    company_today,
+    company_zone,
+    insert_ignoring_duplicates,
+    local_day_start,
+    utcnow,
+)
 from training.extensions import db
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -123,6 +130,19 @@ def expiry_date(valid_from: datetime) -> date | None:
     if not days:
         return None
     return valid_from.astimezone(company_zone()).date() + timedelta(days=days)
+
+
+def lapsed(valid_from: Any, today: date, *, warn_days: int = 0) -> Any:
+    """SQL: a validity that began at ``valid_from`` (a column) is over on ``today``.
+
+    With ``warn_days``: over, or ending within that many days (将到期). The same rule as
+    ``validity`` in Python: valid through the day RECERTIFY_DAYS after the day it began.
+    False when recertification is off.
+    """
+    days = recertify_days()
+    if not days:
+        return false()
+    return valid_from < local_day_start(today - timedelta(days=days - warn_days))
 
 
 def validity(certificate: Certificate, today: date | None = None) -> Validity:

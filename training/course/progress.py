@@ -18,6 +18,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from training.course.completion import on_current_content
 from training.course.models import Lesson, ProgressSummary, QuizAttempt, QuizSubmission, ReadEvent
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
@@ -35,7 +36,7 @@ def _progress_subquery(user_id: int | None = None) -> Subquery:
     """
     zero: ColumnClause[int] = literal_column("0")
     one: ColumnClause[int] = literal_column("1")
-    read_current = and_(Lesson.active.is_(True), Lesson.content_hash == ReadEvent.lesson_hash)
+    read_current = and_(Lesson.active.is_(True), on_current_content(ReadEvent))
     reads = select(
         ReadEvent.user_id.label("user_id"),
         ReadEvent.lesson_id.label("lesson_id"),
@@ -47,7 +48,7 @@ def _progress_subquery(user_id: int | None = None) -> Subquery:
     passed_current = and_(
         QuizSubmission.passed.is_(True),
         Lesson.active.is_(True),
-        Lesson.content_hash == QuizAttempt.lesson_hash,
+        on_current_content(QuizAttempt),
     )
     attempts = (
         select(

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from training.extensions import db
-from training.notifications.models import Channel, DepartmentWebhook, Notification
+from training.notifications.models import Channel, DepartmentWebhook, Notification, RobotKind
 
-WEBHOOK_KINDS = ("wecom", "dingtalk", "feishu")
+WEBHOOK_KINDS = tuple(RobotKind)
 SECRET_MARK = "{secret}"  # noqa: S105 - the placeholder a stored message holds, not a secret
 
 

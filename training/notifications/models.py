@@ -108,12 +108,21 @@ class QueueEntry(Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class RobotKind(enum.StrEnum):
+    """Which group robot a department's webhook belongs to."""
+
+    WECOM = "wecom"  # 企业微信
+    DINGTALK = "dingtalk"  # 钉钉
+    FEISHU = "feishu"  # 飞书
+
+
 class DepartmentWebhook(Model):
     """A department's group robot (企业微信, 钉钉 or 飞书) that receives its digests."""
 
     __tablename__ = "department_webhooks"
+    __table_args__ = (one_of("kind", RobotKind),)
 
     department: Mapped[str] = mapped_column(String(100), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # wecom, dingtalk, feishu
+    kind: Mapped[str] = mapped_column(String(16))  # a RobotKind
     url: Mapped[str] = mapped_column(String(500))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

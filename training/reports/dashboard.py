@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
 
-from training.course.certificates import recertify_days
-from training.db import local_day_start
+from training.course.certificates import lapsed, recertify_days
 from training.extensions import db
 from training.reports.listing import Ordering, ordered
 from training.reports.status import COMPLETED, OVERDUE, Filters, employee_rows
@@ -88,12 +87,7 @@ def expiring_count(today: date) -> int | None:
         return None
     warn = current_app.config["RECERTIFY_WARN_DAYS"]
     rows = employee_rows(Filters(status=COMPLETED), today=today)
-    # Expiring: the last valid day (valid_from + days) falls within today … today + warn.
-    stmt = (
-        select(func.count())
-        .select_from(rows)
-        .where(
-            rows.c.certificate_valid_from < local_day_start(today - timedelta(days=days - warn - 1))
-        )
-    )
+    # Still completed (not expired) but within the warning days of the end: 将到期.
+    soon = lapsed(rows.c.certificate_valid_from, today, warn_days=warn)
+    stmt = select(func.count()).select_from(rows).where(soon)
     return db.session.scalar(stmt) or 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -20,7 +20,6 @@ from sqlalchemy import (
     Subquery,
     and_,
     case,
-    false,
     func,
     or_,
     select,
@@ -29,9 +28,9 @@ from sqlalchemy import (
 from training.assignments.models import Assignment
 from training.assignments.services import current_assignment_ids
 from training.auth.models import Role, User
-from training.course.certificates import latest_renewals, recertify_days
+from training.course.certificates import lapsed, latest_renewals
 from training.course.models import Certificate, Lesson, NormVersion, ProgressSummary
-from training.db import company_today, local_day_start
+from training.db import company_today
 
 NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE = "not_started", "in_progress", "completed", "overdue"
 # With periodic recertification on: completed, but the certificate's validity has run out.
@@ -132,7 +131,7 @@ def status_select(
     completed_at, certificate_code, due_date, status.
     """
     today = today or company_today()
-    # The summary is kept up to date by the learning events (training.progress).
+    # The summary is kept up to date by the learning events (training.course.progress).
     progress = ProgressSummary.__table__
     latest = current_assignment_ids()
     total = select(func.count(Lesson.id)).where(Lesson.active.is_(True)).scalar_subquery()
@@ -141,13 +140,10 @@ def status_select(
     trainee = or_(User.role == Role.LEARNER, Assignment.id.is_not(None))
     renewals = latest_renewals()
     valid_from = func.coalesce(renewals.c.renewed_at, Certificate.issued_at)
-    days = recertify_days()
-    # Valid through the day RECERTIFY_DAYS after valid_from: expired once that day is over.
-    lapsed = valid_from < local_day_start(today - timedelta(days=days)) if days else false()
     is_complete = and_(total > 0, completed >= total)
     status = case(
         (~trainee, EXEMPT),
-        (and_(is_complete, lapsed), EXPIRED),
+        (and_(is_complete, lapsed(valid_from, today)), EXPIRED),
         (is_complete, COMPLETED),
         (Assignment.due_date < today, OVERDUE),
         (func.coalesce(progress.c.started, 0) == 0, NOT_STARTED),
