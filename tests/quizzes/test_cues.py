@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from training.quizzes.check import course_banks
@@ -134,7 +136,16 @@ def test_multiple_items_all_with_the_same_number_of_correct_options():
 
 def test_a_bank_smaller_than_twice_the_quiz_size():
     found = messages(course_cues({"5": fine_bank(9)}, quiz_size=5))
-    assert any(m.startswith("5: the bank holds 9 items; at least 10") for m in found)
+    assert any(m.startswith("5: the bank holds 9 graded items; at least 10") for m in found)
+
+
+def test_generated_drills_do_not_count_towards_the_bank_size():
+    drills = [
+        replace(question, id=f"g{i}", generated=True) for i, question in enumerate(fine_bank(5))
+    ]
+    stats = course_cues({"5": [*fine_bank(9), *drills]}, quiz_size=5)
+    assert stats.per_lesson["5"] == 9
+    assert any(m.startswith("5: the bank holds 9 graded items") for m in messages(stats))
 
 
 def test_a_clause_nobody_cites():

@@ -96,7 +96,7 @@ class CueStats:
             f"true/false keyed true: {self.truefalse_true} of {self.truefalse} "
             f"({self.true_share:.0%}; {low:.0%}–{high:.0%})",
             f"multiple, by number of correct options: {spread or 'none'}",
-            "items per lesson: "
+            "graded items per lesson: "
             + ", ".join(f"{lesson} {count}" for lesson, count in self.per_lesson.items())
             + f" (at least {BANK_SIZE_FACTOR * self.quiz_size} each: "
             + (f"short: {', '.join(short)})" if short else "all met)"),
@@ -204,13 +204,16 @@ def course_cues(
     order = list(lessons) if lessons is not None else sorted(by_lesson)
     for lesson in [*order, *sorted(set(by_lesson) - set(order))]:
         questions = list(by_lesson.get(lesson, ()))
-        stats.per_lesson[lesson] = len(questions)
-        if len(questions) < BANK_SIZE_FACTOR * quiz_size:
+        # Quizzes draw authored items only (generated phrase drills are practice), so the
+        # size that lets a retry show other questions counts those.
+        graded = sum(1 for question in questions if not question.generated)
+        stats.per_lesson[lesson] = graded
+        if graded < BANK_SIZE_FACTOR * quiz_size:
             stats.cues.append(
                 Cue(
                     lesson,
                     "",
-                    f"the bank holds {len(questions)} items; at least "
+                    f"the bank holds {graded} graded items; at least "
                     f"{BANK_SIZE_FACTOR * quiz_size} ({BANK_SIZE_FACTOR} × quiz size "
                     f"{quiz_size}) are needed so a retry shows other questions",
                 )
