@@ -16,6 +16,9 @@ from training.extensions import babel, csrf, db, login_manager, migrate
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the Flask application."""
     app = Flask(__name__, instance_relative_config=True)
+    from training.security import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     app.jinja_env.add_extension("jinja2.ext.do")
     app.config.from_object(config_module.DefaultConfig)
     if test_config is None:

@@ -192,3 +192,14 @@ def insert_ignoring_duplicates(model: type, **values: Any) -> bool:
     # An INSERT's result is a CursorResult, which has the row count.
     result = cast(CursorResult[Any], db.session.execute(_insert(model, values)))
     return bool(result.rowcount)
+
+
+MAX_PAGE = 1_000_000  # far past any real listing; keeps OFFSET inside a 64-bit integer
+
+
+def page_number(value: Any) -> int:
+    """Return a ``?page=`` value as a page number in 1 … MAX_PAGE (1 when it is not a number)."""
+    try:
+        return min(max(int(value), 1), MAX_PAGE)
+    except (TypeError, ValueError):
+        return 1

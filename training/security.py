@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, redirect, request, url_for
+from flask import Flask, Response, current_app, g, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from training.auth import services
 from training.extensions import login_manager
@@ -18,6 +19,19 @@ CSP = (
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.set_password", "static"})
 # Endpoints a user who must replace a one-time password may still use.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` for database ids: 1 … 2**63 - 1, so an id beyond 64 bits is a 404, not an
+    overflow in the driver (SQLite refuses it with a 500)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's parameter name
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 @login_manager.user_loader
@@ -35,6 +49,10 @@ def set_security_headers(response: Response) -> Response:
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
+    if request.is_secure or current_app.config["PREFERRED_URL_SCHEME"] == "https":
+        # Only over HTTPS (a proxy's X-Forwarded-Proto counts once PROXY_COUNT trusts it):
+        # browsers ignore the header on plain HTTP and a local `make run` stays usable.
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 

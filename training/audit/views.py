@@ -18,7 +18,7 @@ from training.audit.models import AuditEvent
 from training.audit.services import ACTIONS
 from training.auth.decorators import hr_required
 from training.auth.models import User
-from training.db import local_day_start
+from training.db import local_day_start, page_number
 from training.extensions import db
 from training.forms import choices
 
@@ -111,7 +111,7 @@ def index():
     if valid:
         page = db.paginate(
             filtered_events(form),
-            page=request.args.get("page", 1, type=int),
+            page=page_number(request.args.get("page")),
             per_page=PER_PAGE,
             max_per_page=PER_PAGE,
             error_out=False,

@@ -37,8 +37,13 @@ def landing(user: User) -> str:
 
 def safe_next(target: str | None, user: User | None = None) -> str:
     """Return a same-site path to go to after login, or the user's landing page."""
-    if target:
-        parts = urlsplit(target)
+    # Control characters (a CR/LF smuggled into a header, a NUL) and overlong values are
+    # refused before parsing: the answer is the landing page, never an error.
+    if target and len(target) <= 2000 and target.isprintable() and "\\" not in target:
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # e.g. "//[::1" (an unclosed IPv6 host)
+            parts = urlsplit("//refused")
         if (
             not parts.scheme
             and not parts.netloc

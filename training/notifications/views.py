@@ -15,7 +15,7 @@ from training.audit.models import AuditEvent
 from training.audit.services import record
 from training.auth.decorators import hr_required, may_view, staff_required
 from training.auth.models import User
-from training.db import company_today, local_day_start, utcnow
+from training.db import company_today, local_day_start, page_number, utcnow
 from training.extensions import db
 from training.forms import choices, require_action_form
 from training.notifications import messages, outbox, planner
@@ -112,7 +112,7 @@ def index():
     if form.validate() and form.status.data:
         status = Status(form.status.data)
     search = (form.q.data or "").strip()
-    page = page_of(listing(status, search), request.args.get("page", 1, type=int), PER_PAGE)
+    page = page_of(listing(status, search), page_number(request.args.get("page")), PER_PAGE)
     last_run = db.session.scalar(select(func.max(Delivery.at)))
     return render_template(
         "notifications/index.html",

@@ -89,14 +89,6 @@ def clamp_per_page(value: Any) -> int:
     return min(max(number, 1), MAX_PER_PAGE)
 
 
-def clamp_page(value: Any) -> int:
-    """Return a page number of at least 1."""
-    try:
-        return max(int(value), 1)
-    except (TypeError, ValueError):
-        return 1
-
-
 def page_of(
     filters: Filters, ordering: Ordering, page: int, per_page: int, *, today: date | None = None
 ) -> Page:

@@ -17,7 +17,7 @@ from training.auth.models import User
 from training.course.certificates import recertify_days, validity
 from training.course.lessons import active_lessons, clause_lessons
 from training.course.models import QuizAttempt
-from training.db import utcnow, writes
+from training.db import page_number, utcnow, writes
 from training.extensions import db
 from training.quizzes import services as quiz_services
 from training.reports import dashboard as dash
@@ -42,7 +42,6 @@ from training.reports.listing import (
     DEFAULT_PER_PAGE,
     SORTS,
     Ordering,
-    clamp_page,
     clamp_per_page,
     departments,
     page_of,
@@ -128,7 +127,7 @@ def employee_list():
     """List employees with filters, search, sorting and pages (a fixed number of queries)."""
     form, filters, ordering = _list_request()
     per_page = clamp_per_page(request.args.get("per_page", DEFAULT_PER_PAGE))
-    page = page_of(filters, ordering, clamp_page(request.args.get("page")), per_page)
+    page = page_of(filters, ordering, page_number(request.args.get("page")), per_page)
     return render_template(
         "reports/employee_list.html",
         form=form,
