@@ -111,6 +111,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 10_000) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # INSERT OR REPLACE deletes the row it replaces; with recursive triggers that delete
+        # fires the append-only DELETE triggers, so evidence cannot be replaced either.
+        cursor.execute("PRAGMA recursive_triggers = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
