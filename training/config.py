@@ -34,7 +34,8 @@ class DefaultConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
-    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    PERMANENT_SESSION_LIFETIME = 12 * 3600  # idle: a cookie unused this long is gone
+    SESSION_ABSOLUTE_LIFETIME = 12 * 3600  # a session ends this long after login, busy or not
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
@@ -269,6 +270,7 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "LOGIN_MAX_FAILURES_PER_ADDRESS": _int(1),
     "PROXY_COUNT": _int(0),
     "PERMANENT_SESSION_LIFETIME": _int(60),
+    "SESSION_ABSOLUTE_LIFETIME": _int(60),
     "WTF_CSRF_TIME_LIMIT": _optional_int(60),
     "BASE_URL": _url,
     "SESSION_COOKIE_SECURE": _boolean,

@@ -105,6 +105,21 @@ def test_deactivation_ends_existing_sessions(app, client, login_as):
     assert client.get("/").status_code == 302
 
 
+def test_a_busy_session_still_ends_at_its_absolute_lifetime(app, client, login_as):
+    user = login_as()
+    assert client.get("/").status_code == 200  # kept busy: the idle limit never applies
+    session = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    lifetime = app.config["SESSION_ABSOLUTE_LIFETIME"]
+    session.created_at = session.created_at - timedelta(seconds=lifetime - 60)
+    db.session.commit()
+    assert client.get("/").status_code == 200  # a minute left
+    session.created_at = session.created_at - timedelta(seconds=120)
+    db.session.commit()
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
 def test_password_change_ends_other_sessions(app, client, auth, create_user):
     user = create_user()
     other = app.test_client()

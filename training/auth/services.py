@@ -37,10 +37,17 @@ def start_session(user: User, *, user_agent: str = "", address: str = "") -> str
 
 def load_session_user(token: str) -> User | None:
     """Return the active user of a live session token, or None."""
+    # However busy a session is kept, it ends SESSION_ABSOLUTE_LIFETIME after login (the
+    # idle limit, PERMANENT_SESSION_LIFETIME, is the cookie's own).
+    born_after = utcnow() - timedelta(seconds=current_app.config["SESSION_ABSOLUTE_LIFETIME"])
     row = db.session.execute(
         select(User, UserSession.id)
         .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
+        .where(
+            UserSession.token_hash == _token_hash(token),
+            UserSession.revoked_at.is_(None),
+            UserSession.created_at > born_after,
+        )
     ).first()
     if row is None or not row.User.active:
         return None
