@@ -101,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from training import backup
     from training.content.cli import register as register_content_cli
     from training.employees.cli import register as register_employee_cli
     from training.notifications.cli import register as register_notify_cli
@@ -116,3 +117,4 @@ def _register_cli(app: Flask) -> None:
     register_quiz_cli(app)
     register_report_cli(app)
     register_revision_cli(app)
+    backup.register(app)
