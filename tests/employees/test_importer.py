@@ -312,3 +312,39 @@ def test_fingerprint_changes_with_the_plan():
     before = plan(rows, {"E1001": _existing()}).fingerprint()
     assert before == plan(rows, {"E1001": _existing()}).fingerprint()
     assert before != plan(rows, {}).fingerprint()
+
+
+def _xlsx_with_sheet(xlsx_file, sheet_xml: bytes) -> bytes:
+    """A real workbook whose first sheet's XML is replaced (as a crafted upload would be)."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx_file(ROWS)))
+    sheet = next(n for n in source.namelist() if n.startswith("xl/worksheets/sheet"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            target.writestr(name, sheet_xml if name == sheet else source.read(name))
+    return out.getvalue()
+
+
+def test_an_xlsx_declaring_millions_of_rows_is_refused_while_streaming(xlsx_file):
+    from training.employees.importer import MAX_IMPORT_ROWS
+
+    rows = b"".join(b'<row r="%d"/>' % n for n in range(1, 1_500_001))
+    sheet = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<sheetData>" + rows + b"</sheetData></worksheet>"
+    )
+    data = _xlsx_with_sheet(xlsx_file, sheet)
+    assert len(data) < 5 * 1024 * 1024  # under the upload limit
+    table = parse_file(data, "bomb.xlsx")
+    assert table.rows == []
+    assert f"超过 {MAX_IMPORT_ROWS} 行" in table.problems[0].message
+
+
+def test_rows_beyond_the_limit_are_refused_in_csv_too(csv_file, monkeypatch):
+    import training.employees.importer as importer
+
+    monkeypatch.setattr(importer, "MAX_IMPORT_ROWS", 3)
+    many = [[f"E{n}", "某", "客服部", "2024-03-01", "", "", "员工"] for n in range(1, 5)]
+    table = parse_file(csv_file(many), "staff.csv")
+    assert "超过 3 行" in table.problems[0].message
+    assert parse_file(csv_file(many[:3]), "staff.csv").problems == []

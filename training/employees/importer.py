@@ -18,6 +18,10 @@ from datetime import date, datetime
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 # A sheet that inflates beyond this is refused before openpyxl reads it (zip bombs).
 MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024
+# Rows (blank ones included) and columns read from a sheet: a small .xlsx can declare millions
+# of rows, and a list of them all would take the worker's memory.
+MAX_IMPORT_ROWS = 20_000
+MAX_IMPORT_COLUMNS = 50
 
 # Canonical field name for each accepted header.
 REQUIRED_COLUMNS = {
@@ -203,7 +207,14 @@ def _csv_grid(text: str) -> list[tuple[int, list]]:
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         # csv counts records, as Excel counts rows (a quoted line break stays in its cell).
-        return [(number, row) for number, row in enumerate(reader, start=1)]
+        grid = []
+        for number, row in enumerate(reader, start=1):
+            if number > MAX_IMPORT_ROWS + 1:
+                raise _FileError(
+                    f"文件包含超过 {MAX_IMPORT_ROWS} 行,请拆分后分批上传(空行也计算在内)。"
+                )
+            grid.append((number, row[:MAX_IMPORT_COLUMNS]))
+        return grid
     except csv.Error as error:
         raise _FileError("CSV 格式有误(引号不成对等),无法读取。") from error
 
@@ -228,10 +239,17 @@ def _xlsx_grid(data: bytes) -> list[tuple[int, list]]:
         raise _FileError("Excel 文件已损坏或格式不受支持,无法读取。") from error
     try:
         sheet = workbook.worksheets[0]
-        return [
-            (number, list(values))
-            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
-        ]
+        grid = []
+        rows = sheet.iter_rows(min_row=1, max_col=MAX_IMPORT_COLUMNS, values_only=True)
+        for number, values in enumerate(rows, start=1):
+            if number > MAX_IMPORT_ROWS + 1:  # the header and MAX_IMPORT_ROWS people
+                raise _FileError(
+                    f"文件包含超过 {MAX_IMPORT_ROWS} 行,请拆分后分批上传(空行也计算在内)。"
+                )
+            grid.append((number, list(values)))
+        return grid
+    except _FileError:
+        raise
     except Exception as error:  # a damaged sheet can fail while streaming
         raise _FileError("Excel 文件已损坏或格式不受支持,无法读取。") from error
     finally:

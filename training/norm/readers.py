@@ -75,6 +75,28 @@ def decode(data: bytes, filename: str) -> str:
 
 
 MAX_DOCX_UNCOMPRESSED = 50 * 1024 * 1024
+# A norm is a few hundred paragraphs. python-docx builds a tree of every one, so a small file
+# of millions of empty paragraphs (they compress to nothing) would take gigabytes: count them
+# in the raw XML first, streaming, and refuse beyond this.
+MAX_DOCX_PARAGRAPHS = 20_000
+_PARAGRAPH_TAGS = (b"<w:p>", b"<w:p ", b"<w:p/>")
+
+
+def _paragraph_count(archive: zipfile.ZipFile, limit: int) -> int:
+    """Count paragraph tags in word/document.xml, reading 1 MB at a time; stop past ``limit``."""
+    count = 0
+    tail = b""
+    with archive.open("word/document.xml") as xml:
+        while chunk := xml.read(1 << 20):
+            window = tail + chunk
+            # Tags wholly inside the carried tail were counted with the previous window; a
+            # tag cut by the boundary is counted once, here (tags are at most 6 bytes).
+            count += sum(window.count(t) for t in _PARAGRAPH_TAGS)
+            count -= sum(tail.count(t) for t in _PARAGRAPH_TAGS)
+            tail = window[-5:]
+            if count > limit:
+                break
+    return count
 
 
 def is_zip(data: bytes) -> bool:
@@ -97,6 +119,15 @@ def docx_lines(data: bytes, filename: str) -> list[Line]:
     if "word/document.xml" not in names:
         raise NormParseError(
             "ZIP 文件但不是 .docx，缺少 word/document.xml (not a .docx)", f"{filename} byte 0"
+        )
+    if (
+        _paragraph_count(zipfile.ZipFile(io.BytesIO(data)), MAX_DOCX_PARAGRAPHS)
+        > MAX_DOCX_PARAGRAPHS
+    ):
+        raise NormParseError(
+            f"文件包含超过 {MAX_DOCX_PARAGRAPHS} 段,不像一份服务规范,请检查或拆分后上传 "
+            f"(more than {MAX_DOCX_PARAGRAPHS} paragraphs)",
+            f"{filename} byte 0",
         )
     import docx  # python-docx is only needed for this format
 
