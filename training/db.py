@@ -121,7 +121,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 10_000) -> None:
         # Requests that may change state (POST and friends) take the write
         # lock at once; page views and CLI reads begin deferred so that they
         # never hold the write lock while idle.
-        if _WRITING.get() or (
+        if _READING.get():
+            connection.exec_driver_sql("BEGIN")
+        elif _WRITING.get() or (
             has_request_context()
             and (request.method not in READ_ONLY_METHODS or g.get("writes", False))
         ):
@@ -138,6 +140,26 @@ def _insert(model: type, values: dict[str, Any]) -> Any:
 
 # Set while a command's transaction must take the SQLite write lock when it begins.
 _WRITING: contextvars.ContextVar[bool] = contextvars.ContextVar("writing", default=False)
+# Set while a writing request does slow work first (password hashing) and must not hold it.
+_READING: contextvars.ContextVar[bool] = contextvars.ContextVar("reading", default=False)
+
+
+@contextlib.contextmanager
+def reads_first() -> Iterator[None]:
+    """Run the slow, read-only part of a writing request without the SQLite write lock.
+
+    A POST's transaction normally begins with ``BEGIN IMMEDIATE``; inside this block it begins
+    deferred, so hashing a password (tens of milliseconds of CPU) never makes other writers
+    wait. The block ends its read transaction; what the request writes afterwards begins
+    with the write lock as usual. Nothing may be written inside the block.
+    """
+    db.session.commit()  # only reads so far (the session lookup): ends that transaction
+    token = _READING.set(True)
+    try:
+        yield
+    finally:
+        db.session.rollback()  # a read transaction: nothing to keep
+        _READING.reset(token)
 
 
 @contextlib.contextmanager

@@ -266,3 +266,55 @@ def test_csrf_accepts_login_with_token(make_app, create_user, csrf_token_from):
 
 def test_hr_role_is_stored(create_user):
     assert create_user(role=Role.HR).is_hr
+
+
+@pytest.mark.parametrize("step", ["verify_password", "hash_password"])
+def test_password_hashing_holds_no_write_lock(app, client, create_user, monkeypatch, step):
+    """While a login (or a password change) hashes, another process can still write."""
+    import sqlite3
+
+    from training.auth import passwords
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the SQLite write lock")
+    user = create_user()
+    path = db.engine.url.database
+    real = getattr(passwords, step)
+    seen: list[str] = []
+
+    def probing(*args):
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if anyone holds the write lock
+            other.execute("ROLLBACK")
+            seen.append("free")
+        except sqlite3.OperationalError as exc:
+            seen.append(str(exc))
+        finally:
+            other.close()
+        return real(*args)
+
+    monkeypatch.setattr(passwords, step, probing)
+    if step == "verify_password":
+        response = client.post(
+            "/login", data={"employee_no": user.employee_no, "password": "Correct-Horse-42"}
+        )
+        assert response.status_code == 302
+    else:
+        assert (
+            client.post(
+                "/login", data={"employee_no": user.employee_no, "password": "Correct-Horse-42"}
+            ).status_code
+            == 302
+        )
+        response = client.post(
+            "/password",
+            data={
+                "current_password": "Correct-Horse-42",
+                "new_password": "Another-Quiet-Horse-7",
+                "confirm": "Another-Quiet-Horse-7",
+            },
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert seen
+    assert set(seen) == {"free"}

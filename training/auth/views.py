@@ -14,7 +14,7 @@ from sqlalchemy import select
 from training.auth import links, passwords, services
 from training.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from training.auth.models import User
-from training.db import utcnow
+from training.db import reads_first, utcnow
 from training.extensions import db
 from training.logs import security_event
 
@@ -76,8 +76,14 @@ def login():
                 "error",
             )
             return render_template("auth/login.html", form=form), 429
-        user = db.session.scalar(select(User).where(User.employee_no == employee_no))
-        ok = passwords.verify_password(user.password_hash if user else None, password)
+        rehashed = None
+        with reads_first():  # argon2 runs without holding the write lock
+            user = db.session.scalar(select(User).where(User.employee_no == employee_no))
+            ok = passwords.verify_password(user.password_hash if user else None, password)
+            if ok and user is not None and passwords.needs_rehash(user.password_hash or ""):
+                rehashed = passwords.hash_password(password)
+            user_id = user.id if user is not None else None
+        user = db.session.get(User, user_id) if user_id is not None else None
         if not ok or user is None or not user.active:
             services.record_attempt(employee_no, address, succeeded=False)
             db.session.commit()
@@ -90,9 +96,8 @@ def login():
             flash(_("工号或密码不正确,或账号已停用。"), "error")
             return render_template("auth/login.html", form=form), 200
         services.record_attempt(employee_no, address, succeeded=True)
-        # The password was verified, so there is a hash.
-        if user.password_hash and passwords.needs_rehash(user.password_hash):
-            user.password_hash = passwords.hash_password(password)
+        if rehashed is not None:
+            user.password_hash = rehashed
         # A fresh cookie session and a fresh server-side session: nothing from
         # before login (a planted session id) survives it.
         session.clear()
@@ -128,12 +133,16 @@ def change_password():
         # DataRequired: both passwords are text once the form validates.
         current_password = cast(str, form.current_password.data)
         new_password = cast(str, form.new_password.data)
-        user = current_user._get_current_object()
-        if not passwords.verify_password(user.password_hash, current_password):
+        stored = current_user.password_hash
+        with reads_first():  # argon2 runs without holding the write lock
+            right = passwords.verify_password(stored, current_password)
+            new_hash = passwords.hash_password(new_password) if right else ""
+        if not right:
             # Validation leaves each field's errors a list.
             cast(list[str], form.current_password.errors).append(_("当前密码不正确。"))
             return render_template("auth/change_password.html", form=form), 200
-        user.password_hash = passwords.hash_password(new_password)
+        user = db.session.get_one(User, current_user.id)
+        user.password_hash = new_hash
         user.must_change_password = False
         user.password_changed_at = utcnow()
         # Every session, this one included, ends; this browser gets a new one.
@@ -163,12 +172,14 @@ def set_password(token: str):
     user = link.user
     form = SetPasswordForm(user)
     if form.validate_on_submit():
+        with reads_first():  # argon2 runs without holding the write lock
+            # DataRequired: the password is text once the form validates.
+            new_hash = passwords.hash_password(cast(str, form.new_password.data))
         if not links.claim_link(link):
             db.session.rollback()
             security_event("link.refused", address=client_address(), reason="claimed")
             return _invalid_link()
-        # DataRequired: the password is text once the form validates.
-        user.password_hash = passwords.hash_password(cast(str, form.new_password.data))
+        user.password_hash = new_hash
         user.must_change_password = False
         user.password_changed_at = utcnow()
         links.revoke_links(user)  # a mailed invitation and a handed-over link: one is enough
