@@ -318,3 +318,49 @@ def test_password_hashing_holds_no_write_lock(app, client, create_user, monkeypa
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
     assert seen
     assert set(seen) == {"free"}
+
+
+def test_parallel_guesses_get_no_more_than_the_limit_evaluated(make_app, create_user):
+    """Each attempt is counted before its password is checked, so guesses sent at once
+    cannot all pass the throttle while the others are still hashing."""
+    import threading
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    app = make_app(LOGIN_MAX_FAILURES_PER_ACCOUNT=3)
+    employee_no = create_user().employee_no
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/login"
+    statuses: list[int] = []
+    start = threading.Barrier(12)
+
+    def guess(n: int) -> None:
+        body = urllib.parse.urlencode({"employee_no": employee_no, "password": f"wrong{n}"})
+        start.wait()
+        try:
+            with urllib.request.urlopen(url, body.encode(), timeout=60) as response:  # noqa: S310
+                statuses.append(response.status)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+
+    try:
+        guesses = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+        for g in guesses:
+            g.start()
+        for g in guesses:
+            g.join()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(set(statuses)) == [200, 429]
+    assert statuses.count(200) <= 3  # evaluated (and refused as wrong), the rest throttled
+    db.session.rollback()
+    failures = db.session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.succeeded.is_(False))
+    )
+    assert failures <= 3

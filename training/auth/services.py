@@ -105,9 +105,10 @@ def check_throttle(employee_no: str, address: str) -> Throttle:
     """
     config = current_app.config
     if db.session.get_bind().dialect.name == "postgresql":
-        # Serialise check, verification and recording per account until this
-        # transaction ends, so parallel guesses cannot all pass the check.
-        # (SQLite login POSTs are serialised by BEGIN IMMEDIATE.)
+        # Serialise the check and the recording of the attempt per account until this
+        # transaction ends, so parallel guesses cannot all pass the check. (SQLite login
+        # POSTs are serialised by BEGIN IMMEDIATE.) The password is checked afterwards,
+        # outside this transaction, with the attempt already counted as a failure.
         db.session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"login:{employee_no}"}
         )
@@ -132,8 +133,22 @@ def check_throttle(employee_no: str, address: str) -> Throttle:
     return Throttle(False)
 
 
-def record_attempt(employee_no: str, address: str, *, succeeded: bool) -> None:
-    """Store one login attempt."""
-    db.session.add(
-        LoginAttempt(employee_no=employee_no[:32], address=address[:64], succeeded=succeeded)
+def record_attempt(employee_no: str, address: str) -> int:
+    """Store one login attempt as failed, before the password is checked; return its id.
+
+    Counted as a failure while the (slow) check runs, so parallel guesses cannot all pass
+    ``check_throttle``: each sees the others. ``attempt_succeeded`` turns it into a success.
+    """
+    attempt = LoginAttempt(employee_no=employee_no[:32], address=address[:64], succeeded=False)
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt.id
+
+
+def attempt_succeeded(attempt_id: int) -> None:
+    """Mark a recorded attempt as a successful login (it restarts the account's count)."""
+    db.session.execute(
+        update(LoginAttempt)
+        .where(LoginAttempt.id == attempt_id)
+        .values(succeeded=True, at=utcnow())
     )

@@ -76,8 +76,11 @@ def login():
                 "error",
             )
             return render_template("auth/login.html", form=form), 429
+        # Counted as a failure now, in this short write transaction; the password is
+        # checked after it, without holding any lock others wait for.
+        attempt_id = services.record_attempt(employee_no, address)
         rehashed = None
-        with reads_first():  # argon2 runs without holding the write lock
+        with reads_first():  # commits the attempt, then argon2 runs in a read transaction
             user = db.session.scalar(select(User).where(User.employee_no == employee_no))
             ok = passwords.verify_password(user.password_hash if user else None, password)
             if ok and user is not None and passwords.needs_rehash(user.password_hash or ""):
@@ -85,8 +88,6 @@ def login():
             user_id = user.id if user is not None else None
         user = db.session.get(User, user_id) if user_id is not None else None
         if not ok or user is None or not user.active:
-            services.record_attempt(employee_no, address, succeeded=False)
-            db.session.commit()
             security_event(
                 "login.failed",
                 employee_no=employee_no,
@@ -95,7 +96,7 @@ def login():
             )
             flash(_("工号或密码不正确,或账号已停用。"), "error")
             return render_template("auth/login.html", form=form), 200
-        services.record_attempt(employee_no, address, succeeded=True)
+        services.attempt_succeeded(attempt_id)
         if rehashed is not None:
             user.password_hash = rehashed
         # A fresh cookie session and a fresh server-side session: nothing from
