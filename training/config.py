@@ -42,6 +42,10 @@ class DefaultConfig:
     LOGIN_THROTTLE_WINDOW = 15 * 60
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 30
+    # Past the account limit, each attempt from that address waits this long, doubling per
+    # failure up to the maximum; then the right password works again.
+    LOGIN_DELAY_SECONDS = 30
+    LOGIN_DELAY_MAX_SECONDS = 15 * 60
 
     ONBOARDING_DAYS = 14  # due date = 入职日期 + this many days
     # "strict": due = 入职日期 + ONBOARDING_DAYS even if past; "grace": never sooner than
@@ -268,6 +272,8 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "LOGIN_THROTTLE_WINDOW": _int(1),
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int(1),
     "LOGIN_MAX_FAILURES_PER_ADDRESS": _int(1),
+    "LOGIN_DELAY_SECONDS": _int(1),
+    "LOGIN_DELAY_MAX_SECONDS": _int(1),
     "PROXY_COUNT": _int(0),
     "PERMANENT_SESSION_LIFETIME": _int(60),
     "SESSION_ABSOLUTE_LIFETIME": _int(60),

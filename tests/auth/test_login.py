@@ -188,6 +188,50 @@ def test_account_throttled_after_repeated_failures(app, client, auth, create_use
     assert client.get("/").status_code == 302
 
 
+def test_guesses_from_elsewhere_do_not_lock_the_owner_out(app, create_user):
+    user = create_user()
+    attacker = app.test_client()
+    away = {"REMOTE_ADDR": "203.0.113.9"}
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] + 3):
+        attacker.post(
+            "/login",
+            data={"employee_no": user.employee_no, "password": "guess-1"},
+            environ_base=away,
+        )
+    refused = attacker.post(
+        "/login",
+        data={"employee_no": user.employee_no, "password": "Correct-Horse-42"},
+        environ_base=away,
+    )
+    assert refused.status_code == 429  # the guessing address waits
+    response = app.test_client().post(
+        "/login",
+        data={"employee_no": user.employee_no, "password": "Correct-Horse-42"},
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
+    assert response.status_code == 302  # the owner, elsewhere, is not locked out
+
+
+def test_past_the_limit_each_attempt_waits_a_doubling_delay(app, client, auth, create_user):
+    user = create_user()
+    limit = app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+    for _ in range(limit):
+        auth.login(user.employee_no, "wrong-password-1")
+    assert auth.login(user.employee_no).status_code == 429
+
+    def age(seconds):
+        for attempt in db.session.scalars(select(LoginAttempt)):
+            attempt.at = attempt.at - timedelta(seconds=seconds)
+        db.session.commit()
+
+    age(app.config["LOGIN_DELAY_SECONDS"] + 1)  # the first delay has passed
+    assert auth.login(user.employee_no, "wrong-password-2").status_code == 200  # evaluated
+    age(app.config["LOGIN_DELAY_SECONDS"] + 1)  # not enough now: the delay doubled
+    assert auth.login(user.employee_no).status_code == 429
+    age(app.config["LOGIN_DELAY_SECONDS"])
+    assert auth.login(user.employee_no).status_code == 302  # then the right password works
+
+
 def test_account_throttle_lapses_after_window(app, client, auth, create_user):
     user = create_user()
     for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):

@@ -87,21 +87,34 @@ class Throttle:
     retry_after: datetime | None = None
 
 
-def _failures_since(column, value: str, since: datetime) -> tuple[int, datetime | None]:
-    count, first = db.session.execute(
-        select(func.count(), func.min(LoginAttempt.at)).where(
-            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since
+def _failures(since: datetime, *conditions: Any) -> tuple[int, datetime | None, datetime | None]:
+    """Count failed attempts matching ``conditions`` since ``since``; first and last times."""
+    count, first, last = db.session.execute(
+        select(func.count(), func.min(LoginAttempt.at), func.max(LoginAttempt.at)).where(
+            *conditions, LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since
         )
     ).one()
-    return count, first
+    return count, first, last
+
+
+def login_delay(extra_failures: int) -> timedelta:
+    """The wait after the limit is reached: LOGIN_DELAY_SECONDS, doubling per further
+    failure, at most LOGIN_DELAY_MAX_SECONDS."""
+    config = current_app.config
+    seconds = config["LOGIN_DELAY_SECONDS"] * 2 ** min(extra_failures, 20)
+    return timedelta(seconds=min(seconds, config["LOGIN_DELAY_MAX_SECONDS"]))
 
 
 def check_throttle(employee_no: str, address: str) -> Throttle:
-    """Refuse further attempts once an account or an address has failed too often.
+    """Slow down guessing without locking the owner out.
 
-    Failures are counted in the database, so the limit holds however many
-    worker processes serve the login form. An account's count restarts after
-    a successful login.
+    From one address, an account's first LOGIN_MAX_FAILURES_PER_ACCOUNT failures are free;
+    after that each attempt must wait a delay that doubles per failure (``login_delay``), and
+    then the right password works again: someone guessing from elsewhere cannot keep the
+    owner out. Across all addresses an account may fail ten times the limit before the same
+    delay applies to it everywhere, and one address may fail LOGIN_MAX_FAILURES_PER_ADDRESS
+    times in the window whatever the accounts. Counts are in the database, so they hold
+    however many workers serve the form; an account's counts restart after a success.
     """
     config = current_app.config
     if db.session.get_bind().dialect.name == "postgresql":
@@ -121,15 +134,19 @@ def check_throttle(employee_no: str, address: str) -> Throttle:
         )
     )
     account_since = max(since, last_success) if last_success else since
-    account_failures, account_first = _failures_since(
-        LoginAttempt.employee_no, employee_no, account_since
-    )
-    # The limits are at least 1, and a failure counted has a time.
-    if account_first is not None and account_failures >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
-        return Throttle(True, account_first + window)
-    address_failures, address_first = _failures_since(LoginAttempt.address, address, since)
-    if address_first is not None and address_failures >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
-        return Throttle(True, address_first + window)
+    limit = config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+    for conditions, allowed in (
+        ((LoginAttempt.employee_no == employee_no, LoginAttempt.address == address), limit),
+        ((LoginAttempt.employee_no == employee_no,), limit * 10),
+    ):
+        count, _, last = _failures(account_since, *conditions)
+        if last is not None and count >= allowed:
+            until = last + login_delay(count - allowed)
+            if now < until:
+                return Throttle(True, until)
+    count, first, _ = _failures(since, LoginAttempt.address == address)
+    if first is not None and count >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
+        return Throttle(True, first + window)
     return Throttle(False)
 
 

@@ -71,7 +71,7 @@ def login():
             flash(
                 _(
                     "登录失败次数过多,请在 %(time)s 之后再试。",
-                    time=format_datetime(throttle.retry_after, "HH:mm"),
+                    time=format_datetime(throttle.retry_after, "HH:mm:ss"),
                 ),
                 "error",
             )
