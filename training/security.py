@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
@@ -56,6 +56,19 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_nul():
+    """Answer 400 to a NUL character in the path, the query or a form field.
+
+    No text the app stores or looks up may hold one (PostgreSQL refuses it outright, with an
+    error that would otherwise be a 500), and no honest browser sends one.
+    """
+    if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+        abort(400)
+    if request.method not in ("GET", "HEAD") and any("\x00" in v for v in request.form.values()):
+        abort(400)
+    return None
+
+
 def require_login():
     """Send anonymous visitors to the login page; one-time passwords must be replaced first."""
     # Always check the session against the database for this request, even
@@ -78,5 +91,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "请先登录。"
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # the server-side session is the protection
+    app.before_request(refuse_nul)
     app.before_request(require_login)
     app.after_request(set_security_headers)
