@@ -64,6 +64,9 @@ def _init_extensions(app: Flask) -> None:
         from training.db import configure_sqlite
 
         configure_sqlite(engine)
+    from training.audit import chain
+
+    chain.configure(engine)
 
     # Import models so metadata is complete for migrations.
     from training.assignments import models as _assignment_models  # noqa: F401
@@ -101,7 +104,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from training import backup
+    from training import backup, db_role
+    from training.audit.cli import register as register_audit_cli
     from training.content.cli import register as register_content_cli
     from training.employees.cli import register as register_employee_cli
     from training.notifications.cli import register as register_notify_cli
@@ -110,6 +114,7 @@ def _register_cli(app: Flask) -> None:
     from training.reports.cli import register as register_report_cli
     from training.revisions.cli import register as register_revision_cli
 
+    register_audit_cli(app)
     register_content_cli(app)
     register_employee_cli(app)
     register_notify_cli(app)
@@ -118,3 +123,4 @@ def _register_cli(app: Flask) -> None:
     register_report_cli(app)
     register_revision_cli(app)
     backup.register(app)
+    db_role.register(app)

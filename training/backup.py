@@ -26,6 +26,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import make_url
 
+from training.audit import chain
 from training.extensions import db
 
 backup_cli = AppGroup("backup", help="Back up the database, or restore a backup.")
@@ -112,7 +113,7 @@ def restore(source: Path, *, confirmed: bool) -> str:
         finally:
             backup.close()
             live.close()
-        return f"restored {source} into {_sqlite_path()} (revision {found})"
+        return f"restored {source} into {_sqlite_path()} (revision {found}); {_verify_chains()}"
     if url.get_backend_name() == "postgresql":
         if shutil.which("pg_restore") is None:
             raise BackupError("pg_restore is not installed")
@@ -132,8 +133,21 @@ def restore(source: Path, *, confirmed: bool) -> str:
                 f"restored, but the schema revision is {found or 'none'} and this code expects "
                 f"{expected}: run `flask db upgrade`"
             )
-        return f"pg_restore of {source} into database {url.database} (revision {found})"
+        return (
+            f"pg_restore of {source} into database {url.database} (revision {found}); "
+            f"{_verify_chains()}"
+        )
     raise BackupError(f"no restore method for {url.get_backend_name()}")
+
+
+def _verify_chains() -> str:
+    """Check the restored evidence chains; raise naming the first broken link."""
+    found = chain.verify()
+    db.session.rollback()
+    if not found.ok:
+        broken = "; ".join(f"{b.table} row {b.row_id}: {b.reason}" for b in found.breaks)
+        raise BackupError(f"restored, but the evidence chains are broken: {broken}")
+    return f"evidence chains hold (fingerprint {chain.fingerprint(found.heads)})"
 
 
 def _pg_args(url) -> list[str]:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 
 from training import backup
 from training.audit.models import AuditEvent
+from training.audit.services import record
 from training.extensions import db
 
 
@@ -85,10 +86,28 @@ def test_a_backup_under_write_load_holds_every_acknowledged_write_and_restores(
 
     restored = runner.invoke(args=["backup", "restore", str(target), "--yes"])
     assert restored.exit_code == 0, restored.output
+    assert "evidence chains hold" in restored.output
     summaries = _summaries()
     assert before <= summaries
     assert not after & summaries
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == len(in_copy)
+
+
+def test_a_restore_names_a_row_edited_in_the_backup(app, runner, tmp_path):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("edits the SQLite backup file directly")
+    for n in range(3):
+        record("user.update", f"备份前{n}")
+    db.session.commit()
+    target = tmp_path / "training.backup"
+    assert runner.invoke(args=["backup", "create", str(target)]).exit_code == 0
+    with sqlite3.connect(target) as copy:  # what an owner of the file could do
+        victim = copy.execute("SELECT max(id) FROM audit_events").fetchone()[0]
+        copy.execute("DROP TRIGGER audit_events_no_update")
+        copy.execute("UPDATE audit_events SET summary = '篡改' WHERE id = ?", (victim,))
+    restored = runner.invoke(args=["backup", "restore", str(target), "--yes"])
+    assert restored.exit_code != 0
+    assert f"audit_events row {victim}: the row was changed" in restored.output
 
 
 def test_a_backup_never_overwrites_a_file(app, runner, tmp_path):

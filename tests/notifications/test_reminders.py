@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -118,6 +119,9 @@ def test_hr_gets_a_weekly_digest_once(app, smtp, create_user, lessons):
     assert "已逾期 1 人" in body
     assert f"{late.employee_no} {late.name}(客服部)" in body
     assert "/hr/employees?status=overdue" in body
+    # A copy of the evidence chains' heads, as they stood when the digest was planned.
+    assert "培训记录防篡改指纹" in body
+    assert re.search(r"audit_events #\d+ [0-9a-f]{64}", body)
 
 
 def test_no_digest_before_the_digest_weekday(app, create_user, lessons):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased, contains_eager
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from training.audit import chain
 from training.audit.models import AuditEvent
 from training.audit.services import ACTIONS
 from training.auth.decorators import hr_required
@@ -116,6 +117,7 @@ def index():
             max_per_page=PER_PAGE,
             error_out=False,
         )
+    heads = chain.heads()
     # Keep the filters (not the page number) in the pager's links.
     filters = {
         key: value
@@ -128,4 +130,6 @@ def index():
         page=page,
         filters=filters,
         actions=ACTIONS,
+        heads=heads,
+        fingerprint=chain.fingerprint(heads),
     ), (200 if valid else 422)

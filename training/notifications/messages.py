@@ -148,8 +148,13 @@ def digest(
     counts: dict[str, int],
     week: str,
     list_url: str,
+    evidence: Any = None,
 ) -> int | None:
-    """Queue a weekly digest mail (a manager's department, or HR's whole company)."""
+    """Queue a weekly digest mail (a manager's department, or HR's whole company).
+
+    HR's digest also carries ``evidence``, the chain heads of the HR records and their
+    fingerprint, so each week's mail is a copy kept outside the database.
+    """
     return _mail(
         key,
         kind,
@@ -161,6 +166,7 @@ def digest(
         counts=counts,
         week=week,
         list_url=list_url,
+        evidence=evidence,
     )
 
 

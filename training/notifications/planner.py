@@ -18,6 +18,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from training.audit import chain
 from training.auth.models import Role, User
 from training.course.certificates import expiry_date, recertify_days
 from training.course.lessons import active_lessons
@@ -122,6 +123,8 @@ def plan_digests(today: date, report: PlanReport) -> None:
     company_overdue = overdue_rows(today, DIGEST_ROWS)
     since = local_day_start(today - timedelta(days=7))
     company_finished = finished_rows(since, DIGEST_ROWS)
+    heads = chain.heads()
+    evidence = {"heads": heads, "fingerprint": chain.fingerprint(heads)}
     for user in hr_users:
         key = f"hr_digest:{user.id}:{week}"
         if messages.digest(
@@ -134,6 +137,7 @@ def plan_digests(today: date, report: PlanReport) -> None:
             counts=_digest_counts(overview.counts),
             week=week,
             list_url=list_url,
+            evidence=evidence,
         ):
             report.queued.append(key)
     managers = db.session.scalars(

@@ -1,0 +1,211 @@
+"""Tamper evidence: evidence rows are hash-chained, and `flask audit verify` finds a rewrite."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import MetaData, Table, select, text
+
+from training.audit import chain
+from training.audit.models import AuditEvent
+from training.audit.services import record
+from training.auth.models import Role
+from training.extensions import db
+
+
+def _dialect() -> str:
+    return db.engine.dialect.name
+
+
+def _events(count: int, summary: str = "事件") -> list[int]:
+    rows = [record("user.update", f"{summary}{n}") for n in range(count)]
+    db.session.commit()
+    return [row.id for row in rows]
+
+
+def _without_guard(table: str, statement: str, params: dict) -> None:
+    """Do what the database's owner can: drop the append-only trigger, run, put it back."""
+    if _dialect() == "postgresql":
+        db.session.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
+        db.session.execute(text(statement), params)
+        db.session.execute(
+            text(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION forbid_row_change()"
+            )
+        )
+    else:
+        for action in ("UPDATE", "DELETE"):
+            db.session.execute(text(f"DROP TRIGGER {table}_no_{action.lower()}"))
+        db.session.execute(text(statement), params)
+        for action in ("UPDATE", "DELETE"):
+            db.session.execute(
+                text(
+                    f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only'); END"
+                )
+            )
+    db.session.commit()
+
+
+def test_every_evidence_row_gets_a_link_when_it_is_committed(app, create_user):
+    hr = create_user(role=Role.HR)
+    ids = _events(3)
+    record("user.update", "又一条", actor=hr)
+    db.session.commit()
+    links = db.session.execute(
+        select(chain.ChainLink.row_id, chain.ChainLink.prev_hash, chain.ChainLink.hash)
+        .where(chain.ChainLink.table_name == "audit_events")
+        .order_by(chain.ChainLink.id)
+    ).all()
+    assert [link.row_id for link in links][:3] == ids
+    assert links[0].prev_hash == chain.GENESIS
+    assert all(
+        later.prev_hash == earlier.hash for earlier, later in zip(links, links[1:], strict=False)
+    )
+    found = chain.verify()
+    assert found.ok
+    assert not found.unlinked
+
+
+def test_a_rolled_back_insert_leaves_no_link_and_the_chain_holds(app):
+    record("user.update", "作废")
+    db.session.flush()
+    db.session.rollback()
+    _events(2)
+    assert chain.verify().ok
+
+
+def test_verify_names_the_row_edited_behind_a_dropped_trigger(app, runner):
+    ids = _events(5)
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    _without_guard(
+        "audit_events", "UPDATE audit_events SET summary = '篡改' WHERE id = :id", {"id": ids[2]}
+    )
+    found = chain.verify()
+    assert found.breaks == [
+        chain.Break("audit_events", ids[2], "the row was changed after it was linked")
+    ]
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"BROKEN: audit_events row {ids[2]}: the row was changed" in result.output
+
+
+def test_verify_names_a_deleted_row(app):
+    ids = _events(4)
+    _without_guard("audit_events", "DELETE FROM audit_events WHERE id = :id", {"id": ids[1]})
+    assert chain.verify().breaks == [
+        chain.Break("audit_events", ids[1], "a linked row is missing (deleted)")
+    ]
+
+
+def test_a_rewritten_chain_holds_but_its_fingerprint_differs_from_the_copy_kept(app):
+    ids = _events(3)
+    kept = chain.fingerprint(chain.heads())
+    # The owner edits a row, then rebuilds every link after it so that verify passes again.
+    _without_guard(
+        "audit_events", "UPDATE audit_events SET summary = '篡改' WHERE id = :id", {"id": ids[0]}
+    )
+    first = db.session.scalar(
+        select(chain.ChainLink.id).where(
+            chain.ChainLink.table_name == "audit_events", chain.ChainLink.row_id == ids[0]
+        )
+    )
+    _without_guard(
+        "evidence_chain",
+        "DELETE FROM evidence_chain WHERE table_name = 'audit_events' AND id >= :id",
+        {"id": first},
+    )
+    chain.link_rows(db.session.connection(), ["audit_events"])
+    db.session.commit()
+    assert chain.verify().ok
+    assert chain.fingerprint(chain.heads()) != kept
+
+
+def test_rows_inserted_behind_the_apps_back_are_reported_then_linked(app, runner):
+    _events(1)
+    db.session.execute(
+        text(
+            "INSERT INTO audit_events (at, channel, action, summary, details)"
+            " VALUES (:at, 'cli', 'user.update', '直接写入', '{}')"
+        ),
+        {"at": "2026-01-01 00:00:00+00:00"},
+    )
+    db.session.commit()
+    found = chain.verify()
+    assert found.ok
+    assert found.unlinked == {"audit_events": 1}
+    result = runner.invoke(args=["audit", "verify"])
+    assert "not linked yet: audit_events: 1 row(s)" in result.output
+    assert runner.invoke(args=["audit", "link"]).output.strip() == "linked 1 row(s)"
+    assert not chain.verify().unlinked
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(app):
+    """Writers in parallel (each its own connection) never fork or skip a table's chain."""
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            with app.app_context():
+                for i in range(5):
+                    record("user.update", f"并发{n}-{i}")
+                    db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    db.session.rollback()
+    found = chain.verify()
+    assert found.ok, found.breaks
+    assert not found.unlinked
+    total = db.session.scalar(select(db.func.count()).select_from(AuditEvent))
+    assert found.heads[0].table == "audit_events"
+    assert total == db.session.scalar(
+        select(db.func.count())
+        .select_from(chain.ChainLink)
+        .where(chain.ChainLink.table_name == "audit_events")
+    )
+
+
+def test_a_column_added_later_leaves_old_hashes_alone(app):
+    row = {"id": 1, "summary": "x", "at": None}
+    assert chain.row_hash(chain.GENESIS, "t", row) == chain.row_hash(  # type: ignore[arg-type]
+        chain.GENESIS, "t", {"id": 1, "summary": "x"}
+    )
+    assert chain.row_hash(chain.GENESIS, "t", {"id": 1, "summary": "y"}) != chain.row_hash(  # type: ignore[arg-type]
+        chain.GENESIS, "t", {"id": 1, "summary": "x"}
+    )
+
+
+def test_the_links_themselves_are_append_only(app):
+    _events(1)
+    with pytest.raises(Exception, match="append-only"):
+        db.session.execute(text("UPDATE evidence_chain SET hash = 'x'"))
+    db.session.rollback()
+    with pytest.raises(Exception, match="append-only"):
+        db.session.execute(text("DELETE FROM evidence_chain"))
+    db.session.rollback()
+
+
+def test_every_evidence_table_is_chained(app):
+    """The chain's list names real tables, each with an integer id to order it by."""
+    tables = MetaData()
+    for name in chain.EVIDENCE:
+        table = Table(name, tables, autoload_with=db.engine)
+        assert "id" in table.c
+
+
+def test_the_audit_page_shows_the_chain_heads(app, client, login_as):
+    _events(2)
+    login_as(Role.HR)
+    page = client.get("/hr/audit/").get_data(as_text=True)
+    assert chain.fingerprint(chain.heads()) in page
+    assert "防篡改" in page

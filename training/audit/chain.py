@@ -1,0 +1,354 @@
+"""Tamper evidence: every evidence row is chained to the previous row of its table.
+
+The evidence tables refuse UPDATE and DELETE through triggers, but whoever owns the database
+can drop a trigger, edit a row and put the trigger back. So each row also gets a link in
+``evidence_chain``: ``hash = sha256(previous hash, table, row)``. Rewriting a row breaks its
+link; rewriting the links as well changes the chain's head, which HR's weekly digest and the
+audit page print, so it shows against any earlier copy of the heads.
+
+How rows get their links: every INSERT into an evidence table, through the ORM or Core, is
+noticed on its connection (``before_execute``), and when the session commits, the rows of the
+noticed tables that have no link yet are linked in id order, in the same transaction. The
+chain's order is the order of the links, not of the row ids: on PostgreSQL ids are handed out
+at insert time, so a row can commit after a row with a higher id; each commit therefore looks
+back WINDOW rows before the head for rows still without a link. On PostgreSQL one advisory
+lock, taken only at commit time, makes linking one transaction at a time (it is never held
+while waiting for anything else, so it cannot deadlock); on SQLite the write lock does the
+same. A row inserted some other way (``psql``, an old backup) is linked by the app's next
+commit to its table, or by ``flask audit link``.
+
+``flask audit verify`` walks every chain from the start and names the first broken link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    Index,
+    Insert,
+    String,
+    Table,
+    UniqueConstraint,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from training.db import UTCDateTime, utcnow
+from training.extensions import Model, db
+
+# Every append-only table whose rows are evidence (the migrations' triggers guard the same).
+EVIDENCE = (
+    "audit_events",
+    "assignments",
+    "read_events",
+    "quiz_attempts",
+    "quiz_submissions",
+    "quiz_answers",
+    "certificates",
+    "certificate_renewals",
+    "question_holds",
+    "question_reviews",
+    "practice_reviews",
+    "notifications",
+    "notification_deliveries",
+    "refresher_attempts",
+    "refresher_submissions",
+)
+_EVIDENCE = frozenset(EVIDENCE)
+GENESIS = "0" * 64  # the "previous hash" of each table's first row
+_TOUCHED = "evidence_tables_written"  # key in Connection.info: tables inserted into
+BATCH = 2000  # rows read per query while linking or verifying
+
+
+class ChainLink(Model):
+    """The link of one evidence row: its hash, chained to the previous row of its table."""
+
+    __tablename__ = "evidence_chain"
+    __table_args__ = (
+        UniqueConstraint("table_name", "row_id"),
+        Index("ix_evidence_chain_table_id", "table_name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[int]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def _plain(value: Any) -> Any:
+    """Turn a column value into JSON the same way whenever it is read back."""
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo else value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def row_hash(prev: str, table: str, row: RowMapping) -> str:
+    """Return the link hash of ``row``: every column as the database hands it back.
+
+    NULL columns are left out, so a column added to the table later (NULL in old rows)
+    does not change the old rows' hashes.
+    """
+    body = json.dumps(
+        {key: _plain(value) for key, value in row.items() if value is not None},
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(f"{prev}\n{table}\n{body}".encode()).hexdigest()
+
+
+# The rows before a chain's head that are checked for a missing link at each commit: a row
+# inserted by a transaction that committed after a later row's transaction (PostgreSQL hands
+# out ids at insert time) sits at most this far behind the head.
+WINDOW = 500
+_LOCK_KEY = zlib.crc32(b"evidence_chain")  # one advisory lock for every chain (PostgreSQL)
+
+
+def _head(conn: Connection, table: str) -> tuple[int, str]:
+    """Return (row id, hash) of a table's last link; (0, GENESIS) when the chain is empty."""
+    head = conn.execute(
+        select(ChainLink.row_id, ChainLink.hash)
+        .where(ChainLink.table_name == table)
+        .order_by(ChainLink.id.desc())
+        .limit(1)
+    ).first()
+    return (head.row_id, head.hash) if head else (0, GENESIS)
+
+
+def _unlinked(table: Table, name: str, after: int) -> Any:
+    """Rows of ``table`` with an id past ``after`` that have no link yet."""
+    linked = select(ChainLink.id).where(
+        ChainLink.table_name == name, ChainLink.row_id == table.c.id
+    )
+    return select(table).where(table.c.id > after, ~linked.exists())
+
+
+def link_rows(conn: Connection, tables: Iterable[str], *, everything: bool = False) -> int:
+    """Link the rows of ``tables`` that have no link yet, in id order; return rows linked.
+
+    At a commit only the rows past the head and the last WINDOW before it are looked at;
+    ``everything`` looks at the whole table (``flask audit link``).
+    """
+    if conn.dialect.name == "postgresql":
+        # Held until the transaction ends, which follows at once: links are appended one
+        # transaction at a time. Taken only here, at commit, so it never waits on a row lock.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    linked = 0
+    for name in sorted(set(tables)):
+        head_row, prev = _head(conn, name)
+        table = db.metadata.tables[name]
+        after = 0 if everything else max(head_row - WINDOW, 0)
+        while True:
+            rows = (
+                conn.execute(_unlinked(table, name, after).order_by(table.c.id).limit(BATCH))
+                .mappings()
+                .all()
+            )
+            if not rows:
+                break
+            links = []
+            for row in rows:
+                digest = row_hash(prev, name, row)
+                links.append(
+                    {
+                        "table_name": name,
+                        "row_id": row["id"],
+                        "prev_hash": prev,
+                        "hash": digest,
+                        "linked_at": utcnow(),
+                    }
+                )
+                prev = digest
+            conn.execute(insert(ChainLink), links)
+            linked += len(links)
+            after = rows[-1]["id"]
+    return linked
+
+
+def _note_insert(conn: Connection, clauseelement: Any, *_args: Any) -> None:
+    """Remember which evidence tables this transaction inserts into."""
+    if not isinstance(clauseelement, Insert):
+        return
+    name = getattr(clauseelement.table, "name", None)
+    if name in _EVIDENCE:
+        conn.info.setdefault(_TOUCHED, set()).add(name)
+
+
+def _forget(conn: Connection) -> None:
+    conn.info.pop(_TOUCHED, None)
+
+
+def _link_before_commit(session: Session) -> None:
+    if not session.in_transaction():
+        return
+    session.flush()  # rows still pending get their ids (commit would flush after this event)
+    conn = session.connection()
+    touched = conn.info.get(_TOUCHED)
+    if touched:
+        link_rows(conn, touched)
+        touched.clear()
+
+
+def configure(engine: Engine) -> None:
+    """Link evidence rows on every commit of the app's session on ``engine``."""
+    event.listen(engine, "before_execute", _note_insert)
+    event.listen(engine, "commit", _forget)
+    event.listen(engine, "rollback", _forget)
+    if not event.contains(Session, "before_commit", _link_before_commit):
+        event.listen(Session, "before_commit", _link_before_commit)
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where one table's chain ends: the last linked row's id and its hash."""
+
+    table: str
+    last_row_id: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first link of a table that does not hold, and why."""
+
+    table: str
+    row_id: int
+    reason: str
+
+
+@dataclass
+class Verification:
+    """What ``verify`` found: every chain's head, the first break, rows not linked yet."""
+
+    heads: list[Head] = field(default_factory=list)
+    breaks: list[Break] = field(default_factory=list)
+    unlinked: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+def _batches(conn: Connection, stmt: Any, key: Any) -> Iterator[Any]:
+    """Yield rows of ``stmt`` in ``key`` order, a batch at a time (bounded memory)."""
+    last = None
+    while True:
+        page = stmt if last is None else stmt.where(key > last)
+        rows = conn.execute(page.order_by(key).limit(BATCH)).mappings().all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1][key.key]
+
+
+def verify_table(conn: Connection, name: str) -> tuple[Head, Break | None, int]:
+    """Walk one table's chain in link order; return its head, first break and unlinked rows."""
+    table = db.metadata.tables[name]
+    links = _batches(
+        conn,
+        select(ChainLink.id, ChainLink.row_id, ChainLink.prev_hash, ChainLink.hash).where(
+            ChainLink.table_name == name
+        ),
+        ChainLink.id,
+    )
+    prev, last_row = GENESIS, 0
+    for batch in _chunks(links, BATCH):
+        ids = [link["row_id"] for link in batch]
+        rows = {
+            row["id"]: row
+            for row in conn.execute(select(table).where(table.c.id.in_(ids))).mappings()
+        }
+        for link in batch:
+            head = Head(name, last_row, prev)
+            row = rows.get(link["row_id"])
+            if link["prev_hash"] != prev:
+                return (
+                    head,
+                    Break(name, link["row_id"], "the link does not follow the one before"),
+                    0,
+                )
+            if row is None:
+                return head, Break(name, link["row_id"], "a linked row is missing (deleted)"), 0
+            if row_hash(prev, name, row) != link["hash"]:
+                return head, Break(name, row["id"], "the row was changed after it was linked"), 0
+            prev, last_row = link["hash"], link["row_id"]
+    unlinked = conn.execute(
+        select(func.count()).select_from(_unlinked(table, name, 0).subquery())
+    ).scalar_one()
+    return Head(name, last_row, prev), None, unlinked
+
+
+def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def verify(conn: Connection | None = None) -> Verification:
+    """Recompute every evidence chain; report each table's head and the first broken link."""
+    conn = conn or db.session.connection()
+    found = Verification()
+    for name in EVIDENCE:
+        head, broken, unlinked = verify_table(conn, name)
+        found.heads.append(head)
+        if broken:
+            found.breaks.append(broken)
+        if unlinked:
+            found.unlinked[name] = unlinked
+    return found
+
+
+def heads(conn: Connection | None = None) -> list[Head]:
+    """Return each evidence table's current chain head, in one statement of indexed lookups."""
+    conn = conn or db.session.connection()
+    last = [
+        select(ChainLink.table_name, ChainLink.row_id, ChainLink.hash)
+        .where(ChainLink.table_name == name)
+        .order_by(ChainLink.id.desc())
+        .limit(1)
+        .subquery()
+        .select()
+        for name in EVIDENCE
+    ]
+    found = {row.table_name: row for row in conn.execute(union_all(*last))}
+    return [
+        Head(name, found[name].row_id, found[name].hash)
+        if name in found
+        else Head(name, 0, GENESIS)
+        for name in EVIDENCE
+    ]
+
+
+def fingerprint(found: Iterable[Head]) -> str:
+    """One hash over every head: a short value HR can copy and compare later."""
+    joined = "\n".join(f"{head.table}:{head.last_row_id}:{head.hash}" for head in found)
+    return hashlib.sha256(joined.encode()).hexdigest()
