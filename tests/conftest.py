@@ -37,6 +37,7 @@ def _base_config(database_url: str) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "ARGON2_PARAMS": FAST_ARGON2,
         "INSIGHT_CACHE_SECONDS": 0,  # every test sees the data it just wrote
+        "JOBS_RUN": "inline",  # a job runs in the request that queues it
     }
 
 

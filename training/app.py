@@ -73,6 +73,7 @@ def _init_extensions(app: Flask) -> None:
     from training.audit import models as _audit_models  # noqa: F401
     from training.auth import models as _auth_models  # noqa: F401
     from training.course import models as _course_models  # noqa: F401
+    from training.jobs import models as _job_models  # noqa: F401
     from training.notifications import models as _notification_models  # noqa: F401
     from training.practice import models as _practice_models  # noqa: F401
     from training.quizzes import models as _quiz_models  # noqa: F401
@@ -83,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from training.audit.views import bp as audit_bp
     from training.auth.views import bp as auth_bp
     from training.employees.views import bp as employees_bp
+    from training.jobs.views import bp as jobs_bp
     from training.lessons.views import bp as lessons_bp
     from training.notifications.views import bp as notifications_bp
     from training.practice.views import bp as practice_bp
@@ -97,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(employees_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(practice_bp)
     app.register_blueprint(revisions_bp)
@@ -108,6 +111,7 @@ def _register_cli(app: Flask) -> None:
     from training.audit.cli import register as register_audit_cli
     from training.content.cli import register as register_content_cli
     from training.employees.cli import register as register_employee_cli
+    from training.jobs.cli import register as register_jobs_cli
     from training.notifications.cli import register as register_notify_cli
     from training.practice.cli import register as register_practice_cli
     from training.quizzes.cli import register as register_quiz_cli
@@ -117,6 +121,7 @@ def _register_cli(app: Flask) -> None:
     register_audit_cli(app)
     register_content_cli(app)
     register_employee_cli(app)
+    register_jobs_cli(app)
     register_notify_cli(app)
     register_practice_cli(app)
     register_quiz_cli(app)

@@ -51,6 +51,10 @@ class DefaultConfig:
     # "strict": due = 入职日期 + ONBOARDING_DAYS even if past; "grace": never sooner than
     # today + ONBOARDING_GRACE_DAYS. HR can choose per import on the preview page too.
     ONBOARDING_DUE_POLICY = "strict"
+    # Who runs background jobs (large imports): "thread" (a thread of the web process, for
+    # `make run` and small sites), "worker" (`flask jobs run --loop` under systemd; the web
+    # process only queues) or "inline" (the request itself; tests).
+    JOBS_RUN = "thread"
     ONBOARDING_GRACE_DAYS = 7
     # Periodic recertification: a completion holds this many days, then a short refresher
     # renews it (0: off). Reminders and HR's 将到期 start RECERTIFY_WARN_DAYS before.
@@ -258,6 +262,7 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "QUIZ_MAX_ATTEMPTS": _optional_int(1),
     "ONBOARDING_DAYS": _int(0),
     "ONBOARDING_DUE_POLICY": _choice("strict", "grace"),
+    "JOBS_RUN": _choice("thread", "worker", "inline"),
     "ONBOARDING_GRACE_DAYS": _int(0),
     "RETRAIN_DAYS": _int(0),
     "RECERTIFY_DAYS": _int(0),

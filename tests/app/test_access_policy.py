@@ -15,6 +15,8 @@ from training.auth.models import ManagedDepartment, Role
 from training.course.models import Certificate
 from training.course.versions import current_norm_version
 from training.extensions import db
+from training.jobs.models import JobState
+from training.jobs.runner import enqueue
 from training.quizzes.models import QuizQuestion
 from training.quizzes.services import start_attempt
 from training.refresher.models import RefresherAttempt
@@ -64,6 +66,9 @@ POLICY = {
     "employees.import_confirm": HR,
     "employees.import_links_xlsx": HR,
     "employees.import_preview": HR,
+    "employees.import_job_links": HR,
+    "jobs.index": HR,
+    "jobs.show": HR,
     "employees.assign": HR,
     "employees.assign_department": HR,
     "employees.deactivate": HR,
@@ -131,6 +136,9 @@ def world(app, lessons, create_user):
         pass_mark="4/5",
     )
     db.session.add(refresher)
+    job = enqueue("employee_import", title="导入员工:x.csv", params={}, actor=hr)
+    job.state = JobState.DONE
+    job.result = {"created": 0, "updated": 0, "unchanged": 1, "created_ids": [], "mailed": 0}
     db.session.commit()
     question = db.session.scalar(select(QuizQuestion.id).limit(1))
     return {
@@ -152,6 +160,7 @@ def world(app, lessons, create_user):
             "hold_id": 1,
             "notification_id": 1,
             "refresher_id": refresher.id,
+            "job_id": job.id,
             "department": "测试部",
         },
     }

@@ -119,9 +119,17 @@ def test_confirm_creates_accounts_with_course_and_links_shown_once(
 ):
     html = upload(csv_file(ROWS)).get_data(as_text=True)
     response = client.post("/hr/employees/import/confirm", data=_confirm_data(html))
-    assert response.status_code == 200
-    done = response.get_data(as_text=True)
-    assert "新建 3 人,更新 0 人,0 人不变" in done
+    # The import runs as a background job (here in the request: JOBS_RUN = "inline").
+    assert response.status_code == 302
+    job_page = response.headers["Location"]
+    assert re.fullmatch(r"/hr/jobs/\d+", job_page)
+    result = client.get(job_page).get_data(as_text=True)
+    assert "导入完成:新建 3 人,更新 0 人,0 人不变" in result
+    assert _count(PasswordLink) == 0  # links are issued when HR is there to hand them over
+    job_id = int(job_page.rsplit("/", 1)[1])
+    shown = client.post(f"/hr/employees/import/jobs/{job_id}/links")
+    assert shown.status_code == 200
+    done = shown.get_data(as_text=True)
     lines = re.search(r"<textarea[^>]*>(.*?)</textarea>", done, re.S).group(1).strip().splitlines()
     assert [line.split("\t")[:2] for line in lines] == [
         ["E3001", "赵一"],
@@ -129,6 +137,11 @@ def test_confirm_creates_accounts_with_course_and_links_shown_once(
         ["E3003", "孙三"],
     ]
     assert all(line.split("\t")[2].startswith("http://localhost/set-password/") for line in lines)
+    # Shown once: asking again issues nothing and says where to get a new link.
+    again_links = client.post(f"/hr/employees/import/jobs/{job_id}/links")
+    assert again_links.status_code == 302
+    assert "已经显示过一次" in client.get(job_page).get_data(as_text=True)
+    assert _count(AuditEvent, AuditEvent.action == "link.setup") == 3
     users = {u.employee_no: u for u in db.session.scalars(select(User).where(User.id != hr.id))}
     assert users["E3002"].hire_date == date(2024, 3, 5)
     assert users["E3003"].role == Role.HR
@@ -139,6 +152,7 @@ def test_confirm_creates_accounts_with_course_and_links_shown_once(
     assert _count(Assignment, Assignment.reason == "hire") == 2
     assert _count(PasswordLink, PasswordLink.purpose == "setup") == 3
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.import"))
+    assert (event.channel, event.actor_id) == ("web", hr.id)
     assert event.details["created"] == 3
     assert event.details["updated"] == 0
     assert event.details["filename"] == "staff.csv"
@@ -192,7 +206,7 @@ def test_changed_database_after_preview_asks_to_confirm_again(
     assert "新建 2 人,更新 1 人,0 人不变" in page
     assert _count(User) == 2
     response = client.post("/hr/employees/import/confirm", data=_confirm_data(page))
-    assert response.status_code == 200
+    assert response.status_code == 302  # to the job's page; the job ran (JOBS_RUN = "inline")
     assert _count(User) == 4
 
 

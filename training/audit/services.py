@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from typing import Any
 
 from flask import has_request_context
@@ -38,6 +41,21 @@ ACTIONS = {
 }
 
 
+# Set while a background job does work that someone asked for in the browser: its events say
+# "web", like the request that queued it, not "cli".
+_CHANNEL: contextvars.ContextVar[str | None] = contextvars.ContextVar("channel", default=None)
+
+
+@contextlib.contextmanager
+def channel(value: str) -> Iterator[None]:
+    """Record the events of this block as coming from ``value`` ("web" or "cli")."""
+    token = _CHANNEL.set(value)
+    try:
+        yield
+    finally:
+        _CHANNEL.reset(token)
+
+
 def record(
     action: str,
     summary: str,
@@ -58,7 +76,7 @@ def record(
     event = AuditEvent(
         at=utcnow(),
         actor_id=actor.id if actor else None,
-        channel="web" if has_request_context() else "cli",
+        channel=_CHANNEL.get() or ("web" if has_request_context() else "cli"),
         action=action,
         target_user_id=target.id if target is not None else None,
         summary=summary,

@@ -116,7 +116,7 @@ def create(
     db.session.commit()
     hours = current_app.config["PASSWORD_LINK_HOURS"]
     click.echo(f"工号 (employee no.): {employee_no}")
-    click.echo(f"设置密码链接 (set-password link): {links.link_url(account.token)}")
+    click.echo(f"设置密码链接 (set-password link): {links.link_url(account.link_token)}")
     click.echo(f"The link is shown once, works once and expires in {hours} hours.")
 
 
@@ -169,7 +169,7 @@ def import_command(file: Path, dry_run: bool) -> None:
         click.echo("Set-password links for the new accounts (shown once):")
         for account in result.created:
             user = account.user
-            click.echo(f"{user.employee_no}\t{user.name}\t{links.link_url(account.token)}")
+            click.echo(f"{user.employee_no}\t{user.name}\t{links.link_url(account.link_token)}")
 
 
 def register(app: Flask) -> None:

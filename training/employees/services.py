@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import cast
@@ -23,6 +24,9 @@ from training.logs import security_event
 from training.notifications import messages, outbox
 from training.sheets import neutralise
 
+# Told how many rows are written so far (and, first, out of how many).
+Progress = Callable[..., None]
+
 FIELD_LABELS = {
     "name": "姓名",
     "department": "部门",
@@ -36,10 +40,18 @@ FIELD_LABELS = {
 
 @dataclass
 class NewAccount:
-    """A created employee and the token of their set-password link (shown once)."""
+    """A created employee and the token of their set-password link (shown once; None when the
+    import ran as a background job, whose result page issues the links when HR is there)."""
 
     user: User
-    token: str
+    token: str | None
+
+    @property
+    def link_token(self) -> str:
+        """The token, for callers that had links issued (every caller but the import job)."""
+        if self.token is None:
+            raise ValueError(f"no link was issued for {self.user.employee_no}")
+        return self.token
 
 
 @dataclass
@@ -150,6 +162,8 @@ def create_employees(
     source: str = "form",
     policy: str | None = None,
     today: date | None = None,
+    issue_links: bool = True,
+    progress: Progress | None = None,
 ) -> list[NewAccount]:
     """Add new employees without passwords, assign the course and issue their setup links.
 
@@ -165,7 +179,7 @@ def create_employees(
     db.session.flush()
     accounts = []
     lessons = active_lessons() if any(user.email for user in users) else []
-    for user in users:
+    for done, user in enumerate(users, 1):
         trainee = user.role == Role.LEARNER
         assignment = (
             assignments.assign_on_hire(user, actor=actor, today=today, policy=policy)
@@ -173,7 +187,11 @@ def create_employees(
             else None
         )
         # A new account has no earlier links to revoke.
-        token = links.issue_link(user, "setup", actor=actor, revoke_earlier=False)
+        token = (
+            links.issue_link(user, "setup", actor=actor, revoke_earlier=False)
+            if issue_links
+            else None
+        )
         record(
             "user.create",
             f"创建员工 {user.name}({user.employee_no})",
@@ -189,10 +207,13 @@ def create_employees(
                 "source": source,
             },
         )
-        record_link(user, "setup", actor=actor)
+        if token is not None:
+            record_link(user, "setup", actor=actor)
         # Mailed if the employee has an address; the mail carries a link of its own.
         messages.invitation(user, assignment.due_date if assignment else None, lessons)
         accounts.append(NewAccount(user, token))
+        if progress is not None:
+            progress(done)
     return accounts
 
 
@@ -224,9 +245,17 @@ def apply_import(
     sha256: str = "",
     policy: str | None = None,
     today: date | None = None,
+    issue_links: bool = True,
+    progress: Progress | None = None,
 ) -> ImportResult:
-    """Write a validated plan: create new employees, update changed ones; the caller commits."""
+    """Write a validated plan: create new employees, update changed ones; the caller commits.
+
+    ``progress`` is told how many of the new and changed rows are written so far.
+    """
     result = ImportResult(unchanged=len(import_plan.unchanged))
+    total = len(import_plan.new) + len(import_plan.updated)
+    if progress is not None:
+        progress(0, total)
     new_users = []
     for rec in import_plan.new:
         user = User(
@@ -241,7 +270,13 @@ def apply_import(
         set_managed(user, rec.managed or ())
         new_users.append(user)
     result.created = create_employees(
-        new_users, actor=actor, source="import", policy=policy, today=today
+        new_users,
+        actor=actor,
+        source="import",
+        policy=policy,
+        today=today,
+        issue_links=issue_links,
+        progress=progress,
     )
     if import_plan.updated:
         wanted = [rec.employee_no for rec, _ in import_plan.updated]
@@ -249,8 +284,10 @@ def apply_import(
             user.employee_no: user
             for user in db.session.scalars(select(User).where(User.employee_no.in_(wanted)))
         }
-        for rec, changes in import_plan.updated:
+        for done, (rec, changes) in enumerate(import_plan.updated, len(new_users) + 1):
             _update_employee(users[rec.employee_no], rec, changes, actor=actor)
+            if progress is not None:
+                progress(done)
         result.updated = len(import_plan.updated)
     counts = {
         "created": len(result.created),

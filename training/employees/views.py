@@ -28,9 +28,11 @@ from training.auth.decorators import hr_required
 from training.auth.models import Role, User
 from training.db import company_today
 from training.employees import forms, importer, services, uploads
-from training.employees.importer import RowProblem
+from training.employees import jobs as import_jobs
 from training.extensions import db
 from training.forms import choices, require_action_form
+from training.jobs import runner
+from training.jobs.models import Job, JobState
 from training.sheets import XLSX_MIMETYPE
 
 bp = Blueprint("employees", __name__, url_prefix="/hr/employees", template_folder="templates")
@@ -89,7 +91,7 @@ def create():
             return render_template(
                 "employees/link.html",
                 employee=account.user,
-                url=links.link_url(account.token),
+                url=links.link_url(account.link_token),
                 purpose="setup",
                 created=True,
                 employee_url=_employee_url(account.user),
@@ -275,24 +277,8 @@ def assign_department():
 
 
 def _check_upload(upload: uploads.StoredUpload):
-    """Parse and validate a stored upload against the current database; return (problems, plan)."""
-    table = importer.parse_file(
-        upload.data, upload.filename, max_bytes=current_app.config["IMPORT_MAX_BYTES"]
-    )
-    if table.problems:
-        return table, table.problems, None
-    existing = services.existing_users()
-    problems = importer.validate(table.rows, existing)
-    if problems:
-        return table, problems, None
-    import_plan = importer.plan(table.rows, existing)
-    # An import must not take HR rights from the person running it.
-    for record, changes in import_plan.updated:
-        if record.employee_no == current_user.employee_no and "role" in changes:
-            problems.append(
-                RowProblem(record.row_number, "角色", _("不能通过导入更改自己的角色。"))
-            )
-    return table, problems, (None if problems else import_plan)
+    """Parse and validate a stored upload against the current database."""
+    return import_jobs.check_import(upload.data, upload.filename, current_user)
 
 
 def _policy(value: str | None) -> str:
@@ -393,27 +379,46 @@ def import_confirm():
     if import_plan.fingerprint() != form.fingerprint.data:
         flash(_("预览之后数据发生了变化,请核对新的预览后再次确认。"), "warning")
         return _preview(upload, status=409, changed=True, policy=policy)
-    try:
-        result = services.apply_import(
-            import_plan,
-            actor=_actor(),
-            filename=upload.filename,
-            sha256=upload.sha256,
-            policy=policy,
-        )
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        flash(_("导入时有员工被同时创建,未导入任何数据。请核对新的预览后再次确认。"), "error")
-        return _preview(upload, status=409, changed=True, policy=policy)
+    job = import_jobs.enqueue_import(
+        upload.data,
+        upload_id=upload.upload_id,
+        filename=upload.filename,
+        sha256=upload.sha256,
+        fingerprint=import_plan.fingerprint(),
+        policy=policy,
+        actor=current_user,
+    )
+    db.session.commit()
     uploads.delete(upload.upload_id)
-    accounts = [
-        (account.user.employee_no, account.user.name, links.link_url(account.token))
-        for account in result.created
-    ]
-    mailed = sum(1 for account in result.created if account.user.email)
+    # The import runs outside this request (or, with JOBS_RUN = "inline", right here).
+    runner.start(current_app._get_current_object())  # type: ignore[attr-defined]
+    return redirect(url_for("jobs.show", job_id=job.id))
+
+
+@bp.route("/import/jobs/<int:job_id>/links", methods=["POST"])
+@hr_required
+def import_job_links(job_id: int):
+    """Issue and show, once, the set-password links of the accounts an import job created."""
+    require_action_form()
+    job = db.session.get(Job, job_id, with_for_update=True)  # one hand-over at a time
+    if job is None or job.kind != import_jobs.KIND:
+        abort(404)
+    if job.state != JobState.DONE or job.result is None:
+        abort(409)
+    if job.result.get("links_issued_at"):
+        flash(
+            _("这次导入的链接已经显示过一次。如需新的链接,请在员工页面为个人重新发放。"),
+            "warning",
+        )
+        return redirect(url_for("jobs.show", job_id=job.id))
+    issued = import_jobs.issue_links(job, actor=_actor())
+    db.session.commit()
+    accounts = [(user.employee_no, user.name, links.link_url(token)) for user, token in issued]
     return render_template(
-        "employees/import_done.html", result=result, accounts=accounts, mailed=mailed
+        "employees/import_done.html",
+        result=job.result,
+        accounts=accounts,
+        mailed=job.result.get("mailed", 0),
     )
 
 

@@ -1,0 +1,293 @@
+"""Run background jobs: queue one, claim it once, run it all or nothing, survive a crash.
+
+The pattern is the notification outbox's. ``enqueue`` adds a job in the transaction of the
+request that asks for it. A runner — a thread of the web process (``JOBS_RUN = "thread"``,
+the default, which is what ``make run`` uses), the request itself (``"inline"``, for tests),
+or ``flask jobs run`` from cron or a systemd service (``"worker"``) — claims the oldest queued
+job (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite), so two runners never
+take the same job, and runs its handler in **one** transaction that also marks the job done.
+So a job's work is committed exactly when the job is done: an error rolls everything back and
+marks the job failed with a message; a runner that dies (``kill -9``, a restart) leaves the
+job "running" with nothing written, and the next runner takes it over once the claim's lease
+has run out or, on the same host, as soon as the claiming process is gone, and runs it again
+from the start. No partial work, no work done twice.
+
+Progress is reported while the job's transaction is open, so it cannot be written in that
+transaction: it goes to a small file in ``instance/jobs/`` (and on PostgreSQL also to the
+job's row, on a separate connection, which renews the lease).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+
+from training.audit import services as audit
+from training.auth.models import User
+from training.db import insert_returning_id, utcnow, write_transaction
+from training.extensions import db
+from training.jobs.models import Job, JobState
+
+LEASE = timedelta(minutes=10)  # a claim not renewed for this long is taken over
+MAX_ATTEMPTS = 3  # a job whose runner died this many times is given up
+
+
+class JobFailed(Exception):
+    """A job that cannot be done; the message tells HR why (nothing was written)."""
+
+
+Handler = Callable[[Job, "Progress"], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a kind of job does, and which template shows its result."""
+
+    name: str
+    handler: Handler
+    result_template: str | None
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def register(name: str, *, result_template: str | None = None) -> Callable[[Handler], Handler]:
+    """Register the handler of a kind of job (features call this at import time)."""
+
+    def decorator(handler: Handler) -> Handler:
+        _KINDS[name] = Kind(name, handler, result_template)
+        return handler
+
+    return decorator
+
+
+def kind_of(job: Job) -> Kind | None:
+    return _KINDS.get(job.kind)
+
+
+def enqueue(
+    kind: str,
+    *,
+    title: str,
+    params: dict[str, Any],
+    payload: bytes | None = None,
+    actor: User | None = None,
+    key: str | None = None,
+) -> Job:
+    """Add a job to the queue in the current transaction (the caller commits).
+
+    With a ``key``, a second request for the same work gets the job the first one queued
+    (one statement, so two requests at once cannot both queue it).
+    """
+    if kind not in _KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    job_id = insert_returning_id(
+        Job,
+        kind=kind,
+        key=key,
+        title=title,
+        params=params,
+        payload=payload,
+        created_by=actor.id if actor else None,
+        state=JobState.QUEUED.value,
+        created_at=utcnow(),
+        attempts=0,
+        progress_done=0,
+        progress_total=0,
+    )
+    if job_id is None:
+        job = db.session.scalars(select(Job).where(Job.key == key)).one()
+    else:
+        job = db.session.get_one(Job, job_id)
+    return job
+
+
+def _me() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _abandoned(job: Job, now: datetime) -> bool:
+    """A running job whose runner is gone: its lease ran out, or its process on this host died."""
+    if job.claimed_until is not None and job.claimed_until < now:
+        return True
+    host, _, pid = (job.claimed_by or "").rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+
+
+def claim(now: datetime | None = None) -> int | None:
+    """Take the oldest job that is queued or abandoned; return its id (None: nothing to do)."""
+    now = now or utcnow()
+    with write_transaction():
+        stmt = (
+            select(Job)
+            .where(Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
+            .order_by(Job.id)
+            .limit(50)
+        )
+        if db.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        for job in db.session.scalars(stmt):
+            if job.state == JobState.RUNNING and not _abandoned(job, now):
+                continue
+            if job.attempts >= MAX_ATTEMPTS:
+                job.state = JobState.FAILED
+                job.error = f"任务已尝试 {job.attempts} 次都未能完成,已放弃;未写入任何数据。"
+                job.finished_at = now
+                job.payload = None
+                continue
+            job.state = JobState.RUNNING
+            job.attempts += 1
+            job.claimed_by = _me()
+            job.claimed_until = now + LEASE
+            job.started_at = now
+            job.progress_done = job.progress_total = 0
+            return job.id
+    return None
+
+
+def run(job_id: int) -> JobState:
+    """Run a claimed job in one transaction; mark it done with its result, or failed."""
+    progress = Progress(job_id)
+    try:
+        with write_transaction():
+            job = db.session.get(Job, job_id)
+            if job is None or job.state != JobState.RUNNING:
+                return job.state if job else JobState.FAILED
+            kind = kind_of(job)
+            if kind is None:
+                raise JobFailed(f"未知的任务类型 {job.kind}。")
+            with audit.channel(job.params.get("channel", "cli")):
+                result = kind.handler(job, progress)
+            job.state = JobState.DONE
+            job.result = result
+            job.finished_at = utcnow()
+            job.payload = None
+            job.progress_done = job.progress_total = max(progress.total, progress.done)
+        return JobState.DONE
+    except JobFailed as exc:
+        _fail(job_id, str(exc))
+    except Exception as exc:
+        current_app.logger.exception("job.failed", extra={"job_id": job_id})
+        _fail(job_id, f"任务出错({type(exc).__name__}),未写入任何数据。请重试或联系管理员。")
+    finally:
+        progress.clear()
+    return JobState.FAILED
+
+
+def _fail(job_id: int, message: str) -> None:
+    with write_transaction():
+        job = db.session.get(Job, job_id)
+        if job is None:
+            return
+        job.state = JobState.FAILED
+        job.error = message
+        job.finished_at = utcnow()
+        job.payload = None
+
+
+def run_pending(limit: int | None = None) -> list[tuple[int, JobState]]:
+    """Claim and run jobs until none is left (or ``limit`` ran); return what each became."""
+    ran: list[tuple[int, JobState]] = []
+    while limit is None or len(ran) < limit:
+        job_id = claim()
+        if job_id is None:
+            break
+        ran.append((job_id, run(job_id)))
+    return ran
+
+
+def start(app: Flask) -> None:
+    """Run the queue now, the way JOBS_RUN says: in a thread, in this request, or not at all."""
+    mode = app.config["JOBS_RUN"]
+    if mode == "inline":
+        run_pending()
+    elif mode == "thread":
+        threading.Thread(target=_thread, args=(app,), name="training-jobs", daemon=True).start()
+
+
+def _thread(app: Flask) -> None:
+    with app.app_context():
+        try:
+            run_pending()
+        finally:
+            db.session.remove()
+
+
+def _progress_path(job_id: int) -> Path:
+    return Path(current_app.instance_path) / "jobs" / f"{job_id}.json"
+
+
+class Progress:
+    """Report how far a job has got, outside its transaction (at most four times a second)."""
+
+    INTERVAL = 0.25
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.done = 0
+        self.total = 0
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        self.done = done
+        if total is not None:
+            self.total = total
+        now = time.monotonic()
+        if now - self._last >= self.INTERVAL or done >= self.total:
+            self._last = now
+            self._write()
+
+    def _write(self) -> None:
+        path = _progress_path(self.job_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"done": self.done, "total": self.total}), "utf-8")
+        os.replace(temporary, path)
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:  # not the job's transaction: others see it now
+                conn.execute(
+                    update(Job)
+                    .where(Job.id == self.job_id)
+                    .values(
+                        progress_done=self.done,
+                        progress_total=self.total,
+                        claimed_until=utcnow() + LEASE,
+                    )
+                )
+                conn.commit()
+
+    def clear(self) -> None:
+        _progress_path(self.job_id).unlink(missing_ok=True)
+
+
+def progress_of(job: Job) -> tuple[int, int]:
+    """Return (done, total) for a job: its row, or the runner's latest report while it runs."""
+    done, total = job.progress_done, job.progress_total
+    if job.state == JobState.RUNNING:
+        try:
+            reported = json.loads(_progress_path(job.id).read_text("utf-8"))
+            done, total = max(done, int(reported["done"])), max(total, int(reported["total"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return done, total
