@@ -22,7 +22,8 @@ SHOTS = Path(__file__).parent.parent.parent / "instance" / "screenshots"
 @pytest.fixture
 def app(make_app, smtp):  # noqa: F811 - the SMTP fixture above
     """The app every fixture and command here uses: mail to the test SMTP server, CSRF on."""
-    app = make_app(WTF_CSRF_ENABLED=True, **smtp.settings())
+    # A thread of the server runs background jobs, as under `make run`.
+    app = make_app(WTF_CSRF_ENABLED=True, JOBS_RUN="thread", **smtp.settings())
     with app.app_context():
         yield app
 
@@ -81,6 +82,10 @@ def test_imported_staff_get_invitations_and_one_sets_a_password_from_the_mail(
     assert due.isoformat() in page.content()  # each new person's due date in the preview
     _shot(page, "import-preview-phone")
     page.get_by_role("button", name="确认导入").click()
+    # The import runs in the background; its page refreshes itself until it is done.
+    page.get_by_text("导入完成:新建 3 人").wait_for(timeout=30_000)
+    _shot(page, "import-job-done-phone")
+    page.get_by_role("button", name="生成并显示新账号的设置密码链接(3 人)").click()
     page.wait_for_load_state()
     assert "N101" in page.content()
 

@@ -192,10 +192,13 @@ def test_an_import_downloads_its_new_links_as_xlsx(app, create_user, tmp_path, m
     ).get_data(as_text=True)
     upload_id = re.search(r'name="upload_id"[^>]*value="([^"]+)"', preview).group(1)
     fingerprint = re.search(r'name="fingerprint"[^>]*value="([^"]+)"', preview).group(1)
-    done = client.post(
+    job_page = client.post(
         "/hr/employees/import/confirm", data={"upload_id": upload_id, "fingerprint": fingerprint}
-    ).get_data(as_text=True)
-    assert "其中 1 人填写了邮箱" in done
+    ).headers["Location"]
+    assert "其中 1 人填写了邮箱" in client.get(job_page).get_data(as_text=True)
+    done = client.post(f"/hr/employees/import/jobs/{job_page.rsplit('/', 1)[1]}/links").get_data(
+        as_text=True
+    )
     accounts = re.search(r'name="accounts" value="([^"]*)"', done).group(1)
     response = client.post(
         "/hr/employees/import/links.xlsx", data={"accounts": html.unescape(accounts)}

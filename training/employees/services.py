@@ -177,6 +177,22 @@ def create_employees(
         user.active = True
     db.session.add_all(users)
     db.session.flush()
+    # No flush per row: the rows of all new employees are written in batches at the end.
+    with db.session.no_autoflush:
+        accounts = _set_up_accounts(users, actor, source, policy, today, issue_links, progress)
+    db.session.flush()
+    return accounts
+
+
+def _set_up_accounts(
+    users: list[User],
+    actor: User | None,
+    source: str,
+    policy: str | None,
+    today: date | None,
+    issue_links: bool,
+    progress: Progress | None,
+) -> list[NewAccount]:
     accounts = []
     lessons = active_lessons() if any(user.email for user in users) else []
     for done, user in enumerate(users, 1):

@@ -80,6 +80,7 @@ def enqueue(
     )
     if notification_id is None:
         return None
+    # Written with the caller's next flush (an import of thousands writes them in one batch).
     db.session.add(
         QueueEntry(
             notification_id=notification_id,
@@ -87,7 +88,6 @@ def enqueue(
             attempts=0,
         )
     )
-    db.session.flush()
     return notification_id
 
 
