@@ -132,10 +132,12 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 10_000) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
-def _insert(model: type, values: dict[str, Any]) -> Any:
+def _insert(model: type) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING with its values bound at execution (compiled once)."""
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(model).values(**values).on_conflict_do_nothing()
+    # The model's Table, not the entity: a Core statement, whose result has the rowcount.
+    return module.insert(cast(Any, model).__table__).on_conflict_do_nothing()
 
 
 # Set while a command's transaction must take the SQLite write lock when it begins.
@@ -205,7 +207,7 @@ def insert_returning_id(model: Any, **values: Any) -> int | None:
 
     Like ``insert_ignoring_duplicates``, in one statement that also hands back the new id.
     """
-    return db.session.scalar(_insert(model, values).returning(model.id))
+    return db.session.scalar(_insert(model).returning(model.__table__.c.id), values)
 
 
 def insert_ignoring_duplicates(model: type, **values: Any) -> bool:
@@ -215,7 +217,7 @@ def insert_ignoring_duplicates(model: type, **values: Any) -> bool:
     requests cannot both insert, and neither sees an error.
     """
     # An INSERT's result is a CursorResult, which has the row count.
-    result = cast(CursorResult[Any], db.session.execute(_insert(model, values)))
+    result = cast(CursorResult[Any], db.session.execute(_insert(model), values))
     return bool(result.rowcount)
 
 
