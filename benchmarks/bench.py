@@ -8,6 +8,7 @@ benchmarks/results/latest.json and latest.md. Everything it starts, it stops.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import platform
@@ -20,6 +21,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -237,6 +239,50 @@ class QuizFlow:
         return elapsed
 
 
+class LoginStorm:
+    """Log in with the right password over and over, from other connections, while a
+    measurement runs (issue 15: logins must not stall quiz submits: their password hashing
+    sits outside any write transaction)."""
+
+    def __init__(self, port: int, employee_no: str, threads: int = 2) -> None:
+        self.port = port
+        self.employee_no = employee_no
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+        self.stop = threading.Event()
+        self.logins = 0
+        self.started = 0.0
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            client = Client(self.port)
+            try:
+                log_in(client, self.employee_no, PASSWORD)
+                with self._lock:
+                    self.logins += 1
+            except (OSError, http.client.HTTPException):
+                pass
+            finally:
+                client.close()
+
+    def __enter__(self) -> LoginStorm:
+        self.started = time.perf_counter()
+        for thread in self.threads:
+            thread.start()
+        time.sleep(0.5)  # the storm is under way before the measurement starts
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+        self.seconds = time.perf_counter() - self.started
+
+
+LOGIN_STORM_BUDGET = 2.0  # quiz submit p95 during a login storm ÷ p95 alone, at most
+
+
 # --- query counts in process -----------------------------------------------------------------
 
 
@@ -436,6 +482,22 @@ def run(workdir: Path) -> dict:
         loads["quiz_submit"] = run_load("quiz submit", learners, flow.submit, REQUESTS, RUN_LIMIT)
         _report_errors(loads["quiz_submit"])
         log(f"quiz submit: {loads['quiz_submit'].rps:.0f} req/s")
+        with LoginStorm(server.port, HR_EMPLOYEE_NO) as storm:
+            loads["quiz_submit_logins"] = run_load(
+                "quiz submit during logins", learners, flow.submit, REQUESTS, RUN_LIMIT
+            )
+        _report_errors(loads["quiz_submit_logins"])
+        alone = loads["quiz_submit"].percentile(95)
+        during = loads["quiz_submit_logins"].percentile(95)
+        figures["login_storm"] = {
+            "logins": storm.logins,
+            "logins_per_s": round(storm.logins / storm.seconds, 1) if storm.seconds else 0,
+            "submit_p95_alone_ms": round(alone, 1),
+            "submit_p95_during_ms": round(during, 1),
+            "ratio": round(during / alone, 2) if alone else None,
+            "budget": LOGIN_STORM_BUDGET,
+        }
+        log(f"login storm: {figures['login_storm']}")
         if hr_pages:
             hr = clients_logged_in(server.port, [HR_EMPLOYEE_NO] * CONCURRENCY)
             for name in HR_PAGES:
@@ -468,6 +530,7 @@ LABELS = {
     "lesson": f"lesson page GET /lessons/{LESSON}",
     "quiz_start": f"quiz start POST /lessons/{LESSON}/quiz",
     "quiz_submit": "quiz submit POST /quiz/{id}",
+    "quiz_submit_logins": "quiz submit POST /quiz/{id}, logins running beside it",
     "dashboard": "HR dashboard GET /hr/",
     "employee_list": "employee list GET /hr/employees?page=1",
     "items": "item analysis GET /hr/items",
@@ -497,6 +560,18 @@ def render(figures: dict) -> str:
             f"| {e['rps']:.1f} | {e['p50_ms']:.1f} | {e['p99_ms']:.1f} "
             f"| {e['rps_vs_hello']:.3f} | {e['p50_vs_hello']:.1f} | {e['errors']} |"
         )
+    storm = figures.get("login_storm")
+    if storm:
+        verdict = (
+            "within" if storm["ratio"] is not None and storm["ratio"] <= storm["budget"] else "OVER"
+        )
+        lines += [
+            "",
+            f"Login storm: {storm['logins']} logins ({storm['logins_per_s']}/s, argon2 hashing) beside "
+            f"the quiz submits: submit p95 {storm['submit_p95_during_ms']} ms against "
+            f"{storm['submit_p95_alone_ms']} ms alone, ratio {storm['ratio']} "
+            f"({verdict} the budget of {storm['budget']}).",
+        ]
     if any(e["timed_out"] for e in figures["load"].values()):
         lines += ["", f"\\* cut short by the {RUN_LIMIT:.0f}s limit of a measured run."]
     lines += ["", "| SQL statements per request (test client, BEGIN not counted) | count |"]
