@@ -23,14 +23,28 @@ def _log_in(page, base: str, employee_no: str) -> None:
 
 
 def _choose_right_option_with_keys(page) -> None:
-    """Move from the focused first option to the right one with arrow keys (radio questions)."""
+    """Choose the right answer with the keyboard alone, from the focused first option: arrow
+    keys between radio buttons, Space and Tab through check boxes."""
     question_id = int(re.search(r"/practice/q/(\d+)$", page.url).group(1))
     question = question_from_dict(db.session.get(QuizQuestion, question_id).data)
+    assert page.evaluate("document.activeElement.name") == "q0"
+    if question.kind == "multiple":
+        boxes = page.locator("input[name=q0]")
+        labels = page.locator(".option span").all_inner_texts()
+        wanted = {o.text for o in question.options if o.correct}
+        for index, label in enumerate(labels):
+            if label in wanted:
+                page.keyboard.press("Space")
+            if index < len(labels) - 1:
+                page.keyboard.press("Tab")
+        assert [boxes.nth(i).is_checked() for i in range(len(labels))] == [
+            label in wanted for label in labels
+        ]
+        return
     assert question.kind in ("single", "truefalse"), question.kind
     labels = page.locator(".option span").all_inner_texts()
     right = next(o.text for o in question.options if o.correct)
     target = labels.index(right)
-    assert page.evaluate("document.activeElement.name") == "q0"
     if target == 0:
         page.keyboard.press("Space")
     for _ in range(target):

@@ -162,8 +162,9 @@ def test_tampered_form_is_400_and_records_nothing(
 
 
 def test_two_answers_to_a_single_choice_question_is_400(
-    client, login_as, lessons, start_quiz, form_for
+    app, client, login_as, lessons, start_quiz, form_for
 ):
+    app.config["QUIZ_SIZE"] = 50  # the whole bank, so its single-choice items are drawn
     login_as()
     attempt = start_quiz("4.2")
     item = next(i for i in shown_questions(attempt) if i.question.kind == "single")
