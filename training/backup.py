@@ -145,8 +145,9 @@ def _verify_chains() -> str:
     found = chain.verify()
     db.session.rollback()
     if not found.ok:
-        broken = "; ".join(f"{b.table} row {b.row_id}: {b.reason}" for b in found.breaks)
-        raise BackupError(f"restored, but the evidence chains are broken: {broken}")
+        problems = [f"{b.table} row {b.row_id}: {b.reason}" for b in found.breaks]
+        problems += [f"{table}: {n} row(s) without a link" for table, n in found.unlinked.items()]
+        raise BackupError(f"restored, but the evidence chains do not hold: {'; '.join(problems)}")
     return f"evidence chains hold (fingerprint {chain.fingerprint(found.heads)})"
 
 

@@ -10,7 +10,6 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
-from training import backup
 from training.audit.models import AuditEvent
 from training.audit.services import record
 from training.extensions import db
@@ -34,28 +33,22 @@ def test_a_backup_under_write_load_holds_every_acknowledged_write_and_restores(
     app, runner, tmp_path
 ):
     if _dialect() != "sqlite":
-        pytest.skip("the concurrent writer below writes the SQLite file directly")
-    path = backup._sqlite_path()
+        pytest.skip("the backup below is SQLite's online backup")
     acknowledged: list[tuple[float, str]] = []
     stop = threading.Event()
 
     def writer() -> None:
-        # Another process's connection: one committed row per transaction, as submits are.
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        n = 0
-        while not stop.is_set():
-            n += 1
-            summary = f"提交 {n}"
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "INSERT INTO audit_events (at, channel, action, summary, details)"
-                " VALUES ('2026-01-01 00:00:00+00:00', 'web', 'user.update', ?, '{}')",
-                (summary,),
-            )
-            conn.execute("COMMIT")
-            acknowledged.append((time.monotonic(), summary))
-        conn.close()
+        # The app's own write path on a connection of its own: one committed row (and its
+        # evidence link) per transaction, as submits are.
+        with app.app_context():
+            n = 0
+            while not stop.is_set():
+                n += 1
+                summary = f"提交 {n}"
+                record("user.update", summary)
+                db.session.commit()
+                acknowledged.append((time.monotonic(), summary))
+            db.session.remove()
 
     thread = threading.Thread(target=writer)
     thread.start()

@@ -117,13 +117,13 @@ def test_a_rewritten_chain_holds_but_its_fingerprint_differs_from_the_copy_kept(
         "DELETE FROM evidence_chain WHERE table_name = 'audit_events' AND id >= :id",
         {"id": first},
     )
-    chain.link_rows(db.session.connection(), ["audit_events"])
+    chain.link_rows(db.session.connection(), {"audit_events": 0})
     db.session.commit()
     assert chain.verify().ok
     assert chain.fingerprint(chain.heads()) != kept
 
 
-def test_rows_inserted_behind_the_apps_back_are_reported_then_linked(app, runner):
+def test_rows_inserted_behind_the_apps_back_fail_verify_until_adopted(app, runner):
     _events(1)
     db.session.execute(
         text(
@@ -133,13 +133,59 @@ def test_rows_inserted_behind_the_apps_back_are_reported_then_linked(app, runner
         {"at": "2026-01-01 00:00:00+00:00"},
     )
     db.session.commit()
+    if _dialect() == "postgresql":
+        _events(1)  # the app's next write does not adopt the stranger (on SQLite it would)
+    found = chain.verify()
+    assert not found.breaks
+    assert found.unlinked == {"audit_events": 1}
+    assert not found.ok
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "UNLINKED: audit_events: 1 row(s) without a link" in result.output
+    refused = runner.invoke(args=["audit", "link"])
+    assert refused.exit_code != 0
+    assert "--yes" in refused.output
+    assert runner.invoke(args=["audit", "link", "--yes"]).output.strip() == "linked 1 row(s)"
     found = chain.verify()
     assert found.ok
-    assert found.unlinked == {"audit_events": 1}
-    result = runner.invoke(args=["audit", "verify"])
-    assert "not linked yet: audit_events: 1 row(s)" in result.output
-    assert runner.invoke(args=["audit", "link"]).output.strip() == "linked 1 row(s)"
-    assert not chain.verify().unlinked
+    adopted = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "evidence.link")
+    ).one()
+    assert adopted.details["rows"] == 1
+
+
+def test_a_long_transaction_that_commits_after_a_short_one_links_every_row(app, make_app):
+    """PostgreSQL hands out ids at insert time: a big import's rows sit below a row another
+    request committed in the meantime, and must still be linked."""
+    if _dialect() != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    for n in range(600):
+        record("user.update", f"导入{n}")
+    db.session.flush()  # ids taken, not committed
+    other = make_app()
+
+    def meanwhile() -> None:
+        with other.app_context():
+            record("user.update", "同时的一条")
+            db.session.commit()
+            db.session.remove()
+
+    thread = threading.Thread(target=meanwhile)
+    thread.start()
+    thread.join()
+    db.session.commit()
+    found = chain.verify()
+    assert found.breaks == []
+    assert found.unlinked == {}
+
+
+def test_a_savepoint_does_not_link_early(app):
+    nested = db.session.begin_nested()
+    record("user.update", "保存点内")
+    nested.rollback()
+    record("user.update", "保存点外")
+    db.session.commit()
+    assert chain.verify().ok
 
 
 def test_concurrent_writers_keep_one_unbroken_chain(app):

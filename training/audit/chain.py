@@ -6,16 +6,19 @@ can drop a trigger, edit a row and put the trigger back. So each row also gets a
 link; rewriting the links as well changes the chain's head, which HR's weekly digest and the
 audit page print, so it shows against any earlier copy of the heads.
 
-How rows get their links: every INSERT into an evidence table, through the ORM or Core, is
-noticed on its connection (``before_execute``), and when the session commits, the rows of the
-noticed tables that have no link yet are linked in id order, in the same transaction. The
-chain's order is the order of the links, not of the row ids: on PostgreSQL ids are handed out
-at insert time, so a row can commit after a row with a higher id; each commit therefore looks
-back WINDOW rows before the head for rows still without a link. On PostgreSQL one advisory
-lock, taken only at commit time, makes linking one transaction at a time (it is never held
-while waiting for anything else, so it cannot deadlock); on SQLite the write lock does the
-same. A row inserted some other way (``psql``, an old backup) is linked by the app's next
-commit to its table, or by ``flask audit link``.
+How rows get their links: the first INSERT of a transaction into an evidence table, through
+the ORM or Core, is noticed on its connection (``before_execute``), which notes the table's
+highest committed id at that moment; every row the transaction inserts lies above it. When
+the session commits, the rows above that mark that have no link yet are linked in id order,
+in the same transaction. The chain's order is the order of the links, not of the row ids: on
+PostgreSQL ids are handed out at insert time, so a row can commit after a row with a higher
+id, and is then linked after it. On PostgreSQL one advisory lock, taken only at commit time,
+makes linking one transaction at a time (it is never held while waiting for anything else,
+so it cannot deadlock); on SQLite the write lock does the same. A row inserted some other way
+(``psql``, an old backup) has no link: ``verify`` reports it and fails until someone adopts
+it on purpose with ``flask audit link``, which is itself audited. (On SQLite, where the next
+write of the app links every row above the head, such a row is adopted by that write unless
+``verify`` ran first; run ``verify`` from cron and keep the fingerprints.)
 
 ``flask audit verify`` walks every chain from the start and names the first broken link.
 """
@@ -25,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -121,10 +124,6 @@ def row_hash(prev: str, table: str, row: RowMapping) -> str:
     return hashlib.sha256(f"{prev}\n{table}\n{body}".encode()).hexdigest()
 
 
-# The rows before a chain's head that are checked for a missing link at each commit: a row
-# inserted by a transaction that committed after a later row's transaction (PostgreSQL hands
-# out ids at insert time) sits at most this far behind the head.
-WINDOW = 500
 _LOCK_KEY = zlib.crc32(b"evidence_chain")  # one advisory lock for every chain (PostgreSQL)
 
 
@@ -147,21 +146,23 @@ def _unlinked(table: Table, name: str, after: int) -> Any:
     return select(table).where(table.c.id > after, ~linked.exists())
 
 
-def link_rows(conn: Connection, tables: Iterable[str], *, everything: bool = False) -> int:
-    """Link the rows of ``tables`` that have no link yet, in id order; return rows linked.
+def link_rows(conn: Connection, floors: Mapping[str, int | None]) -> int:
+    """Link the rows of each table above its floor that have no link yet, in id order.
 
-    At a commit only the rows past the head and the last WINDOW before it are looked at;
-    ``everything`` looks at the whole table (``flask audit link``).
+    At a commit the floor is the table's highest id before the transaction's first insert
+    into it (None on SQLite: the chain's head); ``flask audit link`` passes 0 (the whole
+    table). Returns the rows linked.
     """
     if conn.dialect.name == "postgresql":
         # Held until the transaction ends, which follows at once: links are appended one
         # transaction at a time. Taken only here, at commit, so it never waits on a row lock.
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     linked = 0
-    for name in sorted(set(tables)):
+    for name in sorted(floors):
         head_row, prev = _head(conn, name)
         table = db.metadata.tables[name]
-        after = 0 if everything else max(head_row - WINDOW, 0)
+        floor = floors[name]
+        after = head_row if floor is None else floor
         while True:
             rows = (
                 conn.execute(_unlinked(table, name, after).order_by(table.c.id).limit(BATCH))
@@ -190,12 +191,23 @@ def link_rows(conn: Connection, tables: Iterable[str], *, everything: bool = Fal
 
 
 def _note_insert(conn: Connection, clauseelement: Any, *_args: Any) -> None:
-    """Remember which evidence tables this transaction inserts into."""
+    """Before a transaction's first insert into an evidence table, note the table's top id."""
     if not isinstance(clauseelement, Insert):
         return
     name = getattr(clauseelement.table, "name", None)
-    if name in _EVIDENCE:
-        conn.info.setdefault(_TOUCHED, set()).add(name)
+    if name not in _EVIDENCE:
+        return
+    floors = conn.info.setdefault(_TOUCHED, {})
+    if name in floors:
+        return
+    if conn.dialect.name != "postgresql":
+        # One writer at a time holds a SQLite database from its first write to its commit,
+        # so every row above the chain's head is this transaction's (and a read here would
+        # make the transaction a reader that cannot always become a writer).
+        floors[name] = None
+        return
+    table = db.metadata.tables[name]
+    floors[name] = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
 
 
 def _forget(conn: Connection) -> None:
@@ -203,14 +215,15 @@ def _forget(conn: Connection) -> None:
 
 
 def _link_before_commit(session: Session) -> None:
-    if not session.in_transaction():
+    # A savepoint's commit is not the transaction's: link once, when the real commit comes.
+    if not session.in_transaction() or session.in_nested_transaction():
         return
     session.flush()  # rows still pending get their ids (commit would flush after this event)
     conn = session.connection()
-    touched = conn.info.get(_TOUCHED)
-    if touched:
-        link_rows(conn, touched)
-        touched.clear()
+    floors = conn.info.get(_TOUCHED)
+    if floors:
+        link_rows(conn, floors)
+        floors.clear()
 
 
 def configure(engine: Engine) -> None:
@@ -250,7 +263,9 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return not self.breaks
+        """Every chain holds and every evidence row has its link (one without was not
+        written by the app, or was written behind its back)."""
+        return not self.breaks and not self.unlinked
 
 
 def _batches(conn: Connection, stmt: Any, key: Any) -> Iterator[Any]:

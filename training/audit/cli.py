@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from training.audit import chain
+from training.audit.services import record
 from training.db import write_transaction
 from training.extensions import db
 
@@ -26,11 +27,15 @@ def verify_command() -> None:
     db.session.rollback()
     click.echo("chain heads:")
     _print_heads(found.heads)
-    for table, count in found.unlinked.items():
-        click.echo(f"not linked yet: {table}: {count} row(s) after the chain's head")
     if found.ok:
         click.echo("every chain holds")
         return
+    for table, count in found.unlinked.items():
+        click.echo(
+            f"UNLINKED: {table}: {count} row(s) without a link (not written by the app, or "
+            "behind its back); check them, then adopt them with `flask audit link`",
+            err=True,
+        )
     for broken in found.breaks:
         click.echo(f"BROKEN: {broken.table} row {broken.row_id}: {broken.reason}", err=True)
     raise SystemExit(1)
@@ -45,10 +50,25 @@ def heads_command() -> None:
 
 
 @audit_cli.command("link")
-def link_command() -> None:
-    """Link rows not linked yet (rows from before the chains existed, or restored ones)."""
+@click.option("--yes", is_flag=True, help="Really adopt the rows into the chains.")
+def link_command(yes: bool) -> None:
+    """Adopt evidence rows that have no link (written before the chains existed, or outside
+    the app) into the chains; `verify` lists them first. The adoption is audited."""
+    found = chain.verify()
+    db.session.rollback()
+    if not found.unlinked:
+        click.echo("no row without a link")
+        return
+    listed = ", ".join(f"{table} {count}" for table, count in found.unlinked.items())
+    if not yes:
+        raise click.ClickException(f"rows without a link: {listed}; add --yes to adopt them")
     with write_transaction():
-        count = chain.link_rows(db.session.connection(), chain.EVIDENCE, everything=True)
+        count = chain.link_rows(db.session.connection(), dict.fromkeys(chain.EVIDENCE, 0))
+        record(
+            "evidence.link",
+            f"将 {count} 条没有哈希链接的记录纳入防篡改链:{listed}",
+            details={"rows": count, "tables": found.unlinked},
+        )
     click.echo(f"linked {count} row(s)")
 
 

@@ -38,6 +38,7 @@ ACTIONS = {
     "notification.cancel": "取消通知",
     "webhook.set": "设置部门群机器人",
     "webhook.delete": "删除部门群机器人",
+    "evidence.link": "把没有哈希链接的记录纳入防篡改链",
 }
 
 
