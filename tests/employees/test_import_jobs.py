@@ -202,3 +202,41 @@ def test_links_of_a_job_that_is_not_done_are_refused(app, client, hr):
     assert client.post(f"/hr/employees/import/jobs/{job.id}/links").status_code == 409
     assert client.post("/hr/employees/import/jobs/999/links").status_code == 404
     assert client.get("/hr/jobs/999").status_code == 404
+
+
+@runner.register("test_takeover")
+def _taken_over_midway(job: Job, progress: runner.Progress) -> dict:
+    """Writes an audit event, while another runner takes the job over behind its back."""
+    from training.audit.services import record
+
+    record("user.update", "被接管的任务写的")
+    db.session.flush()
+    with db.engine.connect() as conn:  # the other runner's claim, committed meanwhile
+        conn.execute(
+            Job.__table__.update().where(Job.id == job.id).values(claimed_by="other:1:token")
+        )
+        conn.commit()
+    return {}
+
+
+def test_a_run_whose_job_was_taken_over_commits_nothing(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a second writer during the job's transaction needs PostgreSQL")
+    job = runner.enqueue("test_takeover", title="接管", params={})
+    db.session.commit()
+    assert runner.claim() == job.id
+    assert runner.run(job.id) == JobState.RUNNING  # not done, and not marked failed either
+    db.session.rollback()
+    job = db.session.get(Job, job.id)
+    assert (job.state, job.claimed_by) == (JobState.RUNNING, "other:1:token")
+    assert _count(AuditEvent, AuditEvent.summary == "被接管的任务写的") == 0
+
+
+def test_a_claim_on_this_host_holds_while_its_process_lives(app, hr):
+    job = runner.enqueue("employee_import", title="导入员工:x.csv", params={}, actor=hr)
+    db.session.commit()
+    assert runner.claim() == job.id
+    job = db.session.get(Job, job.id)
+    job.claimed_until = utcnow() - timedelta(hours=1)  # a long SQLite job cannot renew it
+    db.session.commit()
+    assert runner.claim() is None  # this process is alive: not taken over

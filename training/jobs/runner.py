@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import threading
 import time
@@ -28,10 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import OperationalError
 
 from training.audit import services as audit
 from training.auth.models import User
@@ -113,8 +115,9 @@ def enqueue(
     return job
 
 
-def _me() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def _claimant() -> str:
+    """This runner's mark on a claim: host, process and a token of this claim alone."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(8)}"
 
 
 def _alive(pid: int) -> bool:
@@ -128,11 +131,13 @@ def _alive(pid: int) -> bool:
 
 
 def _abandoned(job: Job, now: datetime) -> bool:
-    """A running job whose runner is gone: its lease ran out, or its process on this host died."""
-    if job.claimed_until is not None and job.claimed_until < now:
-        return True
-    host, _, pid = (job.claimed_by or "").rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+    """A running job whose runner is gone: on this host, its process died (whatever the
+    lease says: a long SQLite job cannot renew it); elsewhere, its lease ran out."""
+    host, _, rest = (job.claimed_by or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname() and pid.isdigit():
+        return not _alive(int(pid))
+    return job.claimed_until is None or job.claimed_until < now
 
 
 def claim(now: datetime | None = None) -> int | None:
@@ -158,7 +163,7 @@ def claim(now: datetime | None = None) -> int | None:
                 continue
             job.state = JobState.RUNNING
             job.attempts += 1
-            job.claimed_by = _me()
+            job.claimed_by = _claimant()
             job.claimed_until = now + LEASE
             job.started_at = now
             job.progress_done = job.progress_total = 0
@@ -167,38 +172,71 @@ def claim(now: datetime | None = None) -> int | None:
 
 
 def run(job_id: int) -> JobState:
-    """Run a claimed job in one transaction; mark it done with its result, or failed."""
+    """Run a claimed job in one transaction; mark it done with its result, or failed.
+
+    The job is finished only by the claim that started this run: if another runner took it
+    over meanwhile (this one was thought dead), this run's work is rolled back, not written.
+    """
+    claim_mark = db.session.scalar(select(Job.claimed_by).where(Job.id == job_id))
     progress = Progress(job_id)
+    heartbeat = _Heartbeat(job_id, claim_mark)
     try:
         with write_transaction():
             job = db.session.get(Job, job_id)
-            if job is None or job.state != JobState.RUNNING:
+            if job is None or job.state != JobState.RUNNING or job.claimed_by != claim_mark:
                 return job.state if job else JobState.FAILED
             kind = kind_of(job)
             if kind is None:
                 raise JobFailed(f"未知的任务类型 {job.kind}。")
             with audit.channel(job.params.get("channel", "cli")):
                 result = kind.handler(job, progress)
-            job.state = JobState.DONE
-            job.result = result
-            job.finished_at = utcnow()
-            job.payload = None
-            job.progress_done = job.progress_total = max(progress.total, progress.done)
+            done = db.session.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    Job.state == JobState.RUNNING,
+                    Job.claimed_by == claim_mark,
+                )
+                .values(
+                    state=JobState.DONE,
+                    result=result,
+                    finished_at=utcnow(),
+                    payload=None,
+                    progress_done=max(progress.total, progress.done),
+                    progress_total=max(progress.total, progress.done),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if cast(CursorResult[Any], done).rowcount != 1:
+                raise _TakenOver
         return JobState.DONE
+    except _TakenOver:
+        current_app.logger.warning("job.taken_over", extra={"job_id": job_id})
+        return JobState.RUNNING
     except JobFailed as exc:
-        _fail(job_id, str(exc))
+        _fail(job_id, claim_mark, str(exc))
     except Exception as exc:
         current_app.logger.exception("job.failed", extra={"job_id": job_id})
-        _fail(job_id, f"任务出错({type(exc).__name__}),未写入任何数据。请重试或联系管理员。")
+        _fail(
+            job_id,
+            claim_mark,
+            f"任务出错({type(exc).__name__}),未写入任何数据。请重试或联系管理员。",
+        )
     finally:
+        heartbeat.stop()
         progress.clear()
     return JobState.FAILED
 
 
-def _fail(job_id: int, message: str) -> None:
+class _TakenOver(Exception):
+    """Another runner holds the job now: this run's work must not be committed."""
+
+
+def _fail(job_id: int, claim_mark: str | None, message: str) -> None:
+    """Mark the job failed, unless another runner has taken it over (or finished it)."""
     with write_transaction():
         job = db.session.get(Job, job_id)
-        if job is None:
+        if job is None or job.state != JobState.RUNNING or job.claimed_by != claim_mark:
             return
         job.state = JobState.FAILED
         job.error = message
@@ -217,6 +255,40 @@ def run_pending(limit: int | None = None) -> list[tuple[int, JobState]]:
     return ran
 
 
+class _Heartbeat:
+    """On PostgreSQL, renew a running job's lease on a connection of its own, whatever the
+    job is doing (parsing a large file reports no progress). SQLite jobs run on the
+    database's own host, where a dead runner is seen from its process id."""
+
+    EVERY = LEASE.total_seconds() / 4
+
+    def __init__(self, job_id: int, claim_mark: str | None) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if db.engine.dialect.name != "postgresql":
+            return
+        engine = db.engine
+        self._thread = threading.Thread(
+            target=self._beat, args=(engine, job_id, claim_mark), daemon=True
+        )
+        self._thread.start()
+
+    def _beat(self, engine: Any, job_id: int, claim_mark: str | None) -> None:
+        while not self._stop.wait(self.EVERY):
+            with engine.connect() as conn:
+                conn.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.claimed_by == claim_mark)
+                    .values(claimed_until=utcnow() + LEASE)
+                )
+                conn.commit()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
 def start(app: Flask) -> None:
     """Run the queue now, the way JOBS_RUN says: in a thread, in this request, or not at all."""
     mode = app.config["JOBS_RUN"]
@@ -229,7 +301,14 @@ def start(app: Flask) -> None:
 def _thread(app: Flask) -> None:
     with app.app_context():
         try:
-            run_pending()
+            for attempt in range(3):
+                try:
+                    run_pending()
+                    return
+                except OperationalError:  # SQLite busy past its timeout: look again shortly
+                    db.session.rollback()
+                    app.logger.warning("jobs.retry", extra={"attempt": attempt + 1})
+                    time.sleep(2)
         finally:
             db.session.remove()
 

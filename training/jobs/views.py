@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from training.auth.decorators import hr_required
 from training.extensions import db
-from training.jobs.models import Job
-from training.jobs.runner import kind_of, progress_of
+from training.jobs.models import Job, JobState
+from training.jobs.runner import kind_of, progress_of, start
 
 bp = Blueprint("jobs", __name__, url_prefix="/hr/jobs", template_folder="templates")
 
@@ -35,6 +35,9 @@ def show(job_id: int):
     job = db.session.get(Job, job_id)
     if job is None:
         abort(404)
+    if job.state == JobState.QUEUED:
+        # Still waiting (its runner thread died, or the database was busy): look again.
+        start(current_app._get_current_object())  # type: ignore[attr-defined]
     kind = kind_of(job)
     done, total = progress_of(job)
     return render_template(
