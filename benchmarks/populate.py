@@ -107,6 +107,7 @@ def migrate_and_sync(app: Flask) -> None:
     with app.app_context():
         upgrade()
         sync_course(app.config["CONTENT_DIR"], app.config["QUIZ_DIR"])
+        db.session.commit()  # sync flushes; its caller commits
 
 
 def _wrong_answer(question: Question, keys: tuple[str, ...]) -> list[str]:
