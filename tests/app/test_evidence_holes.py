@@ -7,26 +7,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from training.audit.chain import EVIDENCE
 from training.audit.models import AuditEvent
 from training.extensions import db
-
-EVIDENCE = (
-    "audit_events",
-    "assignments",
-    "read_events",
-    "quiz_attempts",
-    "quiz_submissions",
-    "quiz_answers",
-    "certificates",
-    "certificate_renewals",
-    "question_holds",
-    "question_reviews",
-    "practice_reviews",
-    "notifications",
-    "notification_deliveries",
-    "refresher_attempts",
-    "refresher_submissions",
-)
 
 
 def _dialect() -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 
 import openpyxl
 import pytest
+from sqlalchemy import func, select
 
 from training.auth.models import Role, User
+from training.extensions import db
 
 HEADER = ["工号", "姓名", "部门", "入职日期", "邮箱", "岗位", "角色"]
 
@@ -68,3 +71,17 @@ def csv_file() -> Callable[..., bytes]:
 def xlsx_file() -> Callable[..., bytes]:
     """Return the XLSX builder."""
     return make_xlsx
+
+
+def count_rows(model, *where) -> int:
+    """Return how many rows of ``model`` match ``where``."""
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def confirm_data(html: str) -> dict[str, str]:
+    """Return the confirm form's fields from an import preview page."""
+    upload_id = re.search(r'name="upload_id" type="hidden" value="([^"]+)"', html)
+    fingerprint = re.search(r'name="fingerprint" type="hidden" value="([^"]+)"', html)
+    assert upload_id, "no confirm form in page"
+    assert fingerprint, "no confirm form in page"
+    return {"upload_id": upload_id.group(1), "fingerprint": fingerprint.group(1)}

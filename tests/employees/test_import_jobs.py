@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -12,8 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from tests.employees.conftest import confirm_data as _confirm_data
+from tests.employees.conftest import count_rows as _count
 from training.audit.models import AuditEvent
 from training.auth.models import Role, User
 from training.db import utcnow
@@ -26,18 +27,6 @@ ROWS = [
     ["E3001", "赵一", "销售部", "2024-03-01", "", "销售", "员工"],
     ["E3002", "钱二", "客服部", "2024/3/5", "", "", ""],
 ]
-
-
-def _count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def _confirm_data(html: str) -> dict[str, str]:
-    upload_id = re.search(r'name="upload_id" type="hidden" value="([^"]+)"', html)
-    fingerprint = re.search(r'name="fingerprint" type="hidden" value="([^"]+)"', html)
-    assert upload_id, "no confirm form in page"
-    assert fingerprint, "no confirm form in page"
-    return {"upload_id": upload_id.group(1), "fingerprint": fingerprint.group(1)}
 
 
 def _rows(count: int) -> list[list[str]]:

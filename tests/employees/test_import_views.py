@@ -10,8 +10,10 @@ import time
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from tests.employees.conftest import confirm_data as _confirm_data
+from tests.employees.conftest import count_rows as _count
 from training.assignments.models import Assignment
 from training.audit.models import AuditEvent
 from training.auth.models import PasswordLink, Role, User
@@ -23,18 +25,6 @@ ROWS = [
     ["E3002", "钱二", "客服部", "2024/3/5", "", "", ""],
     ["E3003", "孙三", "客服部", "2024年3月9日", "", "主管", "人事"],
 ]
-
-
-def _count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def _confirm_data(html: str) -> dict[str, str]:
-    upload_id = re.search(r'name="upload_id" type="hidden" value="([^"]+)"', html)
-    fingerprint = re.search(r'name="fingerprint" type="hidden" value="([^"]+)"', html)
-    assert upload_id, "no confirm form in page"
-    assert fingerprint, "no confirm form in page"
-    return {"upload_id": upload_id.group(1), "fingerprint": fingerprint.group(1)}
 
 
 def test_upload_page_renders(client, hr):

@@ -19,7 +19,8 @@ LARGER = {"3.3": 20, "4.2": 25}
 
 
 @pytest.fixture(scope="module")
-def banks():
+def course():
+    """The norm, the lessons in course order and the committed banks by lesson."""
     outline = load_outline(REPO / "content" / "outline.yaml")
     doc = parse_norm(outline.source_path(), outline)
     lessons = [lesson.number for lesson in plan_lessons(doc, outline.lesson_level)]
@@ -27,6 +28,12 @@ def banks():
         REPO / "quizzes", clause_numbers={s.number for s in doc.walk()}, lesson_numbers=set(lessons)
     )
     assert problems == []
+    return doc, lessons, by_lesson
+
+
+@pytest.fixture(scope="module")
+def banks(course):
+    _, lessons, by_lesson = course
     return lessons, by_lesson
 
 
@@ -38,18 +45,12 @@ def test_every_lesson_bank_lets_a_retry_show_other_questions(banks):
         assert len(authored) >= max(2 * DefaultConfig.QUIZ_SIZE, LARGER.get(number, 0)), number
 
 
-def test_the_graded_items_carry_no_cue_and_cite_every_clause():
+def test_the_graded_items_carry_no_cue_and_cite_every_clause(course):
     """What `flask content stats` checks, on the committed banks: no item gives its key away
     by form (only one “您”, a differing ending, the longest key too often, true/false or
     multiple-choice patterns), and every clause that states a rule is cited. The generated
     phrase drills are practice only, never graded, and are left out."""
-    outline = load_outline(REPO / "content" / "outline.yaml")
-    doc = parse_norm(outline.source_path(), outline)
-    lessons = [lesson.number for lesson in plan_lessons(doc, outline.lesson_level)]
-    by_lesson, problems = load_all_banks(
-        REPO / "quizzes", clause_numbers={s.number for s in doc.walk()}, lesson_numbers=set(lessons)
-    )
-    assert problems == []
+    doc, lessons, by_lesson = course
     graded = {n: [q for q in qs if not q.generated] for n, qs in by_lesson.items()}
     stats = course_cues(
         graded,
