@@ -48,19 +48,20 @@ def test_every_lesson_bank_lets_a_retry_show_other_questions(banks):
 def test_the_graded_items_carry_no_cue_and_cite_every_clause(course):
     """What `flask content stats` checks, on the committed banks: no item gives its key away
     by form (only one “您”, a differing ending, the longest key too often, true/false or
-    multiple-choice patterns), and every clause that states a rule is cited. The generated
-    phrase drills are practice only, never graded, and are left out."""
+    multiple-choice patterns), and every clause that states a rule is cited: the graded items
+    alone, and with the generated phrase drills that practice adds."""
     doc, lessons, by_lesson = course
     graded = {n: [q for q in qs if not q.generated] for n, qs in by_lesson.items()}
-    stats = course_cues(
-        graded,
-        quiz_size=DefaultConfig.QUIZ_SIZE,
-        clauses=citable_clauses(doc),
-        lessons=lessons,
-        clause_texts=clause_texts(doc),
-    )
-    assert [str(cue) for cue in stats.cues] == []
-    assert stats.uncited == []
+    for banks in (graded, by_lesson):
+        stats = course_cues(
+            banks,
+            quiz_size=DefaultConfig.QUIZ_SIZE,
+            clauses=citable_clauses(doc),
+            lessons=lessons,
+            clause_texts=clause_texts(doc),
+        )
+        assert [str(cue) for cue in stats.cues] == []
+        assert stats.uncited == []
 
 
 def test_bank_totals_and_mix(banks):
