@@ -448,7 +448,13 @@ def test_bank_stats_counts_items_tags_and_longest_correct(tmp_path: Path) -> Non
     assert stats["per_kind"] == {"single": 2, "multiple": 1, "truefalse": 1, "order": 1}
     assert stats["with_scenario"] == 1
     assert stats["generated"] == 1
-    assert stats["per_tag"] == {"external": 2, "internal": 1, "concept": 1, "untagged": 2}
+    assert stats["per_tag"] == {
+        "external": 2,
+        "internal": 1,
+        "concept": 1,
+        "response": 0,
+        "untagged": 2,
+    }
     # phone-first-words: the correct option is the longest; gen-greeting: a tie, not longest.
     assert stats["single_correct_longest"] == 1
     assert stats["single_correct_longest_share"] == 0.5

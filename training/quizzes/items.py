@@ -15,7 +15,8 @@ KINDS = ("single", "multiple", "truefalse", "order")
 # A line break inside Chinese text is no space; between Latin words or digits it is one.
 _LINE_BREAK = re.compile(r"\s*\n\s*")
 _LATIN_EDGE = re.compile(r"[A-Za-z0-9]")
-TAGS = ("external", "internal", "concept")
+# "response": a rude-vs-correct item, whose options are what someone says or does next.
+TAGS = ("external", "internal", "concept", "response")
 TRUE_KEY = "true"
 FALSE_KEY = "false"
 
