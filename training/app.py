@@ -72,6 +72,7 @@ def _init_extensions(app: Flask) -> None:
     from training.assignments import models as _assignment_models  # noqa: F401
     from training.audit import models as _audit_models  # noqa: F401
     from training.auth import models as _auth_models  # noqa: F401
+    from training.banks import models as _bank_models  # noqa: F401
     from training.course import models as _course_models  # noqa: F401
     from training.jobs import models as _job_models  # noqa: F401
     from training.notifications import models as _notification_models  # noqa: F401
@@ -83,6 +84,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from training.audit.views import bp as audit_bp
     from training.auth.views import bp as auth_bp
+    from training.banks.views import bp as banks_bp
     from training.employees.views import bp as employees_bp
     from training.jobs.views import bp as jobs_bp
     from training.lessons.views import bp as lessons_bp
@@ -104,11 +106,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(practice_bp)
     app.register_blueprint(revisions_bp)
     app.register_blueprint(refresher_bp)
+    app.register_blueprint(banks_bp)
 
 
 def _register_cli(app: Flask) -> None:
     from training import backup, db_role
     from training.audit.cli import register as register_audit_cli
+    from training.banks.cli import register as register_bank_cli
     from training.content.cli import register as register_content_cli
     from training.employees.cli import register as register_employee_cli
     from training.jobs.cli import register as register_jobs_cli
@@ -119,6 +123,7 @@ def _register_cli(app: Flask) -> None:
     from training.revisions.cli import register as register_revision_cli
 
     register_audit_cli(app)
+    register_bank_cli(app)
     register_content_cli(app)
     register_employee_cli(app)
     register_jobs_cli(app)

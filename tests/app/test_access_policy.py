@@ -91,6 +91,11 @@ POLICY = {
     "revisions.cancel_scheduled": HR,
     "revisions.version_export": HR,
     "revisions.archived_lesson": HR,
+    "banks.index": HR,
+    "banks.export": HR,
+    "banks.template": HR,
+    "banks.preview": HR,
+    "banks.publish": HR,
 }
 
 
@@ -156,7 +161,8 @@ def world(app, lessons, create_user):
             "upload_id": "u" * 32,
             "token": "t" * 32,
             "filename": "css/app.css",
-            "fmt": "csv",
+            "fmt": "xlsx",  # every export route takes it
+            "lesson": lessons[0].number,
             "hold_id": 1,
             "notification_id": 1,
             "refresher_id": refresher.id,

@@ -71,6 +71,7 @@ EVIDENCE = (
     "notification_deliveries",
     "refresher_attempts",
     "refresher_submissions",
+    "bank_publications",
 )
 _EVIDENCE = frozenset(EVIDENCE)
 GENESIS = "0" * 64  # the "previous hash" of each table's first row

@@ -39,6 +39,8 @@ ACTIONS = {
     "webhook.set": "设置部门群机器人",
     "webhook.delete": "删除部门群机器人",
     "evidence.link": "把没有哈希链接的记录纳入防篡改链",
+    "bank.publish": "发布题库",
+    "bank.repository": "题库改回以仓库文件为准",
 }
 
 

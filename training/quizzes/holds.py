@@ -116,6 +116,18 @@ def _hold_states() -> tuple[dict[str, list[str]], list[QuizQuestion]]:
     return states, rows
 
 
+def question_states() -> dict[str, str]:
+    """Return "pending" or "withdrawn" for each question that is held back, by id."""
+    states, _ = _hold_states()
+    found = {}
+    for qid, held in states.items():
+        if WITHDRAWN in held:
+            found[qid] = WITHDRAWN
+        elif PENDING in held:
+            found[qid] = PENDING
+    return found
+
+
 def refresh_withheld() -> int:
     """Recompute ``QuizQuestion.withheld`` from holds and decisions; return rows changed.
 

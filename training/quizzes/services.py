@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -82,12 +82,20 @@ class QuestionSyncReport:
 
 
 def sync_questions(
-    by_lesson: Mapping[str, list[Question]], marks: Mapping[str, Fraction]
+    by_lesson: Mapping[str, list[Question]],
+    marks: Mapping[str, Fraction],
+    *,
+    only: Collection[str] | None = None,
 ) -> QuestionSyncReport:
-    """Upsert questions by id and retire those no longer in any bank (no commit)."""
+    """Upsert questions by id and retire those no longer in any bank (no commit).
+
+    With ``only`` (lesson numbers), just those lessons' questions and pass marks are
+    touched: a bank published for one lesson retires nothing elsewhere.
+    """
     lessons = {
         lesson.number: lesson
         for lesson in db.session.scalars(select(Lesson).where(Lesson.active.is_(True)))
+        if only is None or lesson.number in only
     }
     existing = {q.qid: q for q in db.session.scalars(select(QuizQuestion))}
     report = QuestionSyncReport()
@@ -124,8 +132,9 @@ def sync_questions(
                 report.updated.append(question.id)
             else:
                 report.unchanged.append(question.id)
+    in_scope = {lesson.id for lesson in lessons.values()}
     for row in existing.values():
-        if row.active:
+        if row.active and (only is None or row.lesson_id in in_scope):
             row.active = False
             row.updated_at = utcnow()
             report.retired.append(row.qid)

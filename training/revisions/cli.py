@@ -121,11 +121,24 @@ def import_norm_command(
 
 
 @click.command("sync")
-def sync_command() -> None:
-    """Load lessons and quiz banks into the database (idempotent; all or nothing)."""
+@click.option(
+    "--repository-wins",
+    "repository_wins",
+    multiple=True,
+    metavar="LESSON",
+    help="Load quizzes/LESSON.yaml although HR published another bank for it (audited).",
+)
+def sync_command(repository_wins: tuple[str, ...]) -> None:
+    """Load lessons and quiz banks into the database (idempotent; all or nothing).
+
+    A bank HR published from the browser wins over its repository file until the file
+    holds the same questions (`flask content export-banks`) or --repository-wins names it.
+    """
     try:
         report = sync_course(
-            Path(current_app.config["CONTENT_DIR"]), Path(current_app.config["QUIZ_DIR"])
+            Path(current_app.config["CONTENT_DIR"]),
+            Path(current_app.config["QUIZ_DIR"]),
+            repository_wins_for=repository_wins,
         )
     except (OutlineError, NormParseError, LessonFileError, BankError, RevisionBlocked) as error:
         db.session.rollback()
@@ -148,6 +161,10 @@ def sync_command() -> None:
         f"questions: {len(questions.created)} created, {len(questions.updated)} updated, "
         f"{len(questions.unchanged)} unchanged, {len(questions.retired)} retired"
     )
+    for lesson in report.repository_won:
+        click.echo(f"lesson {lesson}: quizzes/{lesson}.yaml is in force again (as asked)")
+    for kept in report.kept:
+        click.echo(kept.describe())
 
 
 def register(app: Flask) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from markupsafe import escape
 from sqlalchemy import select
 
+from training.banks.services import overlay_authored
 from training.content.generated import (
     DISTRACTORS_FILE,
     generated_banks,
@@ -229,6 +230,8 @@ def plan_revision(
     clauses = {s.number for s in doc.walk()}
     authored, bank_problems = load_banks(quiz_dir, clause_numbers=None, lesson_numbers=None)
     problems.extend(str(p) for p in bank_problems)
+    # Banks HR published in the browser stay in force through a revision of the norm.
+    authored = overlay_authored(authored)
     flagged: list[FlaggedItem] = []
     questions: dict[str, list[Question]] = {}
     changed = changed_clauses(diff) if diff else set()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
 
 from training.audit.services import record
+from training.banks.services import KeptBank, overlay_on_repository, repository_wins
 from training.content.build import parse_norm, source_label
 from training.content.outline import OUTLINE_FILE, load_outline
 from training.course.lessons import SyncReport, install_lessons
@@ -36,9 +38,13 @@ class CourseSyncReport:
     lessons: SyncReport
     questions: QuestionSyncReport
     skipped: str = ""
+    kept: list[KeptBank] = field(default_factory=list)  # published banks that won
+    repository_won: list[str] = field(default_factory=list)
 
 
-def sync_course(content_dir: Path, quiz_dir: Path) -> CourseSyncReport:
+def sync_course(
+    content_dir: Path, quiz_dir: Path, *, repository_wins_for: Sequence[str] = ()
+) -> CourseSyncReport:
     """Validate the repository's content and banks, then load them at once; idempotent.
 
     The first run publishes the repository's norm as the first version. When
@@ -47,7 +53,9 @@ def sync_course(content_dir: Path, quiz_dir: Path) -> CourseSyncReport:
     assigned). When HR has since published a newer version from the web,
     the repository's older content is left alone. Raises OutlineError,
     NormParseError, LessonFileError, BankError or RevisionBlocked before
-    anything is written. Flushes; the caller commits.
+    anything is written. A bank HR published for a lesson stays in force over a
+    repository file that differs from it (``kept``), unless the lesson is named in
+    ``repository_wins_for``. Flushes; the caller commits.
     """
     outline = load_outline(content_dir / OUTLINE_FILE)
     source = outline.source_path()
@@ -93,9 +101,15 @@ def sync_course(content_dir: Path, quiz_dir: Path) -> CourseSyncReport:
             details={"version": version.source_sha256, "label": version.label},
         )
     lesson_report = install_lessons(incoming, version_id=version.id)
-    question_report = sync_questions(by_lesson, pass_marks(quiz_dir))
+    won = repository_wins(repository_wins_for, by_lesson)
+    by_lesson, marks, kept = overlay_on_repository(
+        by_lesson, pass_marks(quiz_dir), record_catch_up=True
+    )
+    question_report = sync_questions(by_lesson, marks)
     rebuild_all()
-    return CourseSyncReport(version, created, lesson_report, question_report)
+    return CourseSyncReport(
+        version, created, lesson_report, question_report, kept=kept, repository_won=won
+    )
 
 
 def _publish_from_repository(doc, source: Path, content_dir: Path, quiz_dir: Path, current):

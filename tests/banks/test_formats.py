@@ -1,0 +1,298 @@
+"""Bank files in every format: round trips on the committed banks and on every kind, and
+broken files that name the row or line at fault."""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from training.banks import formats
+from training.quizzes import schema
+from training.quizzes.bank import load_banks
+from training.quizzes.items import Question, question_to_dict
+
+QUIZ_DIR = Path(__file__).resolve().parents[2] / "quizzes"
+
+RAW = [
+    {
+        "id": "l42-demo-single",
+        "kind": "single",
+        "cites": ["4.2.1.2"],
+        "tags": ["external", "response"],
+        "scenario": "电话响了两声。\n前台只有小王一人:{注意} ~ = # 这些符号也要原样保留。",
+        "prompt": "小王拿起电话,第一句话应说什么?",
+        "options": [
+            {
+                "text": "“您好,这里是深圳市正运动技术有限公司。”",
+                "correct": True,
+                "feedback": "规范4.2.1.2:A:要报公司名。",
+            },
+            {"text": "“喂,您好,请讲。”", "feedback": "没有报公司名。\n第二行解析。"},
+            {"text": "“您好,正运动。”", "feedback": "公司名不完整。"},
+        ],
+    },
+    {
+        "id": "l42-demo-multiple",
+        "kind": "multiple",
+        "cites": ["4.2.1.2", "4.2.1.3"],
+        "prompt": "选出所有符合规范的做法。",
+        "options": [
+            {"text": "三声之内接听", "correct": True, "feedback": "对。"},
+            {"text": "报出公司名称", "correct": True, "feedback": "对。"},
+            {"text": "先问对方是谁", "feedback": "不对。"},
+            {"text": "让铃多响几声再接", "feedback": "不对。"},
+        ],
+    },
+    {
+        "id": "l42-demo-tf",
+        "kind": "truefalse",
+        "cites": ["4.2.1.7"],
+        "tags": ["concept"],
+        "prompt": "挂电话前应说“再见”。",
+        "answer": True,
+        "feedback": "规范4.2.1.7。",
+    },
+    {
+        "id": "l42-demo-order",
+        "kind": "order",
+        "cites": ["4.2.1.4"],
+        "prompt": "来访客人到达时你正在通话,按顺序排列。",
+        "steps": ["起身", "点头示意", "尽快结束通话或致歉稍后回电", "马上接待客人"],
+        "feedback": "规范4.2.1.4 的顺序。",
+        "reviewed_for": "0123456789ab",
+    },
+]
+
+
+def _questions(raws, lesson="4.2") -> list[Question]:
+    questions = []
+    for index, raw in enumerate(raws):
+        problems: list = []
+        question = schema.parse_question(
+            raw,
+            index=index,
+            lesson=lesson,
+            clause_numbers=None,
+            report=lambda p, m, found=problems: found.append((p, m)),
+        )
+        assert question is not None, problems
+        questions.append(question)
+    return questions
+
+
+def _read_back(fmt: str, data: bytes, lesson: str) -> tuple[list[Question], formats.ReadResult]:
+    result = formats.read(fmt, data, lesson)
+    assert result.problems == []
+    return _questions([item.data for item in result.items], lesson), result
+
+
+@pytest.mark.parametrize("fmt", formats.FORMATS)
+def test_every_kind_round_trips(fmt: str) -> None:
+    questions = _questions(RAW)
+    data = formats.write(fmt, [("4.2", "电话", questions, Fraction(4, 5))])
+    back, result = _read_back(fmt, data, "4.2")
+    assert [question_to_dict(q) for q in back] == [question_to_dict(q) for q in questions]
+    assert result.lesson == "4.2"
+    if fmt == "yaml":
+        assert result.pass_mark == Fraction(4, 5)
+
+
+@pytest.mark.parametrize("fmt", formats.FORMATS)
+def test_the_committed_banks_round_trip_one_by_one_and_as_one_file(fmt: str) -> None:
+    banks, problems = load_banks(QUIZ_DIR)
+    assert not problems
+    whole = formats.write(
+        fmt, [(n, "", list(b.questions), b.pass_mark) for n, b in sorted(banks.items())]
+    )
+    for number, bank in banks.items():
+        alone = formats.write(fmt, [(number, "", list(bank.questions), bank.pass_mark)])
+        for data in (alone, whole):  # a whole-course file is read for one lesson
+            back, _ = _read_back(fmt, data, number)
+            assert [question_to_dict(q) for q in back] == [
+                question_to_dict(q) for q in bank.questions
+            ]
+
+
+def test_digest_follows_content_and_order() -> None:
+    questions = _questions(RAW)
+    assert formats.digest(questions) == formats.digest(_questions(RAW))
+    assert formats.digest(questions) != formats.digest(list(reversed(questions)))
+
+
+def test_xlsx_template_documents_every_column() -> None:
+    book = openpyxl.load_workbook(io.BytesIO(formats.blank_template()))
+    assert book.sheetnames[0] == "说明"
+    documented = {row[0].value for row in book["说明"].iter_rows(min_row=2)}
+    for header in formats.HEADERS:
+        assert header in documented or header.startswith("选项")
+    sheet = book.worksheets[1]
+    assert [c.value for c in sheet[1]] == list(formats.HEADERS)
+
+
+def _sheet(rows: list[list[str]], title: str = "4.2") -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title
+    sheet.append(list(formats.HEADERS))
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _row(**cells: str) -> list[str]:
+    return [cells.get(h, "") for h in formats.HEADERS]
+
+
+def test_xlsx_from_an_exam_tool_reads_chinese_labels_and_names_new_questions() -> None:
+    data = _sheet(
+        [
+            _row(
+                题型="单选题",
+                题干="接电话的第一句?",
+                选项A="喂",
+                选项B="您好,这里是公司",
+                正确答案="b",
+                各选项解析="A:不对\nB:对",
+                引用条款="4.2.1.2",
+                标签="外部、应对",
+            ),
+            _row(
+                题型="判断",
+                题干="挂电话前说再见。",
+                正确答案="对",
+                各选项解析="规范",
+                引用条款="4.2.1.7",
+            ),
+            _row(
+                题型="排序",
+                题干="排一排",
+                选项A="第二步",
+                选项B="第一步",
+                选项C="第三步",
+                正确答案="B→A→C",
+                各选项解析="顺序",
+                引用条款="4.2.1.4",
+            ),
+        ]
+    )
+    back, _ = _read_back("xlsx", data, "4.2")
+    single, tf, order = back
+    assert single.id == formats.new_id("4.2", "接电话的第一句?", "")
+    assert single.id.startswith("l42-x")
+    assert single.correct_keys() == ("b",)
+    assert single.tags == ("external", "response")
+    assert [o.feedback for o in single.options] == ["不对", "对"]
+    assert tf.answer is True
+    assert order.steps == ("第一步", "第二步", "第三步")
+
+
+def test_broken_xlsx_rows_are_named_and_nothing_is_lost_silently() -> None:
+    data = _sheet(
+        [
+            _row(编号="l42-a", 题型="问答", 题干="x", 引用条款="4.2.1.2", 正确答案="A"),
+            _row(
+                编号="l42-b",
+                题型="单选",
+                题干="x",
+                选项A="甲",
+                选项C="丙",
+                正确答案="D",
+                引用条款="4.2.1.2",
+            ),
+            _row(编号="l42-c", 题型="判断", 题干="x", 正确答案="也许", 引用条款="4.2.1.2"),
+            _row(
+                编号="l42-d",
+                题型="排序",
+                题干="x",
+                选项A="1",
+                选项B="2",
+                选项C="3",
+                正确答案="AB",
+                引用条款="4.2.1.2",
+            ),
+            _row(
+                编号="l42-e",
+                题型="单选",
+                题干="x",
+                选项A="甲",
+                选项B="乙",
+                正确答案="A",
+                引用条款="4.2.1.2",
+                标签="重要",
+            ),
+        ]
+    )
+    result = formats.read("xlsx", data, "4.2")
+    places = {place for place, _ in result.problems}
+    assert places == {"第 2 行", "第 3 行", "第 4 行", "第 5 行", "第 6 行"}
+    text = " ".join(message for _, message in result.problems)
+    assert "题型「问答」" in text
+    assert "选项B为空" in text
+    assert "「D」" in text
+    assert "也许" in text
+    assert "各列一次" in text
+    assert "标签「重要」" in text
+
+
+def test_xlsx_without_the_template_columns_or_not_a_workbook() -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["题目", "答案"])
+    out = io.BytesIO()
+    book.save(out)
+    result = formats.read("xlsx", out.getvalue(), "4.2")
+    assert result.problems[0][0] == "第 1 行"
+    assert "缺少列" in result.problems[0][1]
+    assert "损坏" in formats.read("xlsx", b"not a zip", "4.2").problems[0][1]
+
+
+def test_broken_yaml_names_the_line() -> None:
+    result = formats.read("yaml", b"lesson: '4.2'\nquestions:\n  - id: [\n", "4.2")
+    assert result.problems
+    assert result.problems[0][0].startswith("第 ")
+    assert "UTF-8" in formats.read("yaml", "题".encode("gbk"), "4.2").problems[0][1]
+
+
+def test_broken_gift_names_the_line() -> None:
+    text = "// [id:l42-a]\n::l42-a::没有答案的题目\n\n::l42-b::题目{=对 ~错\n"
+    result = formats.read("gift", text.encode(), "4.2")
+    assert [place for place, _ in result.problems] == ["第 2 行", "第 4 行"]
+
+
+def test_broken_moodle_xml_names_the_line_and_refuses_entities() -> None:
+    result = formats.read("moodle", b"<quiz>\n<question type='essay'>\n</question>\n</quiz>", "4.2")
+    assert result.problems == [("第 2 行", "题型 essay 无法导入(只支持单选、多选、判断和排序)")]
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE quiz [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><quiz><question type="truefalse">'
+        b"<questiontext><text>&b;</text></questiontext></question></quiz>"
+    )
+    result = formats.read("moodle", bomb, "4.2")
+    texts = [item.data.get("prompt", "") for item in result.items]
+    assert all("aaaaaaaaaa" not in t for t in texts)
+    assert "XML" in formats.read("moodle", b"<quiz><question>", "4.2").problems[0][1]
+
+
+def test_a_file_for_another_lesson_or_without_this_one() -> None:
+    questions = _questions(RAW)
+    whole = formats.write("gift", [("4.1", "", questions[:1], None), ("4.2", "", questions, None)])
+    assert len(formats.read("gift", whole, "4.2").items) == len(questions)
+    missing = formats.read("gift", whole, "3.3")
+    assert missing.problems
+    assert "没有第 3.3 课" in missing.problems[0][1]
+    single = formats.write("moodle", [("4.1", "", questions, None)])
+    assert formats.read("moodle", single, "4.2").lesson == "4.1"
+
+
+def test_oversized_files_are_refused_before_reading() -> None:
+    result = formats.read("yaml", b"#" * (formats.MAX_BYTES + 1), "4.2")
+    assert result.items == []
+    assert "MB" in result.problems[0][1]

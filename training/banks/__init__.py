@@ -1,0 +1,1 @@
+"""Question banks in and out: export, import with preview, and publication from the browser."""

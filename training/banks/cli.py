@@ -1,0 +1,119 @@
+"""``flask content export-bank``, ``import-bank`` and ``export-banks``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from training.audit.services import record
+from training.banks import formats, services
+from training.content.cli import content_cli
+from training.extensions import db
+
+
+def _lessons(number: str | None):
+    lessons = services.active_lessons()
+    if number is None:
+        return lessons
+    chosen = [lesson for lesson in lessons if lesson.number == number]
+    if not chosen:
+        numbers = (
+            ", ".join(lesson.number for lesson in lessons) or "none (run `flask content sync`)"
+        )
+        raise click.UsageError(f"no lesson {number}; lessons: {numbers}")
+    return chosen
+
+
+@click.command("export-bank")
+@click.option("--lesson", help="Lesson number (default: every lesson, in one file).")
+@click.option(
+    "--format", "fmt", type=click.Choice(formats.FORMATS), default="yaml", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def export_bank_command(lesson: str | None, fmt: str, out: Path) -> None:
+    """Write the bank in force of a lesson (or all) as YAML, XLSX, GIFT or Moodle XML."""
+    lessons = _lessons(lesson)
+    data = services.export_file(fmt, lessons)
+    out.write_bytes(data)
+    record(
+        "export",
+        f"导出题库({fmt},{'第 ' + lesson + ' 课' if lesson else '全部课程'})",
+        details={"what": "bank", "format": fmt, "lesson": lesson or "all"},
+    )
+    db.session.commit()
+    count = sum(len(q) for _, _, q, _ in services.export_banks(lessons, include_withdrawn=False))
+    click.echo(f"written {out}: {count} questions of {len(lessons)} lesson(s) as {fmt}")
+
+
+@click.command("export-banks")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="e.g. quizzes/"
+)
+def export_banks_command(out: Path) -> None:
+    """Write every bank in force back as quizzes/<lesson>.yaml, for review in git."""
+    out.mkdir(parents=True, exist_ok=True)
+    for number, title, questions, mark in services.export_banks(
+        services.active_lessons(), include_withdrawn=True
+    ):
+        path = out / f"{number}.yaml"
+        data = formats.write_yaml([(number, title, questions, mark)])
+        if path.is_file() and path.read_bytes() == data:
+            click.echo(f"unchanged  {path}")
+            continue
+        path.write_bytes(data)
+        click.echo(f"written    {path} ({len(questions)} questions)")
+
+
+@click.command("import-bank")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lesson", required=True, help="The lesson whose bank the file replaces.")
+@click.option("--format", "fmt", type=click.Choice(formats.FORMATS), help="Default: by extension.")
+@click.option("--publish", is_flag=True, help="Publish when the preview has no problem.")
+def import_bank_command(file: Path, lesson: str, fmt: str | None, publish: bool) -> None:
+    """Check a bank file against the norm in force and show what it changes; --publish installs it."""
+    preview = services.preview_import(lesson, file.read_bytes(), file.name, fmt)
+    for place, message in preview.problems:
+        click.echo(f"problem  {place}: {message}" if place else f"problem  {message}", err=True)
+    for place, message in preview.warnings:
+        click.echo(f"warning  {place}: {message}", err=True)
+    if not preview.ok:
+        db.session.rollback()
+        click.echo(f"{len(preview.problems)} problem(s); nothing was written.", err=True)
+        raise click.exceptions.Exit(1)
+    for label, items in (
+        ("added", preview.added),
+        ("changed", [new for _, new in preview.changed]),
+        ("retired", preview.retired),
+    ):
+        for question in items:
+            click.echo(f"{label:9}{question.id}  {question.title()}")
+    click.echo(
+        f"lesson {lesson}: {len(preview.questions)} questions; {len(preview.added)} added, "
+        f"{len(preview.changed)} changed, {len(preview.unchanged)} unchanged, "
+        f"{len(preview.retired)} retired"
+    )
+    if not publish:
+        db.session.rollback()
+        click.echo("Preview only; nothing was written (add --publish to install it).")
+        return
+    if not preview.changes_anything:
+        db.session.rollback()
+        click.echo("The file equals the bank in force; nothing to publish.")
+        return
+    try:
+        row = services.publish(preview, actor=None)
+    except services.PublishRefused as refused:
+        db.session.rollback()
+        click.echo(str(refused), err=True)
+        raise click.exceptions.Exit(1) from refused
+    db.session.commit()
+    click.echo(f"Published as publication {row.id}; it wins over quizzes/{lesson}.yaml.")
+
+
+def register(app: Flask) -> None:
+    """Add the bank commands to the app's `flask content` group."""
+    for command in (export_bank_command, export_banks_command, import_bank_command):
+        if command.name not in content_cli.commands:
+            content_cli.add_command(command)

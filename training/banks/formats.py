@@ -1,0 +1,1055 @@
+"""Question banks as files: the repository's YAML, the XLSX template, GIFT and Moodle XML.
+
+Writers turn validated questions into a file; readers turn a file into *raw items*: the
+same mappings a YAML bank holds, each with the place it came from (a row, a line), so one
+validator (``training.quizzes.schema``) checks every format with the rules of
+``flask content check``. Readers never raise on bad content: what they cannot read becomes a
+problem at its place, and nothing is written from a file with problems. Pure: no Flask, no
+database.
+
+GIFT and Moodle XML follow Moodle's own importers: ``::name::`` and ``// [id:…] [tag:…]``
+comment lines in GIFT; ``multichoice`` (``single`` true or false), ``truefalse`` and
+``ordering`` (core since Moodle 4.4) in XML. Moodle has no home for the clauses an item
+cites, so they travel as tags ``cite:4.2.1.2``. An ``order`` item is a GIFT matching
+question whose steps match their positions 1, 2, 3, ….
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import yaml
+
+from training.quizzes import schema
+from training.quizzes.items import Question
+from training.sheets import neutralise
+
+FORMATS = ("yaml", "xlsx", "gift", "moodle")
+EXTENSIONS = {"yaml": "yaml", "xlsx": "xlsx", "gift": "gift.txt", "moodle": "moodle.xml"}
+MIMETYPES = {
+    "yaml": "application/x-yaml; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "gift": "text/plain; charset=utf-8",
+    "moodle": "application/xml; charset=utf-8",
+}
+MAX_BYTES = 5 * 1024 * 1024
+MAX_QUESTIONS = 500  # per file; a lesson's bank holds tens
+MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024
+MAX_OPTIONS = 6  # the template's 选项A…F
+CITE_TAG = "cite:"
+REVIEWED_TAG = "reviewed:"
+CATEGORY_ROOT = "服务规范"
+
+
+@dataclass
+class RawItem:
+    """One question as read from a file, before validation; ``place`` says where it is."""
+
+    place: str
+    data: dict[str, Any]
+
+
+@dataclass
+class ReadResult:
+    """What a reader found: the lesson the file names (if any), its items and its problems."""
+
+    lesson: str | None = None
+    pass_mark: Fraction | None = None
+    items: list[RawItem] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (place, message)
+
+    def problem(self, place: str, message: str) -> None:
+        self.problems.append((place, message))
+
+
+def guess_format(filename: str) -> str | None:
+    """Return the format a file name suggests, or None."""
+    name = filename.lower()
+    if name.endswith((".yaml", ".yml")):
+        return "yaml"
+    if name.endswith(".xlsx"):
+        return "xlsx"
+    if name.endswith((".gift", ".gift.txt", ".txt")):
+        return "gift"
+    if name.endswith(".xml"):
+        return "moodle"
+    return None
+
+
+def read(fmt: str, data: bytes, lesson: str) -> ReadResult:
+    """Read a bank file of a format; ``lesson`` picks the XLSX sheet and names new ids."""
+    if len(data) > MAX_BYTES:
+        result = ReadResult()
+        result.problem("", f"文件超过 {MAX_BYTES // (1024 * 1024)} MB,不是一课的题库")
+        return result
+    readers = {"yaml": read_yaml, "xlsx": read_xlsx, "gift": read_gift, "moodle": read_moodle}
+    result = readers[fmt](data, lesson)
+    if len(result.items) > MAX_QUESTIONS:
+        result.problem("", f"文件含 {len(result.items)} 题,超过每课 {MAX_QUESTIONS} 题的上限")
+        result.items = result.items[:MAX_QUESTIONS]
+    return result
+
+
+def write(fmt: str, banks: Sequence[tuple[str, str, Sequence[Question], Fraction | None]]) -> bytes:
+    """Write banks as one file: each bank is (lesson number, lesson title, questions, mark)."""
+    writers = {"yaml": write_yaml, "xlsx": write_xlsx, "gift": write_gift, "moodle": write_moodle}
+    return writers[fmt](banks)
+
+
+def _text_of(question: Question) -> tuple[str, str]:
+    return question.scenario, question.prompt
+
+
+def raw_of(question: Question) -> dict[str, Any]:
+    """Return the repository (YAML) form of a question: what a bank file holds."""
+    raw: dict[str, Any] = {"id": question.id, "kind": question.kind, "cites": list(question.cites)}
+    if question.tags:
+        raw["tags"] = list(question.tags)
+    if question.scenario:
+        raw["scenario"] = question.scenario
+    raw["prompt"] = question.prompt
+    if question.kind in ("single", "multiple"):
+        raw["options"] = [
+            {"text": o.text, "correct": True, "feedback": o.feedback}
+            if o.correct
+            else {"text": o.text, "feedback": o.feedback}
+            for o in question.options
+        ]
+    elif question.kind == "truefalse":
+        raw["answer"] = bool(question.answer)
+    else:
+        raw["steps"] = list(question.steps)
+    if question.kind in ("truefalse", "order") or question.feedback:
+        raw["feedback"] = question.feedback
+    if question.reviewed_for:
+        raw["reviewed_for"] = question.reviewed_for
+    return raw
+
+
+def digest(questions: Iterable[Question]) -> str:
+    """Return a digest of a bank's questions in their order (what a publication replaces)."""
+    text = yaml.safe_dump([raw_of(q) for q in questions], allow_unicode=True, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- YAML ---------------------------------------------------------------------------------
+
+
+class _BankDumper(yaml.SafeDumper):
+    """Write long or multi-line text as YAML block scalars, the way the banks are written."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_BankDumper.add_representer(str, _str_representer)
+
+
+def write_yaml(banks) -> bytes:
+    """One YAML document per bank (several lessons: a multi-document stream)."""
+    documents = []
+    for lesson, _title, questions, mark in banks:
+        doc: dict[str, Any] = {"lesson": lesson}
+        if mark is not None:
+            doc["pass_mark"] = float(mark)
+        doc["questions"] = [raw_of(q) for q in questions]
+        documents.append(doc)
+    text = yaml.dump_all(
+        documents, Dumper=_BankDumper, allow_unicode=True, sort_keys=False, width=100
+    )
+    return text.encode("utf-8")
+
+
+def read_yaml(data: bytes, lesson: str) -> ReadResult:
+    result = ReadResult()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        result.problem("", "文件不是 UTF-8 编码的文本")
+        return result
+    try:
+        docs = list(yaml.load_all(text, Loader=schema.BankLoader))  # noqa: S506 - a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        result.problem(f"第 {mark.line + 1} 行" if mark else "", f"YAML 语法错误:{exc.problem}")
+        return result
+    except yaml.YAMLError as exc:
+        result.problem("", f"YAML 错误:{exc}")
+        return result
+    docs = [doc for doc in docs if doc is not None]
+    if len(docs) > 1:
+        # A whole-course export: read the document of this lesson.
+        mine = [d for d in docs if isinstance(d, dict) and str(d.get("lesson")) == lesson]
+        if not mine:
+            result.problem("", f"文件含 {len(docs)} 课的题库,但没有第 {lesson} 课")
+            return result
+        docs = mine[:1]
+    doc = docs[0] if docs else None
+    if not isinstance(doc, dict):
+        result.problem("", "文件应是含 lesson 和 questions 的 YAML 映射")
+        return result
+    for key in doc:
+        if key not in ("lesson", "questions", "pass_mark"):
+            result.problem("", f"未知的顶层字段 {key!r}")
+    if doc.get("lesson") is not None:
+        result.lesson = str(doc["lesson"])
+    mark = doc.get("pass_mark")
+    if mark is not None:
+        if isinstance(mark, bool) or not isinstance(mark, int | float) or not 0 < mark <= 1:
+            result.problem("", f"pass_mark 应是 (0, 1] 之间的数,而不是 {mark!r}")
+        else:
+            result.pass_mark = Fraction(str(mark))
+    questions = doc.get("questions")
+    if not isinstance(questions, list) or not questions:
+        result.problem("", "questions 应是非空列表")
+        return result
+    for index, raw in enumerate(questions):
+        line = getattr(raw, "line", 0)
+        place = f"第 {line} 行" if line else f"第 {index + 1} 题"
+        result.items.append(RawItem(place, raw if isinstance(raw, dict) else {"_bad": raw}))
+    return result
+
+
+# --- XLSX template ------------------------------------------------------------------------
+
+LETTERS = "ABCDEF"
+KIND_LABELS = {"single": "单选", "multiple": "多选", "truefalse": "判断", "order": "排序"}
+KIND_NAMES = {
+    **{label: kind for kind, label in KIND_LABELS.items()},
+    **{label + "题": kind for kind, label in KIND_LABELS.items()},
+    **{kind: kind for kind in KIND_LABELS},
+}
+TAG_LABELS = {"external": "外部", "internal": "内部", "concept": "概念", "response": "应对"}
+TAG_NAMES = {**{label: tag for tag, label in TAG_LABELS.items()}, **{t: t for t in TAG_LABELS}}
+TRUE_WORDS = {"正确", "对", "是", "√", "T", "TRUE", "true", "True"}
+FALSE_WORDS = {"错误", "错", "否", "×", "F", "FALSE", "false", "False"}
+HEADERS = (
+    "编号",
+    "题型",
+    "情境",
+    "题干",
+    *(f"选项{letter}" for letter in LETTERS),
+    "正确答案",
+    "各选项解析",
+    "引用条款",
+    "标签",
+    "复核版本",
+)
+REQUIRED_HEADERS = ("题型", "题干", "正确答案", "引用条款")
+INSTRUCTIONS = (
+    ("列", "怎么填"),
+    (
+        "编号",
+        "题目的固定编号(小写字母、数字和连字符,如 l42-phone-greeting)。修改已有题目时保留原编号;新题可留空,导入时按题干生成。",
+    ),
+    ("题型", "单选、多选、判断或排序。"),
+    ("情境", "题目所处的情境(谁、刚发生了什么);可留空。"),
+    ("题干", "要回答的问题。"),
+    ("选项A…选项F", "单选 2–6 项、多选 3–6 项;判断题不填;排序题按任意顺序填写各步骤。"),
+    (
+        "正确答案",
+        "单选填一个字母(B);多选填所有正确字母(ACD);判断填 正确 或 错误;排序填各步骤的正确顺序(CABD)。",
+    ),
+    (
+        "各选项解析",
+        "单选、多选每个选项一行:A:解析……(说明规范的要求和条款号);判断、排序题填整题解析。",
+    ),
+    ("引用条款", "题目依据的规范条款号,多个用逗号分隔(4.2.1.2, 4.2.1.3);须是现行规范中的条款。"),
+    ("标签", "外部、内部、概念、应对(应对:选项是当时说的话或做的事),多个用顿号分隔;可留空。"),
+    ("复核版本", "规范修订后复核过该题的版本摘要前 12 位;通常留空,在网页上复核即可。"),
+    (
+        "工作表",
+        "每课一个工作表,以课号命名(如 4.2);导入时读取与所选课号同名的工作表,没有则读第一个。",
+    ),
+)
+
+
+# Commas, enumeration commas and semicolons, half- or full-width, and spaces separate a list.
+_SEPARATORS = re.compile(r"[\s,\uff0c\u3001;\uff1b]+")
+
+
+def _split_list(value: str) -> list[str]:
+    return [part for part in _SEPARATORS.split(value) if part]
+
+
+def write_xlsx(banks) -> bytes:
+    import openpyxl
+    from openpyxl.styles import Alignment, Font
+
+    workbook = openpyxl.Workbook()
+    notes = workbook.create_sheet("说明", 0)
+    workbook.remove(workbook.worksheets[1])  # the empty default sheet
+    notes.title = "说明"
+    for row in INSTRUCTIONS:
+        notes.append(list(row))
+    notes.column_dimensions["A"].width = 14
+    notes.column_dimensions["B"].width = 100
+    for cell in notes[1]:
+        cell.font = Font(bold=True)
+    if not banks:
+        banks = [("", "", [], None)]
+    for lesson, _title, questions, _mark in banks:
+        sheet = workbook.create_sheet(lesson or "题库")
+        sheet.append(list(HEADERS))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for question in questions:
+            sheet.append([neutralise(v) for v in _xlsx_row(question)])
+        widths = {"A": 24, "B": 8, "C": 40, "D": 40, "K": 10, "L": 60, "M": 16, "N": 12, "O": 14}
+        for letter in "EFGHIJ":
+            widths[letter] = 30
+        for letter, width in widths.items():
+            sheet.column_dimensions[letter].width = width
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = sheet.dimensions
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _xlsx_row(question: Question) -> list[str]:
+    options = [""] * len(LETTERS)
+    if question.kind in ("single", "multiple"):
+        for index, option in enumerate(question.options):
+            options[index] = option.text
+        answer = "".join(LETTERS[i] for i, o in enumerate(question.options) if o.correct)
+        lines = [question.feedback] if question.feedback else []
+        lines += [f"{LETTERS[i]}:{o.feedback}" for i, o in enumerate(question.options)]
+        feedback = "\n".join(lines)
+    elif question.kind == "truefalse":
+        answer = "正确" if question.answer else "错误"
+        feedback = question.feedback
+    else:
+        # Steps in the sheet in their given order; the answer names that order.
+        for index, step in enumerate(question.steps):
+            options[index] = step
+        answer = LETTERS[: len(question.steps)]
+        feedback = question.feedback
+    return [
+        question.id,
+        KIND_LABELS[question.kind],
+        question.scenario,
+        question.prompt,
+        *options,
+        answer,
+        feedback,
+        ", ".join(question.cites),
+        "、".join(TAG_LABELS.get(t, t) for t in question.tags),
+        question.reviewed_for,
+    ]
+
+
+def blank_template() -> bytes:
+    """Return the XLSX template with its instructions and an empty sheet."""
+    return write_xlsx([])
+
+
+def read_xlsx(data: bytes, lesson: str) -> ReadResult:
+    result = ReadResult()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+        size = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        result.problem("", "文件已损坏,无法作为 Excel (.xlsx) 文件读取")
+        return result
+    if "xl/workbook.xml" not in names:
+        result.problem("", "这是压缩文件,不是 Excel (.xlsx) 工作簿")
+        return result
+    if size > MAX_XLSX_UNCOMPRESSED:
+        result.problem("", "Excel 文件解压后过大,不是一课的题库")
+        return result
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many exception types on a bad file
+        result.problem("", "Excel 文件已损坏或格式不受支持,无法读取")
+        return result
+    try:
+        sheets = {sheet.title: sheet for sheet in workbook.worksheets}
+        sheet = sheets.get(lesson) or next(
+            (s for name, s in sheets.items() if name != "说明"), None
+        )
+        if sheet is None:
+            result.problem("", "工作簿里没有题目工作表")
+            return result
+        if sheet.title != "说明" and re.fullmatch(r"\d+(\.\d+)*", sheet.title):
+            result.lesson = sheet.title
+        rows = sheet.iter_rows(min_row=1, max_col=len(HEADERS) + 5, values_only=True)
+        header: list[str] = []
+        for number, values in enumerate(rows, start=1):
+            cells = ["" if v is None else str(v).strip() for v in values]
+            if number == 1:
+                header = cells
+                missing = [h for h in REQUIRED_HEADERS if h not in header]
+                if missing:
+                    result.problem("第 1 行", f"缺少列:{'、'.join(missing)}(请用空白模板)")
+                    return result
+                unknown = [h for h in header if h and h not in HEADERS]
+                if unknown:
+                    result.problem("第 1 行", f"未知的列:{'、'.join(unknown)}")
+                continue
+            if number > MAX_QUESTIONS + 1:
+                result.problem("", f"工作表超过 {MAX_QUESTIONS} 行题目")
+                break
+            if not any(cells):
+                continue
+            row = dict(zip(header, cells, strict=False))
+            result.items.append(_item_from_row(row, f"第 {number} 行", lesson, result))
+    except Exception:  # a damaged sheet can fail while streaming
+        result.problem("", "Excel 文件已损坏或格式不受支持,无法读取")
+    finally:
+        workbook.close()
+    return result
+
+
+def new_id(lesson: str, prompt: str, scenario: str) -> str:
+    """Name a question that came without an id, from its lesson and text (stable)."""
+    seed = hashlib.sha256(f"{scenario}\n{prompt}".encode()).hexdigest()[:8]
+    return f"l{lesson.replace('.', '')}-x{seed}"
+
+
+def _item_from_row(row: dict[str, str], place: str, lesson: str, result: ReadResult) -> RawItem:
+    def bad(message: str) -> None:
+        result.problem(place, message)
+
+    kind_label = row.get("题型", "")
+    kind = KIND_NAMES.get(kind_label)
+    raw: dict[str, Any] = {}
+    if kind is None:
+        bad(f"题型「{kind_label}」无法识别,应为单选、多选、判断或排序")
+        kind = kind_label
+    raw["id"] = row.get("编号") or new_id(lesson, row.get("题干", ""), row.get("情境", ""))
+    raw["kind"] = kind
+    raw["cites"] = _split_list(row.get("引用条款", ""))
+    tags = []
+    for label in _SEPARATORS.split(row.get("标签", "")):
+        if not label:
+            continue
+        if label not in TAG_NAMES:
+            bad(f"标签「{label}」无法识别,应为 外部、内部、概念 或 应对")
+        else:
+            tags.append(TAG_NAMES[label])
+    if tags:
+        raw["tags"] = tags
+    if row.get("情境"):
+        raw["scenario"] = row["情境"]
+    raw["prompt"] = row.get("题干", "")
+    if row.get("复核版本"):
+        raw["reviewed_for"] = row["复核版本"]
+    texts = [(letter, row.get(f"选项{letter}", "")) for letter in LETTERS]
+    filled = [(letter, text) for letter, text in texts if text]
+    answer = row.get("正确答案", "").replace(" ", "").upper()
+    feedback = row.get("各选项解析", "")
+    if kind in ("single", "multiple"):
+        gaps = [letter for letter, text in texts[: len(filled)] if not text]
+        if gaps:
+            bad(f"选项{'、'.join(gaps)}为空:选项须从 A 起连续填写")
+        keys = list(_SEPARATORS.sub("", answer))
+        letters = [letter for letter, _ in filled]
+        for key in keys:
+            if key not in letters:
+                bad(f"正确答案「{key}」不是已填写的选项({''.join(letters)})")
+        if len(set(keys)) != len(keys):
+            bad("正确答案中有重复的字母")
+        per_option = _option_feedback(feedback)
+        general = per_option.pop("", "")
+        if general:
+            raw["feedback"] = general
+        for letter in per_option:
+            if letter not in letters:
+                bad(f"各选项解析中的「{letter}」没有对应的选项")
+        raw["options"] = [
+            {"text": text, "correct": letter in keys, "feedback": per_option.get(letter, "")}
+            for letter, text in filled
+        ]
+    elif kind == "truefalse":
+        if answer in {w.upper() for w in TRUE_WORDS}:
+            raw["answer"] = True
+        elif answer in {w.upper() for w in FALSE_WORDS}:
+            raw["answer"] = False
+        else:
+            bad(f"判断题的正确答案应为 正确 或 错误,而不是「{row.get('正确答案', '')}」")
+        if filled:
+            bad("判断题不填选项")
+        raw["feedback"] = feedback
+    elif kind == "order":
+        letters = [letter for letter, _ in filled]
+        sequence = list(re.sub(r"[\s,\uff0c\u3001;\uff1b>\u2192-]", "", answer))
+        if sorted(sequence) != sorted(letters):
+            bad(f"排序题的正确答案应把每个步骤({''.join(letters)})各列一次,而不是「{answer}」")
+            raw["steps"] = [text for _, text in filled]
+        else:
+            by_letter = dict(filled)
+            raw["steps"] = [by_letter[letter] for letter in sequence]
+        raw["feedback"] = feedback
+    return RawItem(place, raw)
+
+
+# "A:", "A：", "A.", "A、", "A)" and "A）" all start an option's feedback.
+_OPTION_LINE = re.compile(r"^\s*([A-Fa-f])\s*[:\uff1a.\u3001)\uff09]\s*")
+
+
+def _option_feedback(text: str) -> dict[str, str]:
+    """Split "A:…\\nB:…" into feedback by letter; lines without a letter continue the last.
+
+    Lines before the first letter are the whole item's feedback, under the key "".
+    """
+    found: dict[str, str] = {}
+    current = ""
+    for line in text.splitlines():
+        match = _OPTION_LINE.match(line)
+        if match:
+            current = match.group(1).upper()
+            found[current] = line[match.end() :].strip()
+        elif line.strip():
+            found[current] = (
+                f"{found[current]}\n{line.strip()}" if current in found else line.strip()
+            )
+    return found
+
+
+# --- GIFT ---------------------------------------------------------------------------------
+
+_GIFT_SPECIAL = "~=#{}:"
+
+
+def _gift_escape(text: str) -> str:
+    out = text.replace("\\", "\\\\")
+    for char in _GIFT_SPECIAL:
+        out = out.replace(char, "\\" + char)
+    return out.replace("\r\n", "\n").replace("\n", "\\n")
+
+
+def _gift_unescape(text: str) -> str:
+    out = []
+    chars = iter(text)
+    for char in chars:
+        if char == "\\":
+            following = next(chars, "")
+            out.append("\n" if following == "n" else following)
+        else:
+            out.append(char)
+    return "".join(out).strip()
+
+
+def _moodle_fraction(correct: int) -> str:
+    """Moodle accepts only listed grade fractions; 2, 3 and 4 correct options fit."""
+    return {1: "100", 2: "50", 3: "33.33333", 4: "25", 5: "20", 6: "16.66667"}[correct]
+
+
+def write_gift(banks) -> bytes:
+    lines = ["// 服务规范培训题库(GIFT 格式,可导入 Moodle)", ""]
+    for lesson, title, questions, _mark in banks:
+        lines += [f"$CATEGORY: $course$/top/{CATEGORY_ROOT}/{lesson}", ""]
+        for question in questions:
+            tags = " ".join(f"[tag:{t}]" for t in (*question.tags, *_cite_tags(question)))
+            lines.append(f"// [id:{question.id}] {tags}".rstrip())
+            if title:
+                lines.append(f"// 第 {lesson} 课 {title}")
+            body = _gift_escape(question.prompt)
+            if question.scenario:
+                body = _gift_escape(question.scenario) + "\\n\\n" + body
+            lines.append(f"::{_gift_escape(question.id)}::{body}{{")
+            lines.extend(_gift_answers(question))
+            lines += ["}", ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+def _cite_tags(question: Question) -> list[str]:
+    """The clauses and the review mark, as Moodle tags (Moodle has no field for them)."""
+    tags = [f"{CITE_TAG}{cite}" for cite in question.cites]
+    if question.reviewed_for:
+        tags.append(f"{REVIEWED_TAG}{question.reviewed_for}")
+    return tags
+
+
+def _gift_answers(question: Question) -> list[str]:
+    if question.kind == "truefalse":
+        fb = _gift_escape(question.feedback)
+        return [f"{'TRUE' if question.answer else 'FALSE'}#{fb}#{fb}"]
+    if question.kind == "order":
+        pairs = [f"={_gift_escape(s)} -> {n}" for n, s in enumerate(question.steps, start=1)]
+        return [*pairs, f"####{_gift_escape(question.feedback)}"]
+    right = sum(1 for o in question.options if o.correct)
+    lines = []
+    for option in question.options:
+        text, fb = _gift_escape(option.text), _gift_escape(option.feedback)
+        if question.kind == "single":
+            mark = "=" if option.correct else "~"
+        else:
+            mark = f"~%{_moodle_fraction(right)}%" if option.correct else "~%-100%"
+        lines.append(f"{mark}{text}#{fb}")
+    if question.feedback:
+        lines.append(f"####{_gift_escape(question.feedback)}")
+    return lines
+
+
+_GIFT_META = re.compile(r"\[(id|tag):([^\]]+)\]")
+
+
+def read_gift(data: bytes, lesson: str) -> ReadResult:
+    result = ReadResult()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        result.problem("", "文件不是 UTF-8 编码的文本")
+        return result
+    meta: dict[str, list[str]] = {"id": [], "tag": []}
+    block: list[str] = []
+    start = 0
+    category: str | None = None
+    parts: list[tuple[str | None, RawItem]] = []
+    for number, line in enumerate([*text.splitlines(), ""], start=1):
+        stripped = line.strip()
+        if not block and stripped.startswith("//"):
+            for key, value in _GIFT_META.findall(stripped):
+                meta[key].append(value.strip())
+            continue
+        if not block and stripped.startswith("$CATEGORY:"):
+            category = _lesson_category(stripped)
+            continue
+        if stripped:
+            if not block:
+                start = number
+            block.append(line)
+            continue
+        if block:
+            parts.append((category, _gift_item("\n".join(block), start, meta, lesson, result)))
+            meta = {"id": [], "tag": []}
+            block = []
+    _keep_lesson(parts, lesson, result)
+    return result
+
+
+def _lesson_category(text: str) -> str | None:
+    """Return the lesson number a Moodle category path ends in ("…/服务规范/4.2"), if any."""
+    last = text.split("/")[-1].strip()
+    return last if re.fullmatch(r"\d+(\.\d+)*", last) else None
+
+
+def _keep_lesson(parts: list[tuple[str | None, RawItem]], lesson: str, result: ReadResult) -> None:
+    """Keep the items of this lesson's category when the file has lesson categories."""
+    categories = {category for category, _ in parts if category}
+    if not categories:
+        result.items.extend(item for _, item in parts)
+        return
+    if lesson in categories:
+        result.lesson = lesson
+        result.items.extend(item for category, item in parts if category == lesson)
+        return
+    if len(categories) == 1:
+        result.lesson = categories.pop()
+        result.items.extend(item for _, item in parts)
+        return
+    result.problem("", f"文件含 {len(categories)} 课的题目分类,但没有第 {lesson} 课")
+
+
+def _split_unescaped(text: str, marks: str) -> list[tuple[str, str]]:
+    """Split GIFT answer text before each unescaped mark; return (mark, text) pairs."""
+    parts: list[tuple[str, str]] = []
+    current, mark, escaped = [], "", False
+    for char in text:
+        if escaped:
+            current.append("\\" + char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in marks:
+            if mark or "".join(current).strip():
+                parts.append((mark, "".join(current)))
+            current, mark = [], char
+        else:
+            current.append(char)
+    if mark or "".join(current).strip():
+        parts.append((mark, "".join(current)))
+    return parts
+
+
+def _find_unescaped(text: str, char: str, start: int = 0) -> int:
+    index = start
+    while index < len(text):
+        if text[index] == "\\":
+            index += 2
+            continue
+        if text[index] == char:
+            return index
+        index += 1
+    return -1
+
+
+def _gift_item(
+    block: str, line: int, meta: dict[str, list[str]], lesson: str, result: ReadResult
+) -> RawItem:
+    place = f"第 {line} 行"
+
+    def bad(message: str) -> None:
+        result.problem(place, message)
+
+    body = "\n".join(part for part in block.splitlines() if not part.strip().startswith("//"))
+    name = ""
+    if body.startswith("::"):
+        end = body.find("::", 2)
+        if end < 0:
+            bad("题目名称的 :: 没有结束")
+            return RawItem(place, {})
+        name, body = _gift_unescape(body[2:end]), body[end + 2 :]
+    opening = _find_unescaped(body, "{")
+    closing = _find_unescaped(body, "}", opening + 1) if opening >= 0 else -1
+    if opening < 0 or closing < 0:
+        bad("找不到用 { } 括起的答案")
+        return RawItem(place, {})
+    if body[closing + 1 :].strip():
+        bad("答案的 } 之后还有文字;本工具只导入答案在题末的题目")
+    question_text = _gift_unescape(body[:opening])
+    answers = body[opening + 1 : closing].strip()
+    scenario, _, prompt = question_text.rpartition("\n\n")
+    tags, cites, reviewed = [], [], ""
+    for tag in meta["tag"]:
+        if tag.startswith(CITE_TAG):
+            cites.append(tag[len(CITE_TAG) :])
+        elif tag.startswith(REVIEWED_TAG):
+            reviewed = tag[len(REVIEWED_TAG) :]
+        else:
+            tags.append(tag)
+    raw: dict[str, Any] = {
+        "id": (meta["id"] or [name])[0] or new_id(lesson, prompt, scenario),
+        "cites": cites,
+    }
+    if tags:
+        raw["tags"] = tags
+    if scenario.strip():
+        raw["scenario"] = scenario.strip()
+    raw["prompt"] = prompt.strip()
+    if reviewed:
+        raw["reviewed_for"] = reviewed
+    general = ""
+    hashes = _find_general_feedback(answers)
+    if hashes >= 0:
+        answers, general = answers[:hashes], _gift_unescape(answers[hashes + 4 :])
+    head = answers.strip().split("#")[0].strip().upper()
+    if head in ("T", "TRUE", "F", "FALSE"):
+        raw["kind"] = "truefalse"
+        raw["answer"] = head.startswith("T")
+        pieces = _split_unescaped(answers, "#")
+        feedbacks = [_gift_unescape(text) for mark, text in pieces if mark == "#"]
+        raw["feedback"] = general or (feedbacks[-1] if feedbacks else "")
+        return RawItem(place, raw)
+    pieces = [(m, t) for m, t in _split_unescaped(answers, "=~") if m or t.strip()]
+    if pieces and all(m == "=" and _find_arrow(t) >= 0 for m, t in pieces):
+        raw["kind"] = "order"
+        numbered = []
+        for _, text in pieces:
+            arrow = _find_arrow(text)
+            step, target = _gift_unescape(text[:arrow]), _gift_unescape(text[arrow + 2 :])
+            if not target.isdigit():
+                bad(f"匹配题的「{step}」对应「{target}」:只有按 1、2、3… 排序的匹配题可以导入")
+                return RawItem(place, raw)
+            numbered.append((int(target), step))
+        raw["steps"] = [step for _, step in sorted(numbered)]
+        raw["feedback"] = general
+        return RawItem(place, raw)
+    options: list[dict[str, Any]] = []
+    weighted = False
+    for mark, text in pieces:
+        if mark not in "=~" or not mark:
+            bad("答案里每个选项应以 = 或 ~ 开头")
+            continue
+        option_text, _, feedback = _partition_unescaped(text, "#")
+        weight = None
+        found = re.match(r"\s*%(-?\d+(?:\.\d+)?)%", option_text)
+        if found:
+            weight = float(found.group(1))
+            option_text = option_text[found.end() :]
+            weighted = True
+        correct = mark == "=" or (weight is not None and weight > 0)
+        options.append(
+            {
+                "text": _gift_unescape(option_text),
+                "correct": correct,
+                "feedback": _gift_unescape(feedback),
+            }
+        )
+    raw["kind"] = "multiple" if weighted or sum(o["correct"] for o in options) > 1 else "single"
+    raw["options"] = options
+    if general:
+        raw["feedback"] = general
+    return RawItem(place, raw)
+
+
+def _find_general_feedback(text: str) -> int:
+    index = 0
+    while index < len(text):
+        if text[index] == "\\":
+            index += 2
+            continue
+        if text.startswith("####", index):
+            return index
+        index += 1
+    return -1
+
+
+def _find_arrow(text: str) -> int:
+    index = 0
+    while index < len(text) - 1:
+        if text[index] == "\\":
+            index += 2
+            continue
+        if text.startswith("->", index):
+            return index
+        index += 1
+    return -1
+
+
+def _partition_unescaped(text: str, char: str) -> tuple[str, str, str]:
+    index = _find_unescaped(text, char)
+    if index < 0:
+        return text, "", ""
+    return text[:index], char, text[index + 1 :]
+
+
+# --- Moodle XML ---------------------------------------------------------------------------
+
+
+def _html_paragraphs(*parts: tuple[str, str]) -> str:
+    return "".join(
+        f'<p class="{cls}">{html.escape(text).replace(chr(10), "<br>")}</p>'
+        for cls, text in parts
+        if text
+    )
+
+
+def write_moodle(banks) -> bytes:
+    from lxml import etree
+
+    quiz = etree.Element("quiz")
+    for lesson, _title, questions, _mark in banks:
+        category = etree.SubElement(quiz, "question", type="category")
+        _text_element(
+            etree.SubElement(category, "category"), f"$course$/top/{CATEGORY_ROOT}/{lesson}"
+        )
+        for question in questions:
+            quiz.append(_moodle_question(question))
+    return etree.tostring(quiz, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _text_element(parent, value: str, *, html_format: bool = False):
+    from lxml import etree
+
+    if html_format:
+        parent.set("format", "html")
+    child = etree.SubElement(parent, "text")
+    child.text = etree.CDATA(value) if html_format and value else value
+    return child
+
+
+def _moodle_question(question: Question):
+    from lxml import etree
+
+    kinds = {"single": "multichoice", "multiple": "multichoice"}
+    kind = kinds.get(question.kind, "truefalse" if question.kind == "truefalse" else "ordering")
+    element = etree.Element("question", type=kind)
+    _text_element(etree.SubElement(element, "name"), question.id)
+    _text_element(
+        etree.SubElement(element, "questiontext"),
+        _html_paragraphs(("scenario", question.scenario), ("prompt", question.prompt)),
+        html_format=True,
+    )
+    _text_element(
+        etree.SubElement(element, "generalfeedback"),
+        _html_paragraphs(("feedback", question.feedback)),
+        html_format=True,
+    )
+    etree.SubElement(element, "defaultgrade").text = "1"
+    etree.SubElement(element, "penalty").text = "0"
+    etree.SubElement(element, "hidden").text = "0"
+    etree.SubElement(element, "idnumber").text = question.id
+    if question.kind in ("single", "multiple"):
+        etree.SubElement(element, "single").text = str(question.kind == "single").lower()
+        etree.SubElement(element, "shuffleanswers").text = "true"
+        etree.SubElement(element, "answernumbering").text = "ABCD"
+        right = sum(1 for o in question.options if o.correct)
+        for option in question.options:
+            if question.kind == "single":
+                fraction = "100" if option.correct else "0"
+            else:
+                fraction = _moodle_fraction(right) if option.correct else "-100"
+            _moodle_answer(element, fraction, option.text, option.feedback)
+    elif question.kind == "truefalse":
+        _moodle_answer(element, "100" if question.answer else "0", "true", question.feedback)
+        _moodle_answer(element, "0" if question.answer else "100", "false", question.feedback)
+    else:
+        for name, value in (
+            ("layouttype", "VERTICAL"),
+            ("selecttype", "ALL"),
+            ("selectcount", "0"),
+            ("gradingtype", "ABSOLUTE_POSITION"),
+            ("showgrading", "SHOW"),
+            ("numberingstyle", "none"),
+        ):
+            etree.SubElement(element, name).text = value
+        for position, step in enumerate(question.steps, start=1):
+            _moodle_answer(element, str(position), step, "")
+    tags = etree.SubElement(element, "tags")
+    for tag in (*question.tags, *_cite_tags(question)):
+        _text_element(etree.SubElement(tags, "tag"), tag)
+    return element
+
+
+def _moodle_answer(element, fraction: str, text: str, feedback: str) -> None:
+    from lxml import etree
+
+    answer = etree.SubElement(element, "answer", fraction=fraction, format="html")
+    _text_element(answer, html.escape(text), html_format=True)
+    _text_element(etree.SubElement(answer, "feedback"), html.escape(feedback), html_format=True)
+
+
+def _html_text(fragment: str | None) -> str:
+    """Plain text of an HTML fragment, <br> and paragraph ends as line breaks."""
+    from lxml import html as lxml_html
+
+    if not fragment or not fragment.strip():
+        return ""
+    try:
+        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    except Exception:  # lxml raises ParserError on broken markup
+        return fragment.strip()
+    for br in root.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    return root.text_content().strip()
+
+
+def _paragraphs(fragment: str | None) -> dict[str, str]:
+    from lxml import html as lxml_html
+
+    if not fragment or not fragment.strip():
+        return {}
+    try:
+        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    except Exception:  # lxml raises ParserError on broken markup
+        return {"prompt": fragment.strip()}
+    found: dict[str, str] = {}
+    paragraphs = root.findall("p")
+    if not paragraphs:
+        return {"prompt": _html_text(fragment)}
+    for index, paragraph in enumerate(paragraphs):
+        for br in paragraph.iter("br"):
+            br.tail = "\n" + (br.tail or "")
+        role = paragraph.get("class") or ("prompt" if index == len(paragraphs) - 1 else "scenario")
+        text = paragraph.text_content().strip()
+        found[role] = f"{found[role]}\n{text}" if role in found else text
+    return found
+
+
+def read_moodle(data: bytes, lesson: str) -> ReadResult:
+    from lxml import etree
+
+    result = ReadResult()
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(data, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno or 0
+        result.problem(f"第 {line} 行" if line else "", f"XML 格式错误:{exc.msg}")
+        return result
+    if root.tag != "quiz":
+        result.problem("", "这不是 Moodle XML 题库(根元素应为 <quiz>)")
+        return result
+    category: str | None = None
+    parts: list[tuple[str | None, RawItem]] = []
+    for element in root.iterchildren("question"):
+        kind = element.get("type")
+        place = f"第 {element.sourceline} 行"
+        if kind == "category":
+            category = _lesson_category(element.findtext("category/text") or "")
+            continue
+        if kind not in ("multichoice", "truefalse", "ordering"):
+            result.problem(place, f"题型 {kind} 无法导入(只支持单选、多选、判断和排序)")
+            continue
+        parts.append((category, RawItem(place, _moodle_item(element, kind, lesson, place, result))))
+    _keep_lesson(parts, lesson, result)
+    return result
+
+
+def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult) -> dict:
+    text = _paragraphs(element.findtext("questiontext/text"))
+    scenario, prompt = text.get("scenario", ""), text.get("prompt", "")
+    qid = (element.findtext("idnumber") or element.findtext("name/text") or "").strip()
+    tags, cites, reviewed = [], [], ""
+    for tag in element.findall("tags/tag"):
+        value = (tag.findtext("text") or "").strip()
+        if value.startswith(CITE_TAG):
+            cites.append(value[len(CITE_TAG) :])
+        elif value.startswith(REVIEWED_TAG):
+            reviewed = value[len(REVIEWED_TAG) :]
+        elif value:
+            tags.append(value)
+    raw: dict[str, Any] = {"id": qid or new_id(lesson, prompt, scenario), "cites": cites}
+    if tags:
+        raw["tags"] = tags
+    if scenario:
+        raw["scenario"] = scenario
+    raw["prompt"] = prompt
+    if reviewed:
+        raw["reviewed_for"] = reviewed
+    general = _paragraphs(element.findtext("generalfeedback/text")).get("feedback", "")
+    if not general:
+        general = _html_text(element.findtext("generalfeedback/text"))
+    answers = element.findall("answer")
+
+    def fraction(answer) -> float:
+        try:
+            return float(answer.get("fraction", "0"))
+        except ValueError:
+            result.problem(place, f"答案的 fraction「{answer.get('fraction')}」不是数字")
+            return 0.0
+
+    if kind == "truefalse":
+        true_answer = next(
+            (a for a in answers if (a.findtext("text") or "").strip().lower() == "true"), None
+        )
+        if true_answer is None:
+            result.problem(place, "判断题缺少 true 答案")
+            raw["kind"] = "truefalse"
+            return raw
+        raw["kind"] = "truefalse"
+        raw["answer"] = fraction(true_answer) > 0
+        feedback = _html_text(true_answer.findtext("feedback/text"))
+        raw["feedback"] = general or feedback
+        return raw
+    if kind == "ordering":
+        raw["kind"] = "order"
+        steps = [_html_text(a.findtext("text")) for a in answers]
+        raw["steps"] = steps
+        raw["feedback"] = general
+        return raw
+    single = (element.findtext("single") or "true").strip().lower() in ("true", "1")
+    raw["kind"] = "single" if single else "multiple"
+    raw["options"] = [
+        {
+            "text": _html_text(a.findtext("text")),
+            "correct": fraction(a) > 0,
+            "feedback": _html_text(a.findtext("feedback/text")),
+        }
+        for a in answers
+    ]
+    if general:
+        raw["feedback"] = general
+    return raw
