@@ -69,6 +69,7 @@ def _init_extensions(app: Flask) -> None:
     chain.configure(engine)
 
     # Import models so metadata is complete for migrations.
+    from training.api import models as _api_models  # noqa: F401
     from training.assignments import models as _assignment_models  # noqa: F401
     from training.audit import models as _audit_models  # noqa: F401
     from training.auth import models as _auth_models  # noqa: F401
@@ -82,6 +83,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from training.api.hr_views import bp as api_tokens_bp
+    from training.api.views import bp as api_bp
     from training.audit.views import bp as audit_bp
     from training.auth.views import bp as auth_bp
     from training.banks.views import bp as banks_bp
@@ -107,6 +110,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(revisions_bp)
     app.register_blueprint(refresher_bp)
     app.register_blueprint(banks_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
 
 
 def _register_cli(app: Flask) -> None:

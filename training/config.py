@@ -47,6 +47,9 @@ class DefaultConfig:
     LOGIN_DELAY_SECONDS = 30
     LOGIN_DELAY_MAX_SECONDS = 15 * 60
 
+    API_RATE_PER_MINUTE = 120  # requests per API token per minute, across all workers
+    API_PAGE_MAX = 200  # the most rows one API page returns
+
     ONBOARDING_DAYS = 14  # due date = 入职日期 + this many days
     # "strict": due = 入职日期 + ONBOARDING_DAYS even if past; "grace": never sooner than
     # today + ONBOARDING_GRACE_DAYS. HR can choose per import on the preview page too.
@@ -275,6 +278,8 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "PRACTICE_DAILY_SIZE": _int(1),
     "INSIGHT_CACHE_SECONDS": _number(0, 86_400, low_open=False, high_open=False),
     "LOGIN_THROTTLE_WINDOW": _int(1),
+    "API_RATE_PER_MINUTE": _int(1),
+    "API_PAGE_MAX": _int(1),
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int(1),
     "LOGIN_MAX_FAILURES_PER_ADDRESS": _int(1),
     "LOGIN_DELAY_SECONDS": _int(1),

@@ -10,6 +10,8 @@ from werkzeug.exceptions import HTTPException
 from training.extensions import db
 from training.logs import log
 
+API_PATH = "/api/"
+
 
 def _messages() -> dict[int, tuple[str, str]]:
     return {
@@ -47,7 +49,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        return render_error(error.code or 500)
+        code = error.code or 500
+        if request.path.startswith(API_PATH):
+            # The JSON API answers in JSON, also where routing fails before its blueprint.
+            return {"error": error.name.lower(), "status": code}, code
+        return render_error(code)
 
     @app.errorhandler(500)
     def _server_error(error):

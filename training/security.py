@@ -16,6 +16,7 @@ CSP = (
 )
 
 # Endpoints reachable without logging in.
+API_PREFIX = "api."
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.set_password", "static"})
 # Endpoints a user who must replace a one-time password may still use.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
@@ -78,6 +79,8 @@ def require_login():
     endpoint = request.endpoint
     if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
         return None
+    if endpoint.startswith(API_PREFIX):
+        return None  # the API takes bearer tokens, never the session (training.api.views)
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ENDPOINTS:

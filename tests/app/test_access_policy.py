@@ -22,6 +22,8 @@ from training.quizzes.services import start_attempt
 from training.refresher.models import RefresherAttempt
 
 PUBLIC, USER, OWNER, HR = "public", "user", "owner", "hr"
+# The JSON API: a bearer token only; a session cookie, whoever's, is not enough (tests/api).
+TOKEN = "token"
 # HR, and managers for the people of their own departments (404 for anyone else's).
 STAFF = "staff"
 
@@ -96,6 +98,15 @@ POLICY = {
     "banks.template": HR,
     "banks.preview": HR,
     "banks.publish": HR,
+    "api.index": TOKEN,
+    "api.employees": TOKEN,
+    "api.employee": TOKEN,
+    "api.certificates": TOKEN,
+    "api.attempts": TOKEN,
+    "api.departments": TOKEN,
+    "api.openapi_document": PUBLIC,
+    "api_tokens.index": HR,
+    "api_tokens.revoke": HR,
 }
 
 
@@ -163,6 +174,8 @@ def world(app, lessons, create_user):
             "filename": "css/app.css",
             "fmt": "xlsx",  # every export route takes it
             "lesson": lessons[0].number,
+            "employee_no": other.employee_no,
+            "token_id": 1,
             "hold_id": 1,
             "notification_id": 1,
             "refresher_id": refresher.id,
@@ -203,6 +216,12 @@ def test_route_follows_its_policy(app, world, endpoint, rule, method):
     url = _url(app, endpoint, world["values"])
 
     anonymous = _request(app.test_client(), method, url)
+    if policy == TOKEN:
+        for who in (None, "learner", "other", "manager", "elsewhere", "hr"):
+            client = app.test_client() if who is None else _login(app, world[who])
+            response = _request(client, method, url)
+            assert response.status_code in (401, 405), (who, url, response.status_code)
+        return
     if policy == PUBLIC:
         assert not anonymous.headers.get("Location", "").startswith("/login"), url
         assert anonymous.status_code < 500

@@ -19,6 +19,7 @@ ALLOWED = {
     "lessons": {"assignments", "course"},
     "quizzes": {"audit", "auth", "content", "course", "norm"},
     "banks": {"audit", "auth", "content", "course", "norm", "quizzes"},
+    "api": {"audit", "auth", "course", "reports"},
     "practice": {"auth", "course", "quizzes"},
     "refresher": {"auth", "course", "quizzes"},
     "reports": {"assignments", "audit", "auth", "course", "quizzes"},

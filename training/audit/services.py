@@ -41,6 +41,8 @@ ACTIONS = {
     "evidence.link": "把没有哈希链接的记录纳入防篡改链",
     "bank.publish": "发布题库",
     "bank.repository": "题库改回以仓库文件为准",
+    "api.token_create": "创建 API 令牌",
+    "api.token_revoke": "吊销 API 令牌",
 }
 
 
