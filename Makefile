@@ -28,7 +28,12 @@ $(VENV)/.installed-dev: pyproject.toml requirements/dev.txt | $(BIN)/python
 
 setup: $(VENV)/.installed
 
-setup-dev: $(VENV)/.installed-dev
+setup-dev: $(VENV)/.installed-dev tests/scorm/node_modules/.installed
+
+# Test-only JavaScript: a real SCORM 1.2 runtime and the SCORM 1.2 schemas, from npm.
+tests/scorm/node_modules/.installed: tests/scorm/package.json tests/scorm/package-lock.json
+	npm ci --prefix tests/scorm --no-audit --no-fund --ignore-scripts --silent
+	@touch $@
 
 ## Create or upgrade the database, load the lessons, make sure an HR account exists.
 db: setup

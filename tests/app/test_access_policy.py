@@ -96,6 +96,7 @@ POLICY = {
     "banks.index": HR,
     "banks.export": HR,
     "banks.template": HR,
+    "banks.scorm_package": HR,
     "banks.preview": HR,
     "banks.publish": HR,
     "api.index": TOKEN,

@@ -1,14 +1,15 @@
-"""``flask content export-bank``, ``import-bank`` and ``export-banks``."""
+"""``flask content export-bank``, ``import-bank``, ``export-banks`` and ``export-scorm``."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from training.audit.services import record
-from training.banks import formats, services
+from training.banks import formats, scorm, services
 from training.content.cli import content_cli
 from training.extensions import db
 
@@ -112,8 +113,29 @@ def import_bank_command(file: Path, lesson: str, fmt: str | None, publish: bool)
     click.echo(f"Published as publication {row.id}; it wins over quizzes/{lesson}.yaml.")
 
 
+@click.command("export-scorm")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def export_scorm_command(out: Path) -> None:
+    """Write the course as a SCORM 1.2 package: one SCO per lesson with its quiz."""
+    out.write_bytes(scorm_package())
+    record("export", "导出 SCORM 1.2 课程包", details={"what": "scorm", "format": "zip"})
+    db.session.commit()
+    click.echo(f"written {out}: {len(services.active_lessons())} SCOs")
+
+
+def scorm_package() -> bytes:
+    """The SCORM package with the app's quiz size and default pass mark."""
+    config = current_app.config
+    return scorm.build_package(config["QUIZ_SIZE"], Fraction(str(config["QUIZ_PASS_MARK"])))
+
+
 def register(app: Flask) -> None:
     """Add the bank commands to the app's `flask content` group."""
-    for command in (export_bank_command, export_banks_command, import_bank_command):
+    for command in (
+        export_bank_command,
+        export_banks_command,
+        import_bank_command,
+        export_scorm_command,
+    ):
         if command.name not in content_cli.commands:
             content_cli.add_command(command)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from training.audit.services import record
 from training.auth.decorators import hr_required
 from training.auth.models import User
+from training.banks import cli as bank_cli
 from training.banks import formats, forms, services
 from training.banks.models import BankPublication
 from training.db import company_today
@@ -118,6 +119,22 @@ def export(fmt: str, lesson: str | None = None):
         mimetype=formats.MIMETYPES[fmt],
         as_attachment=True,
         download_name=name,
+    )
+
+
+@bp.route("/scorm.zip")
+@hr_required
+def scorm_package():
+    """The course as a SCORM 1.2 package for the company's LMS."""
+    data = bank_cli.scorm_package()
+    security_event("export", what="scorm", format="zip")
+    record("export", "导出 SCORM 1.2 课程包", details={"what": "scorm", "format": "zip"})
+    db.session.commit()
+    return send_file(
+        io.BytesIO(data),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"service-norm-scorm12-{company_today().isoformat()}.zip",
     )
 
 
