@@ -107,6 +107,16 @@ def _next_cursor(rows: list, key: Callable[[Any], int], limit: int) -> str | Non
     return base64.urlsafe_b64encode(json.dumps({"a": last}).encode()).decode().rstrip("=")
 
 
+def _paged(stmt) -> tuple[list, str | None]:
+    """One page of a statement over User rows ordered by the selected ``id``, in scope."""
+    departments = _departments()
+    if departments:
+        stmt = stmt.where(User.department.in_(departments))
+    limit = _limit()
+    rows = list(db.session.execute(stmt.limit(limit + 1)))
+    return rows[:limit], _next_cursor(rows, lambda r: r.id, limit)
+
+
 def _departments() -> tuple[str, ...] | None:
     """The departments the caller may read, refusing a ?department= outside them."""
     scope = _caller().department
@@ -216,11 +226,7 @@ def certificates():
         .where(Certificate.id > _cursor())
         .order_by(Certificate.id)
     )
-    departments = _departments()
-    if departments:
-        stmt = stmt.where(User.department.in_(departments))
-    limit = _limit()
-    rows = list(db.session.execute(stmt.limit(limit + 1)))
+    rows, cursor = _paged(stmt)
     return _answer(
         {
             "data": [
@@ -236,9 +242,9 @@ def certificates():
                         "effective_date": _json(r.effective_date),
                     },
                 }
-                for r in rows[:limit]
+                for r in rows
             ],
-            "next_cursor": _next_cursor(rows, lambda r: r.id, limit),
+            "next_cursor": cursor,
         }
     )
 
@@ -265,15 +271,11 @@ def attempts():
         .where(QuizAttempt.id > _cursor())
         .order_by(QuizAttempt.id)
     )
-    departments = _departments()
-    if departments:
-        stmt = stmt.where(User.department.in_(departments))
     if request.args.get("employee_no"):
         stmt = stmt.where(func.lower(User.employee_no) == request.args["employee_no"].lower())
     if request.args.get("lesson"):
         stmt = stmt.where(Lesson.number == request.args["lesson"])
-    limit = _limit()
-    rows = list(db.session.execute(stmt.limit(limit + 1)))
+    rows, cursor = _paged(stmt)
     return _answer(
         {
             "data": [
@@ -289,9 +291,9 @@ def attempts():
                     "passed": r.passed,
                     "pass_mark": r.pass_mark,
                 }
-                for r in rows[:limit]
+                for r in rows
             ],
-            "next_cursor": _next_cursor(rows, lambda r: r.id, limit),
+            "next_cursor": cursor,
         }
     )
 

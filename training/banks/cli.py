@@ -36,15 +36,15 @@ def _lessons(number: str | None):
 def export_bank_command(lesson: str | None, fmt: str, out: Path) -> None:
     """Write the bank in force of a lesson (or all) as YAML, XLSX, GIFT or Moodle XML."""
     lessons = _lessons(lesson)
-    data = services.export_file(fmt, lessons)
-    out.write_bytes(data)
+    banks = services.export_banks(lessons, include_withdrawn=False)
+    out.write_bytes(formats.write(fmt, banks))
     record(
         "export",
         f"导出题库({fmt},{'第 ' + lesson + ' 课' if lesson else '全部课程'})",
         details={"what": "bank", "format": fmt, "lesson": lesson or "all"},
     )
     db.session.commit()
-    count = sum(len(q) for _, _, q, _ in services.export_banks(lessons, include_withdrawn=False))
+    count = sum(len(questions) for _, _, questions, _ in banks)
     click.echo(f"written {out}: {count} questions of {len(lessons)} lesson(s) as {fmt}")
 
 

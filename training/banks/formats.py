@@ -171,12 +171,19 @@ def write_yaml(banks) -> bytes:
     return text.encode("utf-8")
 
 
-def read_yaml(data: bytes, lesson: str) -> ReadResult:
-    result = ReadResult()
+def _decode(data: bytes, result: ReadResult) -> str | None:
+    """Return a text file's content, or None after noting that it is not UTF-8."""
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         result.problem("", "文件不是 UTF-8 编码的文本")
+        return None
+
+
+def read_yaml(data: bytes, lesson: str) -> ReadResult:
+    result = ReadResult()
+    text = _decode(data, result)
+    if text is None:
         return result
     try:
         docs = list(yaml.load_all(text, Loader=schema.BankLoader))  # noqa: S506 - a SafeLoader
@@ -605,10 +612,8 @@ _GIFT_META = re.compile(r"\[(id|tag):([^\]]+)\]")
 
 def read_gift(data: bytes, lesson: str) -> ReadResult:
     result = ReadResult()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        result.problem("", "文件不是 UTF-8 编码的文本")
+    text = _decode(data, result)
+    if text is None:
         return result
     meta: dict[str, list[str]] = {"id": [], "tag": []}
     block: list[str] = []
@@ -681,13 +686,14 @@ def _split_unescaped(text: str, marks: str) -> list[tuple[str, str]]:
     return parts
 
 
-def _find_unescaped(text: str, char: str, start: int = 0) -> int:
+def _find_unescaped(text: str, token: str, start: int = 0) -> int:
+    """Return where ``token`` first occurs outside a backslash escape, or -1."""
     index = start
     while index < len(text):
         if text[index] == "\\":
             index += 2
             continue
-        if text[index] == char:
+        if text.startswith(token, index):
             return index
         index += 1
     return -1
@@ -739,7 +745,7 @@ def _gift_item(
     if reviewed:
         raw["reviewed_for"] = reviewed
     general = ""
-    hashes = _find_general_feedback(answers)
+    hashes = _find_unescaped(answers, "####")
     if hashes >= 0:
         answers, general = answers[:hashes], _gift_unescape(answers[hashes + 4 :])
     head = answers.strip().split("#")[0].strip().upper()
@@ -751,11 +757,11 @@ def _gift_item(
         raw["feedback"] = general or (feedbacks[-1] if feedbacks else "")
         return RawItem(place, raw)
     pieces = [(m, t) for m, t in _split_unescaped(answers, "=~") if m or t.strip()]
-    if pieces and all(m == "=" and _find_arrow(t) >= 0 for m, t in pieces):
+    if pieces and all(m == "=" and _find_unescaped(t, "->") >= 0 for m, t in pieces):
         raw["kind"] = "order"
         numbered = []
         for _, text in pieces:
-            arrow = _find_arrow(text)
+            arrow = _find_unescaped(text, "->")
             step, target = _gift_unescape(text[:arrow]), _gift_unescape(text[arrow + 2 :])
             if not target.isdigit():
                 bad(f"匹配题的「{step}」对应「{target}」:只有按 1、2、3… 排序的匹配题可以导入")
@@ -790,30 +796,6 @@ def _gift_item(
     if general:
         raw["feedback"] = general
     return RawItem(place, raw)
-
-
-def _find_general_feedback(text: str) -> int:
-    index = 0
-    while index < len(text):
-        if text[index] == "\\":
-            index += 2
-            continue
-        if text.startswith("####", index):
-            return index
-        index += 1
-    return -1
-
-
-def _find_arrow(text: str) -> int:
-    index = 0
-    while index < len(text) - 1:
-        if text[index] == "\\":
-            index += 2
-            continue
-        if text.startswith("->", index):
-            return index
-        index += 1
-    return -1
 
 
 def _partition_unescaped(text: str, char: str) -> tuple[str, str, str]:
