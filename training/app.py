@@ -80,6 +80,7 @@ def _init_extensions(app: Flask) -> None:
     from training.practice import models as _practice_models  # noqa: F401
     from training.quizzes import models as _quiz_models  # noqa: F401
     from training.refresher import models as _refresher_models  # noqa: F401
+    from training.xapi import models as _xapi_models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -97,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from training.refresher.views import bp as refresher_bp
     from training.reports.views import bp as reports_bp
     from training.revisions.views import bp as revisions_bp
+    from training.xapi.views import bp as xapi_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(lessons_bp)
@@ -112,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(banks_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(xapi_bp)
 
 
 def _register_cli(app: Flask) -> None:
@@ -126,6 +129,7 @@ def _register_cli(app: Flask) -> None:
     from training.quizzes.cli import register as register_quiz_cli
     from training.reports.cli import register as register_report_cli
     from training.revisions.cli import register as register_revision_cli
+    from training.xapi.cli import register as register_xapi_cli
 
     register_audit_cli(app)
     register_bank_cli(app)
@@ -137,5 +141,6 @@ def _register_cli(app: Flask) -> None:
     register_quiz_cli(app)
     register_report_cli(app)
     register_revision_cli(app)
+    register_xapi_cli(app)
     backup.register(app)
     db_role.register(app)

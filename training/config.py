@@ -98,6 +98,14 @@ class DefaultConfig:
     NOTIFY_QUIET_HOURS = "20:00-09:00"  # company time; empty: send at any hour
     NOTIFY_MAX_ATTEMPTS = 8
     NOTIFY_BATCH_SIZE = 100
+    # xAPI: statements for the company's learning record store. No endpoint: nothing is
+    # queued (`flask xapi export` still writes them). The endpoint is the LRS's xAPI base,
+    # e.g. "https://lrs.example.com/xAPI/"; statements go to its `statements` resource.
+    XAPI_ENDPOINT = ""
+    XAPI_USERNAME = ""
+    XAPI_PASSWORD = ""
+    XAPI_TIMEOUT = 10  # seconds per request to the LRS
+    XAPI_BATCH = 500  # evidence rows read per source, and statements per POST, per round
     NOTIFY_NUDGES_PER_DAY = 30  # reminders one HR user or manager may send by hand per day
 
 
@@ -195,6 +203,17 @@ def _url(value: Any) -> str:
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
         raise ValueError("an http:// or https:// address")
     return value.rstrip("/")
+
+
+def _optional_url(value: Any) -> str:
+    """An http(s) base address kept with one trailing slash, or empty (off)."""
+    if value in ("", None):
+        return ""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ValueError("an http:// or https:// address, or empty")
+    if "@" in value.split("/")[2]:
+        raise ValueError("an address without credentials (use the _USERNAME/_PASSWORD settings)")
+    return value.rstrip("/") + "/"
 
 
 def _zone(value: Any) -> str:
@@ -309,6 +328,11 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "NOTIFY_MAX_ATTEMPTS": _int(1),
     "NOTIFY_BATCH_SIZE": _int(1),
     "NOTIFY_NUDGES_PER_DAY": _int(1),
+    "XAPI_ENDPOINT": _optional_url,
+    "XAPI_USERNAME": _text,
+    "XAPI_PASSWORD": _text,
+    "XAPI_TIMEOUT": _int(1),
+    "XAPI_BATCH": _int(1),
 }
 
 

@@ -108,6 +108,9 @@ POLICY = {
     "api.openapi_document": PUBLIC,
     "api_tokens.index": HR,
     "api_tokens.revoke": HR,
+    "xapi.index": HR,
+    "xapi.push": HR,
+    "xapi.retry": HR,
 }
 
 

@@ -20,6 +20,7 @@ ALLOWED = {
     "quizzes": {"audit", "auth", "content", "course", "norm"},
     "banks": {"audit", "auth", "content", "course", "norm", "quizzes"},
     "api": {"audit", "auth", "course", "reports"},
+    "xapi": {"audit", "auth", "course", "notifications", "practice", "quizzes", "refresher"},
     "practice": {"auth", "course", "quizzes"},
     "refresher": {"auth", "course", "quizzes"},
     "reports": {"assignments", "audit", "auth", "course", "quizzes"},

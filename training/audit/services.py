@@ -42,6 +42,7 @@ ACTIONS = {
     "bank.publish": "发布题库",
     "bank.repository": "题库改回以仓库文件为准",
     "api.token_create": "创建 API 令牌",
+    "xapi.retry": "重新推送学习记录",
     "api.token_revoke": "吊销 API 令牌",
 }
 

@@ -29,6 +29,7 @@ class Kind(enum.StrEnum):
     HR_DIGEST = "hr_digest"  # HR's weekly overview
     NUDGE = "nudge"  # a manager or HR asked to remind someone now
     RECERTIFICATION = "recertification"  # a completion is about to expire or has
+    XAPI = "xapi"  # a learning-record statement for the company's LRS (training.xapi)
 
 
 class Channel(enum.StrEnum):
@@ -36,6 +37,7 @@ class Channel(enum.StrEnum):
 
     EMAIL = "email"
     WEBHOOK = "webhook"  # a 企业微信 / 钉钉 / 飞书 group robot
+    LRS = "lrs"  # an xAPI learning record store (XAPI_ENDPOINT)
 
 
 class Outcome(enum.StrEnum):

@@ -111,15 +111,22 @@ def _retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_RETRY)
 
 
-def _claim(now: datetime, limit: int, me: str) -> list[tuple[Notification, str | None, int]]:
-    """Take up to ``limit`` due rows for this sender, in one write transaction."""
+MESSAGES = (Channel.EMAIL, Channel.WEBHOOK)  # what people read; the LRS feed is training.xapi
+
+
+def _claim(
+    now: datetime, limit: int, me: str, channels: Iterable[Channel] = MESSAGES
+) -> list[tuple[Notification, str | None, int]]:
+    """Take up to ``limit`` due rows of these channels for this sender, in one transaction."""
     claimed: list[tuple[Notification, str | None, int]] = []
     with write_transaction():
         stmt = (
             select(QueueEntry)
+            .join(Notification, Notification.id == QueueEntry.notification_id)
             .where(
                 QueueEntry.due_at <= now,
                 (QueueEntry.claimed_until.is_(None)) | (QueueEntry.claimed_until < now),
+                Notification.channel.in_([channel.value for channel in channels]),
             )
             .order_by(QueueEntry.due_at, QueueEntry.notification_id)
             .limit(limit)
@@ -270,6 +277,7 @@ def send_due(
     *,
     now: datetime | None = None,
     limit: int | None = None,
+    channels: Iterable[Channel] = MESSAGES,
 ) -> SendReport:
     """Claim due notifications in batches and hand them to ``deliver``; record each outcome.
 
@@ -280,7 +288,7 @@ def send_due(
     report = SendReport()
     batch = limit or current_app.config["NOTIFY_BATCH_SIZE"]
     while True:
-        claimed = _claim(now or utcnow(), batch, me)
+        claimed = _claim(now or utcnow(), batch, me, channels)
         if not claimed:
             break
         errors = deliver([(notification, secret) for notification, secret, _ in claimed])
@@ -365,7 +373,7 @@ def queued_for(user_id: int) -> int:
             select(func.count())
             .select_from(QueueEntry)
             .join(Notification, Notification.id == QueueEntry.notification_id)
-            .where(Notification.user_id == user_id)
+            .where(Notification.user_id == user_id, Notification.channel.in_(MESSAGES))
         )
         or 0
     )
@@ -376,6 +384,6 @@ def cancel_for(user_id: int, actor: User | None = None) -> int:
     pending = db.session.scalars(
         select(Notification)
         .join(QueueEntry, QueueEntry.notification_id == Notification.id)
-        .where(Notification.user_id == user_id)
+        .where(Notification.user_id == user_id, Notification.channel.in_(MESSAGES))
     ).all()
     return sum(1 for notification in pending if cancel(notification, actor=actor, audit=False))

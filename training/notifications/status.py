@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 
 from training.auth.models import User
 from training.extensions import db
-from training.notifications.models import Delivery, Notification, Outcome, QueueEntry
+from training.notifications.models import Channel, Delivery, Notification, Outcome, QueueEntry
 
 
 class Status(enum.StrEnum):
@@ -85,6 +85,7 @@ def listing(status: Status | None = None, search: str = "") -> Select[Any]:
         .outerjoin(latest, latest.id == last.c.delivery_id)
         .outerjoin(QueueEntry, QueueEntry.notification_id == Notification.id)
         .outerjoin(recipient, recipient.id == Notification.user_id)
+        .where(Notification.channel != Channel.LRS)  # statements have their own page
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
     if search:

@@ -20,7 +20,7 @@ from training.extensions import db
 from training.forms import choices, require_action_form
 from training.notifications import messages, outbox, planner
 from training.notifications.channels import WEBHOOK_KINDS, masked
-from training.notifications.models import Delivery, DepartmentWebhook, Notification
+from training.notifications.models import Channel, Delivery, DepartmentWebhook, Notification
 from training.notifications.status import (
     CANCELLABLE,
     LABELS,
@@ -113,7 +113,11 @@ def index():
         status = Status(form.status.data)
     search = (form.q.data or "").strip()
     page = page_of(listing(status, search), page_number(request.args.get("page")), PER_PAGE)
-    last_run = db.session.scalar(select(func.max(Delivery.at)))
+    last_run = db.session.scalar(
+        select(func.max(Delivery.at))
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(Notification.channel != Channel.LRS)
+    )
     return render_template(
         "notifications/index.html",
         form=form,
