@@ -117,6 +117,64 @@ def test_the_committed_banks_round_trip_one_by_one_and_as_one_file(fmt: str) -> 
             ]
 
 
+MANY = [
+    {
+        "id": "l42-demo-eight",
+        "kind": "single",
+        "cites": ["4.2.1.2"],
+        "prompt": "八个说法里哪一个符合规范?",
+        "options": [
+            {"text": f"说法{n}", "correct": n == 8, "feedback": f"解析{n}"} for n in range(1, 9)
+        ],
+    },
+    {
+        "id": "l42-demo-seven-right",
+        "kind": "multiple",
+        "cites": ["4.2.1.2"],
+        "prompt": "选出所有符合规范的做法(七对一错)。",
+        "options": [
+            {"text": f"做法{n}", "correct": n != 3, "feedback": f"解析{n}"} for n in range(1, 9)
+        ],
+    },
+    {
+        "id": "l42-demo-nine-steps",
+        "kind": "order",
+        "cites": ["4.2.1.4"],
+        "prompt": "按顺序排列九个步骤。",
+        "steps": [f"第{n}步" for n in range(1, 10)],
+        "feedback": "顺序。",
+    },
+]
+
+
+@pytest.mark.parametrize("fmt", formats.FORMATS)
+def test_more_than_six_options_or_steps_round_trip(fmt: str) -> None:
+    questions = _questions(MANY + RAW)
+    data = formats.write(fmt, [("4.2", "电话", questions, None)])
+    back, _ = _read_back(fmt, data, "4.2")
+    assert [question_to_dict(q) for q in back] == [question_to_dict(q) for q in questions]
+
+
+def test_an_order_question_has_at_most_26_steps_as_a_file_names_them_a_to_z() -> None:
+    raw = dict(MANY[2], steps=[f"第{n}步" for n in range(1, 28)])
+    problems: list = []
+    question = schema.parse_question(
+        raw, index=0, lesson="4.2", clause_numbers=None, report=lambda p, m: problems.append(m)
+    )
+    assert question is None
+    assert problems == ["too many steps (27)"]
+
+
+def test_xlsx_adds_option_columns_only_when_a_question_needs_them() -> None:
+    wide = formats.write("xlsx", [("4.2", "", _questions(MANY + RAW), None)])
+    header = [c.value for c in openpyxl.load_workbook(io.BytesIO(wide))["4.2"][1]]
+    assert header[4:13] == [f"选项{letter}" for letter in "ABCDEFGHI"]
+    assert header[13:] == list(formats.HEADERS[10:])
+    narrow = formats.write("xlsx", [("4.2", "", _questions(RAW), None)])
+    header = [c.value for c in openpyxl.load_workbook(io.BytesIO(narrow))["4.2"][1]]
+    assert header == list(formats.HEADERS)
+
+
 def test_digest_follows_content_and_order() -> None:
     questions = _questions(RAW)
     assert formats.digest(questions) == formats.digest(_questions(RAW))

@@ -43,7 +43,6 @@ MIMETYPES = {
 MAX_BYTES = 5 * 1024 * 1024
 MAX_QUESTIONS = 500  # per file; a lesson's bank holds tens
 MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024
-MAX_OPTIONS = 6  # the template's 选项A…F
 CITE_TAG = "cite:"
 REVIEWED_TAG = "reviewed:"
 CATEGORY_ROOT = "服务规范"
@@ -230,7 +229,9 @@ def read_yaml(data: bytes, lesson: str) -> ReadResult:
 
 # --- XLSX template ------------------------------------------------------------------------
 
-LETTERS = "ABCDEF"
+LETTERS = "ABCDEF"  # the template's option columns 选项A…F
+# A question with more options or steps gets columns 选项G, 选项H, … (its sheet only).
+ALL_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 KIND_LABELS = {"single": "单选", "multiple": "多选", "truefalse": "判断", "order": "排序"}
 KIND_NAMES = {
     **{label: kind for kind, label in KIND_LABELS.items()},
@@ -241,18 +242,37 @@ TAG_LABELS = {"external": "外部", "internal": "内部", "concept": "概念", "
 TAG_NAMES = {**{label: tag for tag, label in TAG_LABELS.items()}, **{t: t for t in TAG_LABELS}}
 TRUE_WORDS = {"正确", "对", "是", "√", "T", "TRUE", "true", "True"}
 FALSE_WORDS = {"错误", "错", "否", "×", "F", "FALSE", "false", "False"}
-HEADERS = (
-    "编号",
-    "题型",
-    "情境",
-    "题干",
-    *(f"选项{letter}" for letter in LETTERS),
-    "正确答案",
-    "各选项解析",
-    "引用条款",
-    "标签",
-    "复核版本",
-)
+
+
+def _headers(letters: str) -> tuple[str, ...]:
+    return (
+        "编号",
+        "题型",
+        "情境",
+        "题干",
+        *(f"选项{letter}" for letter in letters),
+        "正确答案",
+        "各选项解析",
+        "引用条款",
+        "标签",
+        "复核版本",
+    )
+
+
+HEADERS = _headers(LETTERS)
+ALL_HEADERS = frozenset(_headers(ALL_LETTERS))
+COLUMN_WIDTHS = {
+    "编号": 24,
+    "题型": 8,
+    "情境": 40,
+    "题干": 40,
+    "正确答案": 10,
+    "各选项解析": 60,
+    "引用条款": 16,
+    "标签": 12,
+    "复核版本": 14,
+}
+OPTION_WIDTH = 30
 REQUIRED_HEADERS = ("题型", "题干", "正确答案", "引用条款")
 INSTRUCTIONS = (
     ("列", "怎么填"),
@@ -263,7 +283,11 @@ INSTRUCTIONS = (
     ("题型", "单选、多选、判断或排序。"),
     ("情境", "题目所处的情境(谁、刚发生了什么);可留空。"),
     ("题干", "要回答的问题。"),
-    ("选项A…选项F", "单选 2–6 项、多选 3–6 项;判断题不填;排序题按任意顺序填写各步骤。"),
+    (
+        "选项A…选项F",
+        "单选至少 2 项、多选至少 3 项,通常不超过 6 项;判断题不填;排序题按任意顺序填写各步骤。"
+        "选项更多时,在选项F之后加列 选项G、选项H…(最多到选项Z)。",
+    ),
     (
         "正确答案",
         "单选填一个字母(B);多选填所有正确字母(ACD);判断填 正确 或 错误;排序填各步骤的正确顺序(CABD)。",
@@ -293,6 +317,7 @@ def _split_list(value: str) -> list[str]:
 def write_xlsx(banks) -> bytes:
     import openpyxl
     from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
     workbook = openpyxl.Workbook()
     notes = workbook.create_sheet("说明", 0)
@@ -308,16 +333,20 @@ def write_xlsx(banks) -> bytes:
         banks = [("", "", [], None)]
     for lesson, _title, questions, _mark in banks:
         sheet = workbook.create_sheet(lesson or "题库")
-        sheet.append(list(HEADERS))
+        count = max([len(LETTERS), *(_choice_count(q) for q in questions)])
+        if count > len(ALL_LETTERS):
+            raise ValueError(f"a question has {count} options or steps; XLSX holds at most 26")
+        letters = ALL_LETTERS[:count]
+        headers = _headers(letters)
+        sheet.append(list(headers))
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for question in questions:
-            sheet.append([neutralise(v) for v in _xlsx_row(question)])
-        widths = {"A": 24, "B": 8, "C": 40, "D": 40, "K": 10, "L": 60, "M": 16, "N": 12, "O": 14}
-        for letter in "EFGHIJ":
-            widths[letter] = 30
-        for letter, width in widths.items():
-            sheet.column_dimensions[letter].width = width
+        for number, question in enumerate(questions, start=2):
+            for column, value in enumerate(_xlsx_row(question, letters), start=1):
+                sheet.cell(row=number, column=column, value=neutralise(value))
+        for column, header in enumerate(headers, start=1):
+            dimension = sheet.column_dimensions[get_column_letter(column)]
+            dimension.width = COLUMN_WIDTHS.get(header, OPTION_WIDTH)
         for row in sheet.iter_rows(min_row=2):
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -328,14 +357,23 @@ def write_xlsx(banks) -> bytes:
     return out.getvalue()
 
 
-def _xlsx_row(question: Question) -> list[str]:
-    options = [""] * len(LETTERS)
+def _choice_count(question: Question) -> int:
+    """How many option columns a question fills (its options or its steps)."""
+    if question.kind in ("single", "multiple"):
+        return len(question.options)
+    if question.kind == "order":
+        return len(question.steps)
+    return 0
+
+
+def _xlsx_row(question: Question, letters: str = LETTERS) -> list[str]:
+    options = [""] * len(letters)
     if question.kind in ("single", "multiple"):
         for index, option in enumerate(question.options):
             options[index] = option.text
-        answer = "".join(LETTERS[i] for i, o in enumerate(question.options) if o.correct)
+        answer = "".join(letters[i] for i, o in enumerate(question.options) if o.correct)
         lines = [question.feedback] if question.feedback else []
-        lines += [f"{LETTERS[i]}:{o.feedback}" for i, o in enumerate(question.options)]
+        lines += [f"{letters[i]}:{o.feedback}" for i, o in enumerate(question.options)]
         feedback = "\n".join(lines)
     elif question.kind == "truefalse":
         answer = "正确" if question.answer else "错误"
@@ -344,7 +382,7 @@ def _xlsx_row(question: Question) -> list[str]:
         # Steps in the sheet in their given order; the answer names that order.
         for index, step in enumerate(question.steps):
             options[index] = step
-        answer = LETTERS[: len(question.steps)]
+        answer = letters[: len(question.steps)]
         feedback = question.feedback
     return [
         question.id,
@@ -397,32 +435,39 @@ def read_xlsx(data: bytes, lesson: str) -> ReadResult:
             return result
         if sheet.title != "说明" and re.fullmatch(r"\d+(\.\d+)*", sheet.title):
             result.lesson = sheet.title
-        rows = sheet.iter_rows(min_row=1, max_col=len(HEADERS) + 5, values_only=True)
+        rows = sheet.iter_rows(min_row=1, max_col=len(ALL_HEADERS) + 5)
         header: list[str] = []
-        for number, values in enumerate(rows, start=1):
-            cells = ["" if v is None else str(v).strip() for v in values]
+        columns = LETTERS
+        for number, row_cells in enumerate(rows, start=1):
+            cells = [_cell_text(cell) for cell in row_cells]
             if number == 1:
                 header = cells
                 missing = [h for h in REQUIRED_HEADERS if h not in header]
                 if missing:
                     result.problem("第 1 行", f"缺少列:{'、'.join(missing)}(请用空白模板)")
                     return result
-                unknown = [h for h in header if h and h not in HEADERS]
+                unknown = [h for h in header if h and h not in ALL_HEADERS]
                 if unknown:
                     result.problem("第 1 行", f"未知的列:{'、'.join(unknown)}")
+                columns = "".join(x for x in ALL_LETTERS if f"选项{x}" in header)
                 continue
             if number > MAX_QUESTIONS + 1:
                 result.problem("", f"工作表超过 {MAX_QUESTIONS} 行题目")
                 break
             if not any(cells):
                 continue
+            place = f"第 {number} 行"
             row = dict(zip(header, cells, strict=False))
-            result.items.append(_item_from_row(row, f"第 {number} 行", lesson, result))
+            result.items.append(_item_from_row(row, place, lesson, result, columns))
     except Exception:  # a damaged sheet can fail while streaming
         result.problem("", "Excel 文件已损坏或格式不受支持,无法读取")
     finally:
         workbook.close()
     return result
+
+
+def _cell_text(cell) -> str:
+    return "" if cell.value is None else str(cell.value).strip()
 
 
 def new_id(lesson: str, prompt: str, scenario: str) -> str:
@@ -431,7 +476,11 @@ def new_id(lesson: str, prompt: str, scenario: str) -> str:
     return f"l{lesson.replace('.', '')}-x{seed}"
 
 
-def _item_from_row(row: dict[str, str], place: str, lesson: str, result: ReadResult) -> RawItem:
+def _item_from_row(
+    row: dict[str, str], place: str, lesson: str, result: ReadResult, columns: str = LETTERS
+) -> RawItem:
+    """Read one sheet row; ``columns`` are the letters of the sheet's option columns."""
+
     def bad(message: str) -> None:
         result.problem(place, message)
 
@@ -459,7 +508,7 @@ def _item_from_row(row: dict[str, str], place: str, lesson: str, result: ReadRes
     raw["prompt"] = row.get("题干", "")
     if row.get("复核版本"):
         raw["reviewed_for"] = row["复核版本"]
-    texts = [(letter, row.get(f"选项{letter}", "")) for letter in LETTERS]
+    texts = [(letter, row.get(f"选项{letter}", "")) for letter in ALL_LETTERS]
     filled = [(letter, text) for letter, text in texts if text]
     answer = row.get("正确答案", "").replace(" ", "").upper()
     feedback = row.get("各选项解析", "")
@@ -474,7 +523,7 @@ def _item_from_row(row: dict[str, str], place: str, lesson: str, result: ReadRes
                 bad(f"正确答案「{key}」不是已填写的选项({''.join(letters)})")
         if len(set(keys)) != len(keys):
             bad("正确答案中有重复的字母")
-        per_option = _option_feedback(feedback)
+        per_option = _option_feedback(feedback, columns)
         general = per_option.pop("", "")
         if general:
             raw["feedback"] = general
@@ -508,19 +557,20 @@ def _item_from_row(row: dict[str, str], place: str, lesson: str, result: ReadRes
     return RawItem(place, raw)
 
 
-# "A:", "A：", "A.", "A、", "A)" and "A）" all start an option's feedback.
-_OPTION_LINE = re.compile(r"^\s*([A-Fa-f])\s*[:\uff1a.\u3001)\uff09]\s*")
-
-
-def _option_feedback(text: str) -> dict[str, str]:
+def _option_feedback(text: str, columns: str = LETTERS) -> dict[str, str]:
     """Split "A:…\\nB:…" into feedback by letter; lines without a letter continue the last.
 
-    Lines before the first letter are the whole item's feedback, under the key "".
+    "A:", "A：", "A.", "A、", "A)" and "A）" start an option's feedback, for the letters of
+    the sheet's option columns. Lines before the first letter are the whole item's
+    feedback, under the key "".
     """
+    option_line = re.compile(
+        rf"^\s*([{columns or LETTERS}])\s*[:\uff1a.\u3001)\uff09]\s*", re.IGNORECASE
+    )
     found: dict[str, str] = {}
     current = ""
     for line in text.splitlines():
-        match = _OPTION_LINE.match(line)
+        match = option_line.match(line)
         if match:
             current = match.group(1).upper()
             found[current] = line[match.end() :].strip()
@@ -555,9 +605,28 @@ def _gift_unescape(text: str) -> str:
     return "".join(out).strip()
 
 
+# Moodle's listed grade fractions (question_bank::fraction_options_full) of 1 … 10 parts.
+_MOODLE_FRACTIONS = {
+    1: "100",
+    2: "50",
+    3: "33.33333",
+    4: "25",
+    5: "20",
+    6: "16.66667",
+    7: "14.28571",
+    8: "12.5",
+    9: "11.11111",
+    10: "10",
+}
+
+
 def _moodle_fraction(correct: int) -> str:
-    """Moodle accepts only listed grade fractions; 2, 3 and 4 correct options fit."""
-    return {1: "100", 2: "50", 3: "33.33333", 4: "25", 5: "20", 6: "16.66667"}[correct]
+    """The grade of each correct option when ``correct`` share the marks.
+
+    Moodle lists fractions for up to 10 correct options; beyond that the exact share is
+    written, which Moodle's import takes with "nearest grade if not listed".
+    """
+    return _MOODLE_FRACTIONS.get(correct) or f"{100 / correct:.5f}"
 
 
 def write_gift(banks) -> bytes:
