@@ -4,6 +4,7 @@ broken files that name the row or line at fault."""
 from __future__ import annotations
 
 import io
+import zipfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -173,6 +174,36 @@ def test_xlsx_adds_option_columns_only_when_a_question_needs_them() -> None:
     narrow = formats.write("xlsx", [("4.2", "", _questions(RAW), None)])
     header = [c.value for c in openpyxl.load_workbook(io.BytesIO(narrow))["4.2"][1]]
     assert header == list(formats.HEADERS)
+
+
+def test_xlsx_keeps_formula_like_text_exact_and_never_a_formula() -> None:
+    raw = {
+        "id": "l42-demo-formula",
+        "kind": "single",
+        "cites": ["4.2.1.2"],
+        "scenario": "+86 的来电。",
+        "prompt": "=SUM 是什么?",
+        "options": [
+            {"text": "-5V 接反", "correct": True, "feedback": "@客户 要说明。"},
+            {"text": "=SUM", "feedback": "-不对。"},
+            {"text": "'=引号开头", "feedback": "原样。"},
+        ],
+    }
+    questions = _questions([raw])
+    data = formats.write("xlsx", [("4.2", "", questions, None)])
+    back, _ = _read_back("xlsx", data, "4.2")
+    assert [question_to_dict(q) for q in back] == [question_to_dict(q) for q in questions]
+    assert back[0].options[0].text == "-5V 接反"
+    assert back[0].options[1].text == "=SUM"
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["4.2"]
+    risky = [c for c in sheet[2] if isinstance(c.value, str) and c.value[:1] in "=+-@"]
+    assert {c.value for c in risky} >= {"-5V 接反", "=SUM", "+86 的来电。", "=SUM 是什么?"}
+    for cell in risky:
+        assert cell.data_type == "s", cell.coordinate
+        assert cell.quotePrefix, cell.coordinate  # Excel keeps it text when edited
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        xml = archive.read("xl/worksheets/sheet2.xml").decode("utf-8")
+    assert "<f>" not in xml
 
 
 def test_digest_follows_content_and_order() -> None:

@@ -30,7 +30,7 @@ import yaml
 
 from training.quizzes import schema
 from training.quizzes.items import Question
-from training.sheets import neutralise
+from training.sheets import FORMULA_STARTS
 
 FORMATS = ("yaml", "xlsx", "gift", "moodle")
 EXTENSIONS = {"yaml": "yaml", "xlsx": "xlsx", "gift": "gift.txt", "moodle": "moodle.xml"}
@@ -343,7 +343,7 @@ def write_xlsx(banks) -> bytes:
             cell.font = Font(bold=True)
         for number, question in enumerate(questions, start=2):
             for column, value in enumerate(_xlsx_row(question, letters), start=1):
-                sheet.cell(row=number, column=column, value=neutralise(value))
+                _text_cell(sheet.cell(row=number, column=column), value)
         for column, header in enumerate(headers, start=1):
             dimension = sheet.column_dimensions[get_column_letter(column)]
             dimension.width = COLUMN_WIDTHS.get(header, OPTION_WIDTH)
@@ -355,6 +355,19 @@ def write_xlsx(banks) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _text_cell(cell, value: str) -> None:
+    """Put text in a cell as text, never as a formula, and without changing it.
+
+    Text that a spreadsheet could take for a formula (= + - @ …) is stored as a string
+    with Excel's quote prefix: shown as typed, kept as text when someone edits the cell,
+    and read back exactly (no apostrophe is added to the text itself).
+    """
+    cell.value = value
+    cell.data_type = "s"
+    if value.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
 
 
 def _choice_count(question: Question) -> int:
