@@ -3,6 +3,7 @@ broken files that name the row or line at fault."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import zipfile
 from fractions import Fraction
@@ -280,6 +281,55 @@ def test_xlsx_from_an_exam_tool_reads_chinese_labels_and_names_new_questions() -
     assert [o.feedback for o in single.options] == ["不对", "对"]
     assert tf.answer is True
     assert order.steps == ("第一步", "第二步", "第三步")
+
+
+def _numeric_clause_sheet(value, number_format: str) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "4.2"
+    sheet.append(list(formats.HEADERS))
+    sheet.append(
+        _row(
+            编号="l42-numeric",
+            题型="判断",
+            题干="挂电话前说再见。",
+            正确答案="对",
+            各选项解析="规范",
+        )
+    )
+    cell = sheet.cell(row=2, column=formats.HEADERS.index("引用条款") + 1, value=value)
+    cell.number_format = number_format
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_clause_typed_as_a_number_keeps_the_decimals_its_cell_shows() -> None:
+    result = formats.read("xlsx", _numeric_clause_sheet(4.1, "0.00"), "4.2")
+    assert result.problems == []
+    assert result.items[0].data["cites"] == ["4.10"]
+    result = formats.read("xlsx", _numeric_clause_sheet(4, "General"), "4.2")
+    assert result.problems == []
+    assert result.items[0].data["cites"] == ["4"]
+
+
+def test_a_clause_excel_stored_as_a_bare_number_or_a_date_is_refused_by_row() -> None:
+    result = formats.read("xlsx", _numeric_clause_sheet(4.1, "General"), "4.2")
+    assert [place for place, _ in result.problems] == ["第 2 行"]
+    assert "数字单元格" in result.problems[0][1]
+    assert "4.10" in result.problems[0][1]  # says why 4.1 cannot be trusted
+    when = datetime.datetime(2001, 2, 4)
+    result = formats.read("xlsx", _numeric_clause_sheet(when, "yyyy-mm-dd"), "4.2")
+    assert [place for place, _ in result.problems] == ["第 2 行"]
+    assert "日期" in result.problems[0][1]
+
+
+def test_the_template_formats_its_columns_as_text() -> None:
+    book = openpyxl.load_workbook(io.BytesIO(formats.blank_template()))
+    sheet = book.worksheets[1]
+    clause = openpyxl.utils.get_column_letter(formats.HEADERS.index("引用条款") + 1)
+    assert sheet.column_dimensions[clause].number_format == "@"
 
 
 def test_broken_xlsx_rows_are_named_and_nothing_is_lost_silently() -> None:

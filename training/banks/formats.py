@@ -16,6 +16,7 @@ question whose steps match their positions 1, 2, 3, ….
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import html
 import io
@@ -347,6 +348,8 @@ def write_xlsx(banks) -> bytes:
         for column, header in enumerate(headers, start=1):
             dimension = sheet.column_dimensions[get_column_letter(column)]
             dimension.width = COLUMN_WIDTHS.get(header, OPTION_WIDTH)
+            # Text typed into the template stays text: a clause 4.10 is not the number 4.1.
+            dimension.number_format = "@"
         for row in sheet.iter_rows(min_row=2):
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -471,6 +474,9 @@ def read_xlsx(data: bytes, lesson: str) -> ReadResult:
                 continue
             place = f"第 {number} 行"
             row = dict(zip(header, cells, strict=False))
+            cite_cell = dict(zip(header, row_cells, strict=False)).get("引用条款")
+            if cite_cell is not None:
+                _check_clause_cell(cite_cell, row.get("引用条款", ""), place, result)
             result.items.append(_item_from_row(row, place, lesson, result, columns))
     except Exception:  # a damaged sheet can fail while streaming
         result.problem("", "Excel 文件已损坏或格式不受支持,无法读取")
@@ -479,8 +485,62 @@ def read_xlsx(data: bytes, lesson: str) -> ReadResult:
     return result
 
 
+# A number format that shows a fixed count of decimals: 0, 0.00, #,##0.0 ….
+_FIXED_DECIMALS = re.compile(r"[#,0]*0(?:\.(0+))?")
+
+
+def _fixed_decimals(number_format: str | None) -> int | None:
+    """Return how many decimals a cell's number format shows, or None (General, text…)."""
+    if not number_format:
+        return None
+    first = number_format.split(";")[0]
+    first = re.sub(r'"[^"]*"|\\.|_.|\[[^\]]*\]', "", first).strip()
+    found = _FIXED_DECIMALS.fullmatch(first)
+    return len(found.group(1) or "") if found else None
+
+
 def _cell_text(cell) -> str:
-    return "" if cell.value is None else str(cell.value).strip()
+    """Return a cell as the text it shows: numbers with the decimals their format shows."""
+    value = cell.value
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        decimals = _fixed_decimals(getattr(cell, "number_format", None))
+        grouping = "," if decimals is not None and "," in (cell.number_format or "") else ""
+        if decimals is not None:
+            return f"{value:{grouping}.{decimals}f}"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time():
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _check_clause_cell(cell, text: str, place: str, result: ReadResult) -> None:
+    """Refuse clause numbers Excel stored as a date or as a number without its zeros.
+
+    Typed into a General cell, 4.10 is stored as the number 4.1: the sheet cannot say which
+    clause was meant. A number format with fixed decimals (0.00) shows what was meant.
+    """
+    value = cell.value
+    fix = "请把引用条款列设为文本格式后重新输入条款号"
+    if isinstance(value, datetime.date | datetime.time):
+        result.problem(place, f"引用条款被 Excel 当作日期或时间({text}),无法确定条款号;{fix}")
+    elif isinstance(value, float) and _fixed_decimals(cell.number_format) is None:
+        result.problem(
+            place,
+            f"引用条款「{text}」是 Excel 数字单元格,小数末尾的 0 已丢失"
+            f"(如 4.10 会存成 4.1),无法确定条款号;{fix}",
+        )
 
 
 def new_id(lesson: str, prompt: str, scenario: str) -> str:
