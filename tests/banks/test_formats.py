@@ -400,6 +400,117 @@ def test_broken_yaml_names_the_line() -> None:
     assert "UTF-8" in formats.read("yaml", "题".encode("gbk"), "4.2").problems[0][1]
 
 
+SPECIAL = ["~", "=", "#", "{", "}", ":", "\\", "\\n", "->", "####", "//", "%50%", "[html]"]
+
+
+def _special(text: str) -> str:
+    """``text`` with every GIFT special character and sequence, at the start and inside."""
+    return "".join(f"{mark}{text}{n}" for n, mark in enumerate(SPECIAL))
+
+
+@pytest.mark.parametrize("fmt", formats.FORMATS)
+def test_every_special_character_in_every_text_round_trips(fmt: str) -> None:
+    """GIFT escapes each of \\ ~ = # { } : and marks texts that would read as a format or a
+    weight; the other formats keep them as they are."""
+    raws = [
+        {
+            "id": "l42-gift-paragraphs",
+            "kind": "single",
+            "cites": ["4.2.1.2"],
+            "scenario": "情境\n\n第二段情境",
+            "prompt": "第一段题干\n\n第二段题干:{}",
+            "options": [
+                {"text": "甲 < 乙 & 丙", "correct": True, "feedback": "<b>不是标签</b>"},
+                {"text": "&amp; 原样", "feedback": "解析"},
+            ],
+        },
+        {
+            "id": "l42-gift-no-scenario",
+            "kind": "truefalse",
+            "cites": ["4.2.1.7"],
+            "prompt": "第一段\n\n第二段",
+            "answer": True,
+            "feedback": "解析",
+        },
+        {
+            "id": "l42-gift-single",
+            "kind": "single",
+            "cites": ["4.2.1.2"],
+            "scenario": _special("情境"),
+            "prompt": _special("题干") + "\u2028行分隔符",
+            "options": [
+                {"text": _special("甲"), "correct": True, "feedback": _special("甲解析")},
+                {"text": "%10% 的客户", "feedback": "[plain]不是格式"},
+                {"text": "[moodle]丙", "feedback": "~开头"},
+            ],
+            "feedback": _special("总解析"),
+        },
+        {
+            "id": "l42-gift-multiple",
+            "kind": "multiple",
+            "cites": ["4.2.1.2"],
+            "prompt": "[markdown] 选出所有 {正确} 的",
+            "options": [
+                {"text": _special("一"), "correct": True, "feedback": "=对"},
+                {"text": "%100%二", "correct": True, "feedback": "#对"},
+                {"text": "三 -> 四", "feedback": "错:"},
+            ],
+        },
+        {
+            "id": "l42-gift-tf",
+            "kind": "truefalse",
+            "cites": ["4.2.1.7"],
+            "prompt": "T",
+            "answer": False,
+            "feedback": _special("判断解析"),
+        },
+        {
+            "id": "l42-gift-order",
+            "kind": "order",
+            "cites": ["4.2.1.4"],
+            "prompt": _special("排序"),
+            "steps": [_special("起身"), "[html]<b>点头</b>", "a -> 2", "%5%致歉"],
+            "feedback": _special("排序解析"),
+        },
+    ]
+    questions = _questions(raws)
+    data = formats.write(fmt, [("4.2", "标题:{}\n第二行", questions, None)])
+    back, _ = _read_back(fmt, data, "4.2")
+    assert [question_to_dict(q) for q in back] == [question_to_dict(q) for q in questions]
+
+
+def test_gift_format_marks_are_read_and_html_becomes_text() -> None:
+    text = (
+        "// [id:l42-marks] [tag:cite:4.2.1.2]\n"
+        "::l42-marks::[html]<p>电话响了。</p><p>第一句 &amp; <b>说什么</b>?"
+        "<script>alert(1)</script></p>{\n"
+        "=[html]<b>您好</b>,这里是公司#[plain]要报公司名\n"
+        "~[markdown]**喂**#[moodle]没有报公司名\n"
+        "~ [plain] [plain]方括号#[html]不对<br>第二行\n"
+        "####[html]<p>规范 4.2.1.2</p>\n"
+        "}\n"
+        "\n"
+        "// [id:l42-marks-tf] [tag:cite:4.2.1.7]\n"
+        "::l42-marks-tf::[moodle]挂电话前说再见。{T#[html]<i>错</i>#[html]<i>对</i>}\n"
+    )
+    back, _ = _read_back("gift", text.encode(), "4.2")
+    single, tf = back
+    assert single.scenario == "电话响了。"
+    assert single.prompt == "第一句 & 说什么?"
+    assert [o.text for o in single.options] == ["您好,这里是公司", "**喂**", "[plain]方括号"]
+    assert [o.feedback for o in single.options] == ["要报公司名", "没有报公司名", "不对\n第二行"]
+    assert single.feedback == "规范 4.2.1.2"
+    assert tf.prompt == "挂电话前说再见。"
+    assert tf.feedback == "对"
+
+
+def test_gift_html_that_cannot_be_read_is_refused_by_line() -> None:
+    text = "// [id:l42-bad]\n\n::l42-bad::题目{=[html]对\x01的 ~错}\n"
+    result = formats.read("gift", text.encode(), "4.2")
+    assert [place for place, _ in result.problems] == ["第 3 行"]
+    assert "[html]" in result.problems[0][1]
+
+
 def test_broken_gift_names_the_line() -> None:
     text = "// [id:l42-a]\n::l42-a::没有答案的题目\n\n::l42-b::题目{=对 ~错\n"
     result = formats.read("gift", text.encode(), "4.2")

@@ -22,7 +22,7 @@ import html
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -657,13 +657,30 @@ def _option_feedback(text: str, columns: str = LETTERS) -> dict[str, str]:
 # --- GIFT ---------------------------------------------------------------------------------
 
 _GIFT_SPECIAL = "~=#{}:"
+# Moodle's GIFT importer reads "[html]" and its kin at the start of a text as its format.
+_GIFT_FORMAT = re.compile(r"\s*\[(html|moodle|markdown|plain)\]")
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
 def _gift_escape(text: str) -> str:
+    """Escape GIFT's special characters (\\ ~ = # { } :) and write line breaks as \\n."""
     out = text.replace("\\", "\\\\")
     for char in _GIFT_SPECIAL:
         out = out.replace(char, "\\" + char)
-    return out.replace("\r\n", "\n").replace("\n", "\\n")
+    return _LINE_BREAKS.sub("\\\\n", out)
+
+
+def _gift_text(text: str) -> str:
+    """Write a text for GIFT: escaped, and marked [moodle] (Moodle's default format, which
+    importers drop) when its start would otherwise read as a format ([html]…) or a weight
+    (%50%)."""
+    escaped = _gift_escape(text)
+    return f"[moodle]{escaped}" if text.startswith(("[", "%")) else escaped
+
+
+def _gift_html(fragment: str) -> str:
+    """Write an HTML fragment as a GIFT text in [html] format."""
+    return "[html]" + _gift_escape(fragment)
 
 
 def _gift_unescape(text: str) -> str:
@@ -710,10 +727,16 @@ def write_gift(banks) -> bytes:
             tags = " ".join(f"[tag:{t}]" for t in (*question.tags, *_cite_tags(question)))
             lines.append(f"// [id:{question.id}] {tags}".rstrip())
             if title:
-                lines.append(f"// 第 {lesson} 课 {title}")
-            body = _gift_escape(question.prompt)
-            if question.scenario:
-                body = _gift_escape(question.scenario) + "\\n\\n" + body
+                lines.append(f"// 第 {lesson} 课 {' '.join(title.split())}")
+            if "\n\n" in question.prompt:
+                # A blank line would split scenario from prompt: name the parts in HTML.
+                body = _gift_html(
+                    _html_paragraphs(("scenario", question.scenario), ("prompt", question.prompt))
+                )
+            elif question.scenario:
+                body = _gift_text(f"{question.scenario}\n\n{question.prompt}")
+            else:
+                body = _gift_text(question.prompt)
             lines.append(f"::{_gift_escape(question.id)}::{body}{{")
             lines.extend(_gift_answers(question))
             lines += ["}", ""]
@@ -730,23 +753,31 @@ def _cite_tags(question: Question) -> list[str]:
 
 def _gift_answers(question: Question) -> list[str]:
     if question.kind == "truefalse":
-        fb = _gift_escape(question.feedback)
+        fb = _gift_text(question.feedback)
         return [f"{'TRUE' if question.answer else 'FALSE'}#{fb}#{fb}"]
     if question.kind == "order":
-        pairs = [f"={_gift_escape(s)} -> {n}" for n, s in enumerate(question.steps, start=1)]
-        return [*pairs, f"####{_gift_escape(question.feedback)}"]
+        pairs = [f"={_gift_step(s)} -> {n}" for n, s in enumerate(question.steps, start=1)]
+        return [*pairs, f"####{_gift_text(question.feedback)}"]
     right = sum(1 for o in question.options if o.correct)
     lines = []
     for option in question.options:
-        text, fb = _gift_escape(option.text), _gift_escape(option.feedback)
+        text, fb = _gift_text(option.text), _gift_text(option.feedback)
         if question.kind == "single":
             mark = "=" if option.correct else "~"
         else:
             mark = f"~%{_moodle_fraction(right)}%" if option.correct else "~%-100%"
         lines.append(f"{mark}{text}#{fb}")
     if question.feedback:
-        lines.append(f"####{_gift_escape(question.feedback)}")
+        lines.append(f"####{_gift_text(question.feedback)}")
     return lines
+
+
+def _gift_step(step: str) -> str:
+    """A step of a matching question; "->" in it is written as HTML (-&gt;), as the first
+    "->" of a pair separates the step from its position."""
+    if "->" in step:
+        return _gift_html(html.escape(step).replace("\n", "<br>"))
+    return _gift_text(step)
 
 
 _GIFT_META = re.compile(r"\[(id|tag):([^\]]+)\]")
@@ -762,7 +793,7 @@ def read_gift(data: bytes, lesson: str) -> ReadResult:
     start = 0
     category: str | None = None
     parts: list[tuple[str | None, RawItem]] = []
-    for number, line in enumerate([*text.splitlines(), ""], start=1):
+    for number, line in enumerate([*_LINE_BREAKS.split(text), ""], start=1):
         stripped = line.strip()
         if not block and stripped.startswith("//"):
             for key, value in _GIFT_META.findall(stripped):
@@ -849,7 +880,7 @@ def _gift_item(
     def bad(message: str) -> None:
         result.problem(place, message)
 
-    body = "\n".join(part for part in block.splitlines() if not part.strip().startswith("//"))
+    body = "\n".join(part for part in block.split("\n") if not part.strip().startswith("//"))
     name = ""
     if body.startswith("::"):
         end = body.find("::", 2)
@@ -864,9 +895,8 @@ def _gift_item(
         return RawItem(place, {})
     if body[closing + 1 :].strip():
         bad("答案的 } 之后还有文字;本工具只导入答案在题末的题目")
-    question_text = _gift_unescape(body[:opening])
+    scenario, prompt = _gift_question_text(body[:opening], bad)
     answers = body[opening + 1 : closing].strip()
-    scenario, _, prompt = question_text.rpartition("\n\n")
     tags, cites, reviewed = [], [], ""
     for tag in meta["tag"]:
         if tag.startswith(CITE_TAG):
@@ -881,21 +911,21 @@ def _gift_item(
     }
     if tags:
         raw["tags"] = tags
-    if scenario.strip():
-        raw["scenario"] = scenario.strip()
-    raw["prompt"] = prompt.strip()
+    if scenario:
+        raw["scenario"] = scenario
+    raw["prompt"] = prompt
     if reviewed:
         raw["reviewed_for"] = reviewed
     general = ""
     hashes = _find_unescaped(answers, "####")
     if hashes >= 0:
-        answers, general = answers[:hashes], _gift_unescape(answers[hashes + 4 :])
+        answers, general = answers[:hashes], _gift_read_text(answers[hashes + 4 :], bad)
     head = answers.strip().split("#")[0].strip().upper()
     if head in ("T", "TRUE", "F", "FALSE"):
         raw["kind"] = "truefalse"
         raw["answer"] = head.startswith("T")
         pieces = _split_unescaped(answers, "#")
-        feedbacks = [_gift_unescape(text) for mark, text in pieces if mark == "#"]
+        feedbacks = [_gift_read_text(text, bad) for mark, text in pieces if mark == "#"]
         raw["feedback"] = general or (feedbacks[-1] if feedbacks else "")
         return RawItem(place, raw)
     pieces = [(m, t) for m, t in _split_unescaped(answers, "=~") if m or t.strip()]
@@ -904,7 +934,7 @@ def _gift_item(
         numbered = []
         for _, text in pieces:
             arrow = _find_unescaped(text, "->")
-            step, target = _gift_unescape(text[:arrow]), _gift_unescape(text[arrow + 2 :])
+            step, target = _gift_read_text(text[:arrow], bad), _gift_unescape(text[arrow + 2 :])
             if not target.isdigit():
                 bad(f"匹配题的「{step}」对应「{target}」:只有按 1、2、3… 排序的匹配题可以导入")
                 return RawItem(place, raw)
@@ -928,9 +958,9 @@ def _gift_item(
         correct = mark == "=" or (weight is not None and weight > 0)
         options.append(
             {
-                "text": _gift_unescape(option_text),
+                "text": _gift_read_text(option_text, bad),
                 "correct": correct,
-                "feedback": _gift_unescape(feedback),
+                "feedback": _gift_read_text(feedback, bad),
             }
         )
     raw["kind"] = "multiple" if weighted or sum(o["correct"] for o in options) > 1 else "single"
@@ -938,6 +968,42 @@ def _gift_item(
     if general:
         raw["feedback"] = general
     return RawItem(place, raw)
+
+
+def _gift_format(text: str) -> tuple[str, str]:
+    """Split a GIFT text into its format (moodle when it names none) and the rest."""
+    found = _GIFT_FORMAT.match(text)
+    if found is None:
+        return "moodle", text
+    return found.group(1), text[found.end() :]
+
+
+def _gift_read_text(text: str, bad: Callable[[str], None]) -> str:
+    """Read a GIFT text: drop a [moodle], [markdown] or [plain] mark (the text is used as it
+    is); turn [html] into plain text, or report markup that cannot be read."""
+    fmt, rest = _gift_format(text)
+    value = _gift_unescape(rest)
+    if fmt != "html":
+        return value
+    plain = _html_text(value)
+    if plain is None:
+        bad(f"[html] 格式的文字无法按 HTML 读取:「{value[:40]}」")
+        return value
+    return plain
+
+
+def _gift_question_text(text: str, bad: Callable[[str], None]) -> tuple[str, str]:
+    """Return the scenario and prompt of a GIFT question text (a blank line parts them)."""
+    fmt, rest = _gift_format(text)
+    value = _gift_unescape(rest)
+    if fmt == "html":
+        parts = _paragraphs(value)
+        if parts is None:
+            bad(f"题目的 [html] 文字无法按 HTML 读取:「{value[:40]}」")
+            return "", value
+        return parts.get("scenario", ""), parts.get("prompt", "")
+    scenario, _, prompt = value.rpartition("\n\n")
+    return scenario.strip(), prompt.strip()
 
 
 def _partition_unescaped(text: str, char: str) -> tuple[str, str, str]:
@@ -1043,41 +1109,73 @@ def _moodle_answer(element, fraction: str, text: str, feedback: str) -> None:
     _text_element(etree.SubElement(answer, "feedback"), html.escape(feedback), html_format=True)
 
 
-def _html_text(fragment: str | None) -> str:
-    """Plain text of an HTML fragment, <br> and paragraph ends as line breaks."""
+_BLOCKS = ("p", "div", "li", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6")
+_BLOCK_END = "\ue000"  # a private-use character marks where a block ended
+
+
+def _html_root(fragment: str):
+    """Parse an HTML fragment (lxml's HTML parser: no network, no DTD); None when broken.
+
+    Scripts and styles are dropped: their content is not text anyone reads.
+    """
     from lxml import html as lxml_html
 
+    try:
+        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    except Exception:  # lxml raises ParserError or ValueError on markup it cannot take
+        return None
+    for element in root.xpath(".//script | .//style | .//head | .//title"):
+        element.drop_tree()
+    return root
+
+
+def _element_text(element) -> str:
+    """The text of an element: <br> a line break, the end of a paragraph a blank line."""
+    for br in element.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    for block in element.iter(*_BLOCKS):
+        if block is not element:
+            block.tail = _BLOCK_END + (block.tail or "")
+    text = element.text_content()
+    text = re.sub(rf"\s*{_BLOCK_END}[\s{_BLOCK_END}]*", "\n\n", text)
+    return text.strip()
+
+
+def _html_text(fragment: str | None) -> str | None:
+    """Plain text of an HTML fragment, or None when it cannot be read as HTML."""
     if not fragment or not fragment.strip():
         return ""
-    try:
-        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
-    except Exception:  # lxml raises ParserError on broken markup
-        return fragment.strip()
-    for br in root.iter("br"):
-        br.tail = "\n" + (br.tail or "")
-    return root.text_content().strip()
+    root = _html_root(fragment)
+    return None if root is None else _element_text(root)
 
 
-def _paragraphs(fragment: str | None) -> dict[str, str]:
-    from lxml import html as lxml_html
-
+def _paragraphs(fragment: str | None) -> dict[str, str] | None:
+    """The paragraphs of a question text by role (class scenario or prompt, else the last
+    paragraph is the prompt); None when the fragment cannot be read as HTML."""
     if not fragment or not fragment.strip():
         return {}
-    try:
-        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
-    except Exception:  # lxml raises ParserError on broken markup
-        return {"prompt": fragment.strip()}
+    root = _html_root(fragment)
+    if root is None:
+        return None
     found: dict[str, str] = {}
     paragraphs = root.findall("p")
     if not paragraphs:
-        return {"prompt": _html_text(fragment)}
+        return {"prompt": _element_text(root)}
     for index, paragraph in enumerate(paragraphs):
-        for br in paragraph.iter("br"):
-            br.tail = "\n" + (br.tail or "")
         role = paragraph.get("class") or ("prompt" if index == len(paragraphs) - 1 else "scenario")
-        text = paragraph.text_content().strip()
+        text = _element_text(paragraph)
         found[role] = f"{found[role]}\n{text}" if role in found else text
     return found
+
+
+def _moodle_html(fragment: str | None) -> str:
+    text = _html_text(fragment)
+    return (fragment or "").strip() if text is None else text
+
+
+def _moodle_paragraphs(fragment: str | None) -> dict[str, str]:
+    parts = _paragraphs(fragment)
+    return {"prompt": (fragment or "").strip()} if parts is None else parts
 
 
 def read_moodle(data: bytes, lesson: str) -> ReadResult:
@@ -1113,7 +1211,7 @@ def read_moodle(data: bytes, lesson: str) -> ReadResult:
 
 
 def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult) -> dict:
-    text = _paragraphs(element.findtext("questiontext/text"))
+    text = _moodle_paragraphs(element.findtext("questiontext/text"))
     scenario, prompt = text.get("scenario", ""), text.get("prompt", "")
     qid = (element.findtext("idnumber") or element.findtext("name/text") or "").strip()
     tags, cites, reviewed = [], [], ""
@@ -1133,9 +1231,9 @@ def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult
     raw["prompt"] = prompt
     if reviewed:
         raw["reviewed_for"] = reviewed
-    general = _paragraphs(element.findtext("generalfeedback/text")).get("feedback", "")
+    general = _moodle_paragraphs(element.findtext("generalfeedback/text")).get("feedback", "")
     if not general:
-        general = _html_text(element.findtext("generalfeedback/text"))
+        general = _moodle_html(element.findtext("generalfeedback/text"))
     answers = element.findall("answer")
 
     def fraction(answer) -> float:
@@ -1155,12 +1253,12 @@ def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult
             return raw
         raw["kind"] = "truefalse"
         raw["answer"] = fraction(true_answer) > 0
-        feedback = _html_text(true_answer.findtext("feedback/text"))
+        feedback = _moodle_html(true_answer.findtext("feedback/text"))
         raw["feedback"] = general or feedback
         return raw
     if kind == "ordering":
         raw["kind"] = "order"
-        steps = [_html_text(a.findtext("text")) for a in answers]
+        steps = [_moodle_html(a.findtext("text")) for a in answers]
         raw["steps"] = steps
         raw["feedback"] = general
         return raw
@@ -1168,9 +1266,9 @@ def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult
     raw["kind"] = "single" if single else "multiple"
     raw["options"] = [
         {
-            "text": _html_text(a.findtext("text")),
+            "text": _moodle_html(a.findtext("text")),
             "correct": fraction(a) > 0,
-            "feedback": _html_text(a.findtext("feedback/text")),
+            "feedback": _moodle_html(a.findtext("feedback/text")),
         }
         for a in answers
     ]
