@@ -526,9 +526,59 @@ def test_broken_moodle_xml_names_the_line_and_refuses_entities() -> None:
         b"<questiontext><text>&b;</text></questiontext></question></quiz>"
     )
     result = formats.read("moodle", bomb, "4.2")
-    texts = [item.data.get("prompt", "") for item in result.items]
-    assert all("aaaaaaaaaa" not in t for t in texts)
+    assert result.items == []
+    assert [place for place, _ in result.problems] == ["第 1 行"]
+    assert "DOCTYPE" in result.problems[0][1]
+    assert "aaaaaaaaaa" not in result.problems[0][1]
+    external = b'<?xml version="1.0"?>\n<!DOCTYPE quiz SYSTEM "http://example.com/q.dtd">\n<quiz/>'
+    result = formats.read("moodle", external, "4.2")
+    assert result.items == []
+    assert [place for place, _ in result.problems] == ["第 2 行"]
     assert "XML" in formats.read("moodle", b"<quiz><question>", "4.2").problems[0][1]
+
+
+MOODLE_FORMATS = """<?xml version="1.0" encoding="UTF-8"?>
+<quiz>
+  <question type="multichoice">
+    <name><text>l42-formats</text></name>
+    <questiontext format="plain_text"><text>来电者说 a <b> & c。
+
+第一句说什么?</text></questiontext>
+    <generalfeedback format="markdown"><text>**规范** 4.2.1.2</text></generalfeedback>
+    <single>true</single>
+    <answer fraction="100" format="markdown"><text>**您好**,这里是公司</text>
+      <feedback format="html"><text><![CDATA[<p>要报</p><p>公司名</p>]]></text></feedback>
+    </answer>
+    <answer fraction="0" format="moodle_auto_format"><text>喂 <i>不是标签</i></text>
+      <feedback><text><![CDATA[没有报<br>公司名 &amp; 部门]]></text></feedback>
+    </answer>
+    <tags><tag><text>cite:4.2.1.2</text></tag></tags>
+  </question>
+  <question type="truefalse">
+    <name><text>l42-formats-tf</text></name>
+    <questiontext format="html"><text><![CDATA[<p>挂电话前<b>不必</b>说再见。</p>]]></text></questiontext>
+    <answer fraction="0"><text>true</text><feedback format="plain_text"><text>答错了</text></feedback></answer>
+    <answer fraction="100"><text>false</text><feedback format="plain_text"><text>规范 4.2.1.7 要说再见。</text></feedback></answer>
+    <tags><tag><text>cite:4.2.1.7</text></tag></tags>
+  </question>
+</quiz>
+"""
+
+
+def test_moodle_xml_text_formats_are_honoured() -> None:
+    data = MOODLE_FORMATS.replace("a <b> & c", "a &lt;b&gt; &amp; c").replace(
+        "<i>不是标签</i>", "&lt;i&gt;不是标签&lt;/i&gt;"
+    )
+    back, _ = _read_back("moodle", data.encode(), "4.2")
+    single, tf = back
+    assert single.scenario == "来电者说 a <b> & c。"
+    assert single.prompt == "第一句说什么?"
+    assert single.feedback == "**规范** 4.2.1.2"
+    assert [o.text for o in single.options] == ["**您好**,这里是公司", "喂 <i>不是标签</i>"]
+    assert [o.feedback for o in single.options] == ["要报\n\n公司名", "没有报\n公司名 & 部门"]
+    assert tf.prompt == "挂电话前不必说再见。"
+    assert tf.answer is False
+    assert tf.feedback == "规范 4.2.1.7 要说再见。"  # the correct answer's, not the wrong one's
 
 
 def test_a_file_for_another_lesson_or_without_this_one() -> None:

@@ -1168,14 +1168,62 @@ def _paragraphs(fragment: str | None) -> dict[str, str] | None:
     return found
 
 
-def _moodle_html(fragment: str | None) -> str:
-    text = _html_text(fragment)
-    return (fragment or "").strip() if text is None else text
+# Moodle's text formats other than HTML; their text is used as it is. A missing or unknown
+# format is HTML (as Moodle's importer assumes).
+_MOODLE_TEXT_FORMATS = frozenset({"moodle_auto_format", "plain_text", "markdown", "wiki_like"})
 
 
-def _moodle_paragraphs(fragment: str | None) -> dict[str, str]:
-    parts = _paragraphs(fragment)
-    return {"prompt": (fragment or "").strip()} if parts is None else parts
+def _is_html(holder) -> bool:
+    return (holder.get("format") or "html").strip() not in _MOODLE_TEXT_FORMATS
+
+
+def _moodle_text(holder, what: str, place: str, result: ReadResult) -> str:
+    """The text of a Moodle XML text field (an answer, a feedback…) in its format."""
+    if holder is None:
+        return ""
+    value = holder.findtext("text") or ""
+    if not _is_html(holder):
+        return value.strip()
+    text = _html_text(value)
+    if text is None:
+        result.problem(place, f"{what}的 HTML 无法读取:「{value.strip()[:40]}」")
+        return value.strip()
+    return text
+
+
+def _moodle_question_text(element, place: str, result: ReadResult) -> tuple[str, str]:
+    """The scenario and prompt of a question: HTML paragraphs, or text parted by a blank line."""
+    holder = element.find("questiontext")
+    if holder is None:
+        return "", ""
+    value = holder.findtext("text") or ""
+    if not _is_html(holder):
+        scenario, _, prompt = value.strip().rpartition("\n\n")
+        return scenario.strip(), prompt.strip()
+    parts = _paragraphs(value)
+    if parts is None:
+        result.problem(place, f"题目文字的 HTML 无法读取:「{value.strip()[:40]}」")
+        return "", value.strip()
+    return parts.get("scenario", ""), parts.get("prompt", "")
+
+
+def _moodle_general_feedback(element, place: str, result: ReadResult) -> str:
+    holder = element.find("generalfeedback")
+    if holder is None:
+        return ""
+    if _is_html(holder):
+        parts = _paragraphs(holder.findtext("text"))
+        if parts and "feedback" in parts:  # our own export: <p class="feedback">
+            return parts["feedback"]
+    return _moodle_text(holder, "总解析", place, result)
+
+
+def _doctype_line(data: bytes) -> str:
+    index = data.find(b"<!DOCTYPE")
+    if index < 0:
+        return ""
+    line = data.count(b"\n", 0, index) + 1
+    return f"第 {line} 行"
 
 
 def read_moodle(data: bytes, lesson: str) -> ReadResult:
@@ -1190,6 +1238,15 @@ def read_moodle(data: bytes, lesson: str) -> ReadResult:
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or 0
         result.problem(f"第 {line} 行" if line else "", f"XML 格式错误:{exc.msg}")
+        return result
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        # Entities are never expanded; a bank file has no use for a DTD, so none is read.
+        result.problem(
+            _doctype_line(data),
+            "文件含 DOCTYPE 或 ENTITY 声明:Moodle XML 题库不需要它们,为安全起见不予导入"
+            "(请删除 <!DOCTYPE …> 部分后重新上传)",
+        )
         return result
     if root.tag != "quiz":
         result.problem("", "这不是 Moodle XML 题库(根元素应为 <quiz>)")
@@ -1211,8 +1268,7 @@ def read_moodle(data: bytes, lesson: str) -> ReadResult:
 
 
 def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult) -> dict:
-    text = _moodle_paragraphs(element.findtext("questiontext/text"))
-    scenario, prompt = text.get("scenario", ""), text.get("prompt", "")
+    scenario, prompt = _moodle_question_text(element, place, result)
     qid = (element.findtext("idnumber") or element.findtext("name/text") or "").strip()
     tags, cites, reviewed = [], [], ""
     for tag in element.findall("tags/tag"):
@@ -1231,9 +1287,7 @@ def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult
     raw["prompt"] = prompt
     if reviewed:
         raw["reviewed_for"] = reviewed
-    general = _moodle_paragraphs(element.findtext("generalfeedback/text")).get("feedback", "")
-    if not general:
-        general = _moodle_html(element.findtext("generalfeedback/text"))
+    general = _moodle_general_feedback(element, place, result)
     answers = element.findall("answer")
 
     def fraction(answer) -> float:
@@ -1244,31 +1298,32 @@ def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult
             return 0.0
 
     if kind == "truefalse":
-        true_answer = next(
-            (a for a in answers if (a.findtext("text") or "").strip().lower() == "true"), None
-        )
+        by_text = {(a.findtext("text") or "").strip().lower(): a for a in answers}
+        true_answer = by_text.get("true")
+        raw["kind"] = "truefalse"
         if true_answer is None:
             result.problem(place, "判断题缺少 true 答案")
-            raw["kind"] = "truefalse"
             return raw
-        raw["kind"] = "truefalse"
         raw["answer"] = fraction(true_answer) > 0
-        feedback = _moodle_html(true_answer.findtext("feedback/text"))
+        # The explanation is what someone who answered right is told.
+        correct = true_answer if raw["answer"] else by_text.get("false")
+        feedback = ""
+        if correct is not None:
+            feedback = _moodle_text(correct.find("feedback"), "判断题解析", place, result)
         raw["feedback"] = general or feedback
         return raw
     if kind == "ordering":
         raw["kind"] = "order"
-        steps = [_moodle_html(a.findtext("text")) for a in answers]
-        raw["steps"] = steps
+        raw["steps"] = [_moodle_text(a, "排序步骤", place, result) for a in answers]
         raw["feedback"] = general
         return raw
     single = (element.findtext("single") or "true").strip().lower() in ("true", "1")
     raw["kind"] = "single" if single else "multiple"
     raw["options"] = [
         {
-            "text": _moodle_html(a.findtext("text")),
+            "text": _moodle_text(a, "选项", place, result),
             "correct": fraction(a) > 0,
-            "feedback": _moodle_html(a.findtext("feedback/text")),
+            "feedback": _moodle_text(a.find("feedback"), "选项解析", place, result),
         }
         for a in answers
     ]
