@@ -274,7 +274,8 @@ def test_xlsx_from_an_exam_tool_reads_chinese_labels_and_names_new_questions() -
     )
     back, _ = _read_back("xlsx", data, "4.2")
     single, tf, order = back
-    assert single.id == formats.new_id("4.2", "接电话的第一句?", "")
+    options = [{"text": "喂"}, {"text": "您好,这里是公司"}]
+    assert single.id == formats.new_id("4.2", {"prompt": "接电话的第一句?", "options": options})
     assert single.id.startswith("l42-x")
     assert single.correct_keys() == ("b",)
     assert single.tags == ("external", "response")
@@ -330,6 +331,61 @@ def test_the_template_formats_its_columns_as_text() -> None:
     sheet = book.worksheets[1]
     clause = openpyxl.utils.get_column_letter(formats.HEADERS.index("引用条款") + 1)
     assert sheet.column_dimensions[clause].number_format == "@"
+
+
+def _unnamed(prompt: str, a: str, b: str, **cells: str) -> list[str]:
+    return _row(
+        题型="单选",
+        题干=prompt,
+        选项A=a,
+        选项B=b,
+        正确答案="A",
+        各选项解析="A:对\nB:错",
+        引用条款="4.2.1.2",
+        **cells,
+    )
+
+
+def test_questions_without_ids_get_ids_unique_in_the_file() -> None:
+    same = {"prompt": "接电话的第一句?", "options": [{"text": "您好"}, {"text": "喂"}]}
+    base = formats.new_id("4.2", same)
+    data = _sheet(
+        [
+            _unnamed("接电话的第一句?", "您好", "喂"),
+            _unnamed("接电话的第一句?", "您好,公司", "喂"),  # same prompt, other options
+            _unnamed("接电话的第一句?", "您好", "喂"),  # a copy
+            _unnamed("另一题", "甲", "乙", 编号=base + "-3"),  # an id the file gives itself
+            _unnamed("接电话的第一句?", "您好", "喂"),
+        ]
+    )
+    ids = [item.data["id"] for item in formats.read("xlsx", data, "4.2").items]
+    assert len(set(ids)) == len(ids)
+    assert ids[0] == base
+    assert ids[1].startswith("l42-x")
+    assert not ids[1].startswith(base)
+    assert ids[2] == base + "-2"
+    assert ids[4] == base + "-4"
+
+
+def test_questions_without_ids_never_take_the_id_of_a_different_question() -> None:
+    raw = {"prompt": "接电话的第一句?", "options": [{"text": "您好"}, {"text": "喂"}]}
+    base = formats.new_id("4.2", raw)
+    data = _sheet([_unnamed("接电话的第一句?", "您好", "喂")])
+    other = formats.read("xlsx", data, "4.2", taken={base: "another question"})
+    assert other.items[0].data["id"] == base + "-2"
+    question = _questions(
+        [
+            dict(raw, id=base, kind="single", cites=["4.2.1.2"])
+            | {
+                "options": [
+                    {"text": "您好", "correct": True, "feedback": "对"},
+                    {"text": "喂", "feedback": "错"},
+                ]
+            }
+        ]
+    )[0]
+    itself = {base: formats.question_identity(question)}
+    assert formats.read("xlsx", data, "4.2", taken=itself).items[0].data["id"] == base
 
 
 def test_broken_xlsx_rows_are_named_and_nothing_is_lost_silently() -> None:

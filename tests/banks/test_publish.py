@@ -4,6 +4,7 @@ nothing and once, attempts keep what they showed, and `sync` never silently over
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import shutil
 import threading
@@ -310,6 +311,34 @@ def test_a_revision_plan_keeps_the_published_bank(app, lessons, bank_yaml):
     overlaid = services.overlay_authored(authored)
     assert new in {q.id for q in overlaid["1.1"].questions}
     assert overlaid["1.2"] is authored["1.2"]
+
+
+def test_a_question_without_an_id_never_takes_the_id_of_one_in_the_database(
+    app, lessons, bank_yaml
+):
+    doc = bank_yaml("1.1")
+    questions = doc["questions"]
+    target = next(q for q in questions if q["kind"] in ("single", "multiple"))
+    base = formats.new_id("1.1", target)  # what the target is named when it comes without id
+    other = next(q for q in questions if q is not target)
+    other["id"] = base  # a different question already holds that id
+    services.publish(services.preview_import("1.1", dump(doc), "renamed.yaml"), actor=None)
+    db.session.commit()
+
+    lesson = next(item for item in lessons if item.number == "1.1")
+    in_force = services.questions_in_force([lesson])[lesson.id]
+    assert base in {q.id for q in in_force}
+    upload = [
+        dataclasses.replace(q, id="") if q.id == target["id"] else q
+        for q in in_force
+        if q.id != base
+    ]
+    data = formats.write("gift", [("1.1", "", upload, None)])
+    preview = services.preview_import("1.1", data, "no-ids.gift.txt")
+    ids = [q.id for q in preview.questions]
+    assert base not in ids
+    assert base + "-2" in ids
+    assert base not in {new.id for _, new in preview.changed}
 
 
 def test_cli_import_previews_then_publishes(app, lessons, bank_yaml, runner, tmp_path):

@@ -22,7 +22,7 @@ import html
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -55,6 +55,7 @@ class RawItem:
 
     place: str
     data: dict[str, Any]
+    named: bool = False  # the file gave no id: ``read`` names it from its lesson and content
 
 
 @dataclass
@@ -84,8 +85,12 @@ def guess_format(filename: str) -> str | None:
     return None
 
 
-def read(fmt: str, data: bytes, lesson: str) -> ReadResult:
-    """Read a bank file of a format; ``lesson`` picks the XLSX sheet and names new ids."""
+def read(fmt: str, data: bytes, lesson: str, taken: Mapping[str, str] | None = None) -> ReadResult:
+    """Read a bank file of a format; ``lesson`` picks the XLSX sheet and names new ids.
+
+    ``taken`` maps ids already in use (in the database) to the ``identity`` of the question
+    holding each: a question named here never takes the id of a different question.
+    """
     if len(data) > MAX_BYTES:
         result = ReadResult()
         result.problem("", f"文件超过 {MAX_BYTES // (1024 * 1024)} MB,不是一课的题库")
@@ -95,7 +100,61 @@ def read(fmt: str, data: bytes, lesson: str) -> ReadResult:
     if len(result.items) > MAX_QUESTIONS:
         result.problem("", f"文件含 {len(result.items)} 题,超过每课 {MAX_QUESTIONS} 题的上限")
         result.items = result.items[:MAX_QUESTIONS]
+    _name_new_questions(result.items, lesson, taken or {})
     return result
+
+
+def identity(scenario: str, prompt: str, texts: Sequence[str]) -> str:
+    """A digest of what makes a question that one: its text and its options or steps."""
+    payload = "\x1f".join([scenario.strip(), prompt.strip(), *(t.strip() for t in texts)])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def question_identity(question: Question) -> str:
+    texts = question.steps if question.kind == "order" else ()
+    if question.kind in ("single", "multiple"):
+        texts = tuple(option.text for option in question.options)
+    return identity(question.scenario, question.prompt, texts)
+
+
+def _raw_identity(raw: dict[str, Any]) -> str:
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else ""
+
+    parts = raw.get("options") if isinstance(raw.get("options"), list) else raw.get("steps")
+    texts = [
+        text(part.get("text")) if isinstance(part, dict) else text(part)
+        for part in (parts if isinstance(parts, list) else [])
+    ]
+    return identity(text(raw.get("scenario")), text(raw.get("prompt")), texts)
+
+
+def new_id_prefix(lesson: str) -> str:
+    """How the ids ``new_id`` gives a lesson's questions start (l42-x)."""
+    return f"l{lesson.replace('.', '')}-x"
+
+
+def new_id(lesson: str, raw: dict[str, Any]) -> str:
+    """Name a question that came without an id, from its lesson and content (stable)."""
+    return new_id_prefix(lesson) + _raw_identity(raw)[:8]
+
+
+def _name_new_questions(items: list[RawItem], lesson: str, taken: Mapping[str, str]) -> None:
+    """Give each question without an id one that no other question of the file has, and
+    that no different question already has (``taken``); a suffix -2, -3 … tells apart
+    questions with the same content and the rare clash of digests."""
+    used = {item.data.get("id") for item in items if not item.named}
+    for item in items:
+        if not item.named:
+            continue
+        mine = _raw_identity(item.data)
+        base = candidate = new_id(lesson, item.data)
+        number = 1
+        while candidate in used or taken.get(candidate, mine) != mine:
+            number += 1
+            candidate = f"{base}-{number}"
+        used.add(candidate)
+        item.data["id"] = candidate
 
 
 def write(fmt: str, banks: Sequence[tuple[str, str, Sequence[Question], Fraction | None]]) -> bytes:
@@ -477,7 +536,9 @@ def read_xlsx(data: bytes, lesson: str) -> ReadResult:
             cite_cell = dict(zip(header, row_cells, strict=False)).get("引用条款")
             if cite_cell is not None:
                 _check_clause_cell(cite_cell, row.get("引用条款", ""), place, result)
-            result.items.append(_item_from_row(row, place, lesson, result, columns))
+            item = _item_from_row(row, place, result, columns)
+            item.named = not item.data["id"]
+            result.items.append(item)
     except Exception:  # a damaged sheet can fail while streaming
         result.problem("", "Excel 文件已损坏或格式不受支持,无法读取")
     finally:
@@ -543,14 +604,8 @@ def _check_clause_cell(cell, text: str, place: str, result: ReadResult) -> None:
         )
 
 
-def new_id(lesson: str, prompt: str, scenario: str) -> str:
-    """Name a question that came without an id, from its lesson and text (stable)."""
-    seed = hashlib.sha256(f"{scenario}\n{prompt}".encode()).hexdigest()[:8]
-    return f"l{lesson.replace('.', '')}-x{seed}"
-
-
 def _item_from_row(
-    row: dict[str, str], place: str, lesson: str, result: ReadResult, columns: str = LETTERS
+    row: dict[str, str], place: str, result: ReadResult, columns: str = LETTERS
 ) -> RawItem:
     """Read one sheet row; ``columns`` are the letters of the sheet's option columns."""
 
@@ -563,7 +618,7 @@ def _item_from_row(
     if kind is None:
         bad(f"题型「{kind_label}」无法识别,应为单选、多选、判断或排序")
         kind = kind_label
-    raw["id"] = row.get("编号") or new_id(lesson, row.get("题干", ""), row.get("情境", ""))
+    raw["id"] = row.get("编号", "")  # none: named by ``read``
     raw["kind"] = kind
     raw["cites"] = _split_list(row.get("引用条款", ""))
     tags = []
@@ -808,7 +863,9 @@ def read_gift(data: bytes, lesson: str) -> ReadResult:
             block.append(line)
             continue
         if block:
-            parts.append((category, _gift_item("\n".join(block), start, meta, lesson, result)))
+            item = _gift_item("\n".join(block), start, meta, result)
+            item.named = bool(item.data) and not item.data.get("id")
+            parts.append((category, item))
             meta = {"id": [], "tag": []}
             block = []
     _keep_lesson(parts, lesson, result)
@@ -872,9 +929,7 @@ def _find_unescaped(text: str, token: str, start: int = 0) -> int:
     return -1
 
 
-def _gift_item(
-    block: str, line: int, meta: dict[str, list[str]], lesson: str, result: ReadResult
-) -> RawItem:
+def _gift_item(block: str, line: int, meta: dict[str, list[str]], result: ReadResult) -> RawItem:
     place = f"第 {line} 行"
 
     def bad(message: str) -> None:
@@ -906,7 +961,7 @@ def _gift_item(
         else:
             tags.append(tag)
     raw: dict[str, Any] = {
-        "id": (meta["id"] or [name])[0] or new_id(lesson, prompt, scenario),
+        "id": (meta["id"] or [name])[0],  # none: named by ``read``
         "cites": cites,
     }
     if tags:
@@ -1262,12 +1317,13 @@ def read_moodle(data: bytes, lesson: str) -> ReadResult:
         if kind not in ("multichoice", "truefalse", "ordering"):
             result.problem(place, f"题型 {kind} 无法导入(只支持单选、多选、判断和排序)")
             continue
-        parts.append((category, RawItem(place, _moodle_item(element, kind, lesson, place, result))))
+        raw = _moodle_item(element, kind, place, result)
+        parts.append((category, RawItem(place, raw, named=not raw["id"])))
     _keep_lesson(parts, lesson, result)
     return result
 
 
-def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult) -> dict:
+def _moodle_item(element, kind: str, place: str, result: ReadResult) -> dict:
     scenario, prompt = _moodle_question_text(element, place, result)
     qid = (element.findtext("idnumber") or element.findtext("name/text") or "").strip()
     tags, cites, reviewed = [], [], ""
@@ -1279,7 +1335,7 @@ def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult
             reviewed = value[len(REVIEWED_TAG) :]
         elif value:
             tags.append(value)
-    raw: dict[str, Any] = {"id": qid or new_id(lesson, prompt, scenario), "cites": cites}
+    raw: dict[str, Any] = {"id": qid, "cites": cites}  # no id: named by ``read``
     if tags:
         raw["tags"] = tags
     if scenario:

@@ -312,7 +312,7 @@ def preview_import(
             ("", "无法识别文件格式:请上传 .yaml、.xlsx、GIFT(.gift/.txt)或 Moodle XML(.xml)")
         )
         return preview
-    result = formats.read(fmt, data, lesson.number)
+    result = formats.read(fmt, data, lesson.number, taken=_named_ids(lesson.number))
     preview.problems.extend(result.problems)
     if result.lesson and result.lesson != lesson.number:
         preview.problems.append(
@@ -393,6 +393,18 @@ def preview_import(
     preview.retired = list(old.values())
     preview.pass_mark_changes = preview.pass_mark != pass_mark_of(lesson)
     return preview
+
+
+def _named_ids(lesson_number: str) -> dict[str, str]:
+    """The ids a question without an id could be named for this lesson that are in use
+    (by any question, in force or not), with the identity of the question holding each."""
+    prefix = formats.new_id_prefix(lesson_number)
+    rows = db.session.execute(
+        select(QuizQuestion.qid, QuizQuestion.data).where(
+            QuizQuestion.qid.startswith(prefix, autoescape=True)
+        )
+    )
+    return {qid: formats.question_identity(question_from_dict(data)) for qid, data in rows}
 
 
 def _validate(
