@@ -364,6 +364,63 @@ def test_cli_import_previews_then_publishes(app, lessons, bank_yaml, runner, tmp
     assert "problem" in result.output
 
 
+def _cli_docs(bank_yaml) -> tuple[dict, dict]:
+    one = _edited(bank_yaml("1.1"))
+    for key in ("_first", "_dropped", "_new"):
+        one.pop(key)
+    two = copy.deepcopy(one)
+    two["questions"][0]["prompt"] += "(另一版)"
+    return one, two
+
+
+def test_cli_publish_is_refused_when_someone_published_after_its_preview(
+    app, lessons, bank_yaml, runner, tmp_path, monkeypatch
+):
+    mine, theirs = _cli_docs(bank_yaml)
+    path = tmp_path / "mine.yaml"
+    path.write_bytes(dump(mine))
+    preview_import = services.preview_import
+
+    def preview_then_someone_publishes(*args, **kwargs):
+        preview = preview_import(*args, **kwargs)
+        other = preview_import("1.1", dump(theirs), "theirs.yaml")
+        services.publish(other, actor=None)
+        db.session.commit()
+        return preview
+
+    monkeypatch.setattr(services, "preview_import", preview_then_someone_publishes)
+    result = runner.invoke(
+        args=["content", "import-bank", str(path), "--lesson", "1.1", "--publish"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "已被他人修改" in result.output
+    db.session.rollback()
+    assert [p.filename for p in db.session.scalars(select(BankPublication))] == ["theirs.yaml"]
+
+
+def test_cli_publish_against_the_base_an_earlier_preview_printed(
+    app, lessons, bank_yaml, runner, tmp_path
+):
+    mine, theirs = _cli_docs(bank_yaml)
+    path = tmp_path / "mine.yaml"
+    path.write_bytes(dump(mine))
+    result = runner.invoke(args=["content", "import-bank", str(path), "--lesson", "1.1"])
+    assert result.exit_code == 0, result.output
+    base = next(line.split()[1] for line in result.output.splitlines() if line.startswith("base "))
+    services.publish(services.preview_import("1.1", dump(theirs), "theirs.yaml"), actor=None)
+    db.session.commit()
+    args = ["content", "import-bank", str(path), "--lesson", "1.1", "--publish"]
+    result = runner.invoke(args=[*args, "--base", base])
+    assert result.exit_code == 1, result.output
+    assert "已被他人修改" in result.output
+    assert _count(BankPublication) == 1
+    result = runner.invoke(args=["content", "import-bank", str(path), "--lesson", "1.1"])
+    base = next(line.split()[1] for line in result.output.splitlines() if line.startswith("base "))
+    result = runner.invoke(args=[*args, "--base", base])
+    assert result.exit_code == 0, result.output
+    assert _count(BankPublication) == 2
+
+
 @pytest.mark.parametrize("fmt", formats.FORMATS)
 def test_cli_export_bank(app, lessons, runner, tmp_path, fmt):
     out = tmp_path / f"bank.{fmt}"
