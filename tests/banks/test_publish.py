@@ -470,3 +470,18 @@ def test_another_hrs_draft_is_not_found(app, client, login_as, create_user, less
     response = client.post(f"/hr/content/banks/drafts/{draft.token}", data={"base": "x"})
     assert response.status_code == 302
     assert _count(BankPublication) == 0
+
+
+def test_each_user_keeps_only_their_newest_drafts(app, create_user, lessons):
+    hr, other = create_user(role=Role.HR), create_user(role=Role.HR)
+    theirs = services.store_draft(other, "1.1", "yaml", "theirs.yaml", b"x")
+    tokens = [
+        services.store_draft(hr, "1.1", "yaml", f"{n}.yaml", b"x").token
+        for n in range(services.DRAFTS_PER_USER + 2)
+    ]
+    db.session.commit()
+    mine = db.session.scalars(select(BankDraft.token).where(BankDraft.user_id == hr.id))
+    assert set(mine) == set(tokens[2:])
+    assert services.load_draft(tokens[0], hr) is None
+    assert services.load_draft(tokens[-1], hr) is not None
+    assert services.load_draft(theirs.token, other) is not None

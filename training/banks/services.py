@@ -39,6 +39,7 @@ from training.quizzes.models import QuizQuestion
 from training.quizzes.services import sync_questions
 
 DRAFT_MAX_AGE = timedelta(hours=24)
+DRAFTS_PER_USER = 10  # uploads kept per person; older ones go, so uploads cannot fill the database
 
 
 # --- the banks in force ----------------------------------------------------------------------
@@ -523,7 +524,10 @@ def _lock_lesson(lesson: Lesson) -> None:
 
 
 def store_draft(user: User, lesson: str, fmt: str, filename: str, data: bytes) -> BankDraft:
-    """Keep an upload for its preview and publication (flush); old drafts go on the way."""
+    """Keep an upload for its preview and publication (flush); old drafts go on the way.
+
+    Each person keeps their newest ``DRAFTS_PER_USER`` drafts; older ones are deleted.
+    """
     db.session.execute(delete(BankDraft).where(BankDraft.created_at < utcnow() - DRAFT_MAX_AGE))
     draft = BankDraft(
         token=secrets.token_urlsafe(24),
@@ -537,6 +541,17 @@ def store_draft(user: User, lesson: str, fmt: str, filename: str, data: bytes) -
     )
     db.session.add(draft)
     db.session.flush()
+    newest = list(
+        db.session.scalars(
+            select(BankDraft.id)
+            .where(BankDraft.user_id == user.id)
+            .order_by(BankDraft.created_at.desc(), BankDraft.id.desc())
+            .limit(DRAFTS_PER_USER)
+        )
+    )
+    db.session.execute(
+        delete(BankDraft).where(BankDraft.user_id == user.id, BankDraft.id.not_in(newest))
+    )
     return draft
 
 
