@@ -4,6 +4,7 @@ broken files that name the row or line at fault."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import zipfile
 from fractions import Fraction
@@ -386,6 +387,10 @@ def test_questions_without_ids_never_take_the_id_of_a_different_question() -> No
     )[0]
     itself = {base: formats.question_identity(question)}
     assert formats.read("xlsx", data, "4.2", taken=itself).items[0].data["id"] == base
+    # Named before options counted (from the text alone): the same question keeps that id.
+    legacy = "l42-x" + hashlib.sha256("\n接电话的第一句?".encode()).hexdigest()[:8]
+    before = {legacy: formats.question_identity(question)}
+    assert formats.read("xlsx", data, "4.2", taken=before).items[0].data["id"] == legacy
 
 
 def test_broken_xlsx_rows_are_named_and_nothing_is_lost_silently() -> None:

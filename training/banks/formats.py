@@ -149,12 +149,23 @@ def _name_new_questions(items: list[RawItem], lesson: str, taken: Mapping[str, s
             continue
         mine = _raw_identity(item.data)
         base = candidate = new_id(lesson, item.data)
+        legacy = _legacy_id(lesson, item.data)
+        if taken.get(legacy) == mine and legacy not in used:
+            candidate = legacy  # named before options counted: the same question keeps its id
         number = 1
         while candidate in used or taken.get(candidate, mine) != mine:
             number += 1
             candidate = f"{base}-{number}"
         used.add(candidate)
         item.data["id"] = candidate
+
+
+def _legacy_id(lesson: str, raw: dict[str, Any]) -> str:
+    """The id questions without one were given before their options counted (text only)."""
+    scenario = raw.get("scenario") if isinstance(raw.get("scenario"), str) else ""
+    prompt = raw.get("prompt") if isinstance(raw.get("prompt"), str) else ""
+    seed = hashlib.sha256(f"{scenario}\n{prompt}".encode()).hexdigest()[:8]
+    return new_id_prefix(lesson) + seed
 
 
 def write(fmt: str, banks: Sequence[tuple[str, str, Sequence[Question], Fraction | None]]) -> bytes:
