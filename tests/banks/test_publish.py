@@ -4,6 +4,7 @@ nothing and once, attempts keep what they showed, and `sync` never silently over
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import shutil
 import threading
@@ -312,6 +313,34 @@ def test_a_revision_plan_keeps_the_published_bank(app, lessons, bank_yaml):
     assert overlaid["1.2"] is authored["1.2"]
 
 
+def test_a_question_without_an_id_never_takes_the_id_of_one_in_the_database(
+    app, lessons, bank_yaml
+):
+    doc = bank_yaml("1.1")
+    questions = doc["questions"]
+    target = next(q for q in questions if q["kind"] in ("single", "multiple"))
+    base = formats.new_id("1.1", target)  # what the target is named when it comes without id
+    other = next(q for q in questions if q is not target)
+    other["id"] = base  # a different question already holds that id
+    services.publish(services.preview_import("1.1", dump(doc), "renamed.yaml"), actor=None)
+    db.session.commit()
+
+    lesson = next(item for item in lessons if item.number == "1.1")
+    in_force = services.questions_in_force([lesson])[lesson.id]
+    assert base in {q.id for q in in_force}
+    upload = [
+        dataclasses.replace(q, id="") if q.id == target["id"] else q
+        for q in in_force
+        if q.id != base
+    ]
+    data = formats.write("gift", [("1.1", "", upload, None)])
+    preview = services.preview_import("1.1", data, "no-ids.gift.txt")
+    ids = [q.id for q in preview.questions]
+    assert base not in ids
+    assert base + "-2" in ids
+    assert base not in {new.id for _, new in preview.changed}
+
+
 def test_cli_import_previews_then_publishes(app, lessons, bank_yaml, runner, tmp_path):
     doc = _edited(bank_yaml("1.1"))
     for key in ("_first", "_dropped", "_new"):
@@ -333,6 +362,63 @@ def test_cli_import_previews_then_publishes(app, lessons, bank_yaml, runner, tmp
     result = runner.invoke(args=["content", "import-bank", str(bad), "--lesson", "1.1"])
     assert result.exit_code == 1
     assert "problem" in result.output
+
+
+def _cli_docs(bank_yaml) -> tuple[dict, dict]:
+    one = _edited(bank_yaml("1.1"))
+    for key in ("_first", "_dropped", "_new"):
+        one.pop(key)
+    two = copy.deepcopy(one)
+    two["questions"][0]["prompt"] += "(另一版)"
+    return one, two
+
+
+def test_cli_publish_is_refused_when_someone_published_after_its_preview(
+    app, lessons, bank_yaml, runner, tmp_path, monkeypatch
+):
+    mine, theirs = _cli_docs(bank_yaml)
+    path = tmp_path / "mine.yaml"
+    path.write_bytes(dump(mine))
+    preview_import = services.preview_import
+
+    def preview_then_someone_publishes(*args, **kwargs):
+        preview = preview_import(*args, **kwargs)
+        other = preview_import("1.1", dump(theirs), "theirs.yaml")
+        services.publish(other, actor=None)
+        db.session.commit()
+        return preview
+
+    monkeypatch.setattr(services, "preview_import", preview_then_someone_publishes)
+    result = runner.invoke(
+        args=["content", "import-bank", str(path), "--lesson", "1.1", "--publish"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "已被他人修改" in result.output
+    db.session.rollback()
+    assert [p.filename for p in db.session.scalars(select(BankPublication))] == ["theirs.yaml"]
+
+
+def test_cli_publish_against_the_base_an_earlier_preview_printed(
+    app, lessons, bank_yaml, runner, tmp_path
+):
+    mine, theirs = _cli_docs(bank_yaml)
+    path = tmp_path / "mine.yaml"
+    path.write_bytes(dump(mine))
+    result = runner.invoke(args=["content", "import-bank", str(path), "--lesson", "1.1"])
+    assert result.exit_code == 0, result.output
+    base = next(line.split()[1] for line in result.output.splitlines() if line.startswith("base "))
+    services.publish(services.preview_import("1.1", dump(theirs), "theirs.yaml"), actor=None)
+    db.session.commit()
+    args = ["content", "import-bank", str(path), "--lesson", "1.1", "--publish"]
+    result = runner.invoke(args=[*args, "--base", base])
+    assert result.exit_code == 1, result.output
+    assert "已被他人修改" in result.output
+    assert _count(BankPublication) == 1
+    result = runner.invoke(args=["content", "import-bank", str(path), "--lesson", "1.1"])
+    base = next(line.split()[1] for line in result.output.splitlines() if line.startswith("base "))
+    result = runner.invoke(args=[*args, "--base", base])
+    assert result.exit_code == 0, result.output
+    assert _count(BankPublication) == 2
 
 
 @pytest.mark.parametrize("fmt", formats.FORMATS)
@@ -384,3 +470,18 @@ def test_another_hrs_draft_is_not_found(app, client, login_as, create_user, less
     response = client.post(f"/hr/content/banks/drafts/{draft.token}", data={"base": "x"})
     assert response.status_code == 302
     assert _count(BankPublication) == 0
+
+
+def test_each_user_keeps_only_their_newest_drafts(app, create_user, lessons):
+    hr, other = create_user(role=Role.HR), create_user(role=Role.HR)
+    theirs = services.store_draft(other, "1.1", "yaml", "theirs.yaml", b"x")
+    tokens = [
+        services.store_draft(hr, "1.1", "yaml", f"{n}.yaml", b"x").token
+        for n in range(services.DRAFTS_PER_USER + 2)
+    ]
+    db.session.commit()
+    mine = db.session.scalars(select(BankDraft.token).where(BankDraft.user_id == hr.id))
+    assert set(mine) == set(tokens[2:])
+    assert services.load_draft(tokens[0], hr) is None
+    assert services.load_draft(tokens[-1], hr) is not None
+    assert services.load_draft(theirs.token, other) is not None

@@ -72,8 +72,22 @@ def export_banks_command(out: Path) -> None:
 @click.option("--lesson", required=True, help="The lesson whose bank the file replaces.")
 @click.option("--format", "fmt", type=click.Choice(formats.FORMATS), help="Default: by extension.")
 @click.option("--publish", is_flag=True, help="Publish when the preview has no problem.")
-def import_bank_command(file: Path, lesson: str, fmt: str | None, publish: bool) -> None:
-    """Check a bank file against the norm in force and show what it changes; --publish installs it."""
+@click.option(
+    "--base",
+    metavar="DIGEST",
+    help="With --publish: publish only if the bank in force is still the one an earlier "
+    "preview showed (the base it printed).",
+)
+def import_bank_command(
+    file: Path, lesson: str, fmt: str | None, publish: bool, base: str | None
+) -> None:
+    """Check a bank file against the norm in force and show what it changes; --publish installs it.
+
+    Publishing is refused when someone published the lesson's bank after the preview it
+    follows (this run's, or the one --base names), as in the browser.
+    """
+    if base is not None and not publish:
+        raise click.UsageError("--base goes with --publish")
     preview = services.preview_import(lesson, file.read_bytes(), file.name, fmt)
     for place, message in preview.problems:
         click.echo(f"problem  {place}: {message}" if place else f"problem  {message}", err=True)
@@ -95,16 +109,20 @@ def import_bank_command(file: Path, lesson: str, fmt: str | None, publish: bool)
         f"{len(preview.changed)} changed, {len(preview.unchanged)} unchanged, "
         f"{len(preview.retired)} retired"
     )
+    click.echo(f"base {preview.base_digest}")
     if not publish:
         db.session.rollback()
-        click.echo("Preview only; nothing was written (add --publish to install it).")
+        click.echo(
+            "Preview only; nothing was written (add --publish to install it, and "
+            f"--base {preview.base_digest} to be sure nobody published in between)."
+        )
         return
     if not preview.changes_anything:
         db.session.rollback()
         click.echo("The file equals the bank in force; nothing to publish.")
         return
     try:
-        row = services.publish(preview, actor=None)
+        row = services.publish(preview, actor=None, expected_base=base or preview.base_digest)
     except services.PublishRefused as refused:
         db.session.rollback()
         click.echo(str(refused), err=True)

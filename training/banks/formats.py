@@ -16,12 +16,13 @@ question whose steps match their positions 1, 2, 3, ….
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import html
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -30,7 +31,7 @@ import yaml
 
 from training.quizzes import schema
 from training.quizzes.items import Question
-from training.sheets import neutralise
+from training.sheets import FORMULA_STARTS
 
 FORMATS = ("yaml", "xlsx", "gift", "moodle")
 EXTENSIONS = {"yaml": "yaml", "xlsx": "xlsx", "gift": "gift.txt", "moodle": "moodle.xml"}
@@ -43,7 +44,6 @@ MIMETYPES = {
 MAX_BYTES = 5 * 1024 * 1024
 MAX_QUESTIONS = 500  # per file; a lesson's bank holds tens
 MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024
-MAX_OPTIONS = 6  # the template's 选项A…F
 CITE_TAG = "cite:"
 REVIEWED_TAG = "reviewed:"
 CATEGORY_ROOT = "服务规范"
@@ -55,6 +55,7 @@ class RawItem:
 
     place: str
     data: dict[str, Any]
+    named: bool = False  # the file gave no id: ``read`` names it from its lesson and content
 
 
 @dataclass
@@ -84,8 +85,12 @@ def guess_format(filename: str) -> str | None:
     return None
 
 
-def read(fmt: str, data: bytes, lesson: str) -> ReadResult:
-    """Read a bank file of a format; ``lesson`` picks the XLSX sheet and names new ids."""
+def read(fmt: str, data: bytes, lesson: str, taken: Mapping[str, str] | None = None) -> ReadResult:
+    """Read a bank file of a format; ``lesson`` picks the XLSX sheet and names new ids.
+
+    ``taken`` maps ids already in use (in the database) to the ``identity`` of the question
+    holding each: a question named here never takes the id of a different question.
+    """
     if len(data) > MAX_BYTES:
         result = ReadResult()
         result.problem("", f"文件超过 {MAX_BYTES // (1024 * 1024)} MB,不是一课的题库")
@@ -95,7 +100,72 @@ def read(fmt: str, data: bytes, lesson: str) -> ReadResult:
     if len(result.items) > MAX_QUESTIONS:
         result.problem("", f"文件含 {len(result.items)} 题,超过每课 {MAX_QUESTIONS} 题的上限")
         result.items = result.items[:MAX_QUESTIONS]
+    _name_new_questions(result.items, lesson, taken or {})
     return result
+
+
+def identity(scenario: str, prompt: str, texts: Sequence[str]) -> str:
+    """A digest of what makes a question that one: its text and its options or steps."""
+    payload = "\x1f".join([scenario.strip(), prompt.strip(), *(t.strip() for t in texts)])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def question_identity(question: Question) -> str:
+    texts = question.steps if question.kind == "order" else ()
+    if question.kind in ("single", "multiple"):
+        texts = tuple(option.text for option in question.options)
+    return identity(question.scenario, question.prompt, texts)
+
+
+def _raw_identity(raw: dict[str, Any]) -> str:
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else ""
+
+    parts = raw.get("options") if isinstance(raw.get("options"), list) else raw.get("steps")
+    texts = [
+        text(part.get("text")) if isinstance(part, dict) else text(part)
+        for part in (parts if isinstance(parts, list) else [])
+    ]
+    return identity(text(raw.get("scenario")), text(raw.get("prompt")), texts)
+
+
+def new_id_prefix(lesson: str) -> str:
+    """How the ids ``new_id`` gives a lesson's questions start (l42-x)."""
+    return f"l{lesson.replace('.', '')}-x"
+
+
+def new_id(lesson: str, raw: dict[str, Any]) -> str:
+    """Name a question that came without an id, from its lesson and content (stable)."""
+    return new_id_prefix(lesson) + _raw_identity(raw)[:8]
+
+
+def _name_new_questions(items: list[RawItem], lesson: str, taken: Mapping[str, str]) -> None:
+    """Give each question without an id one that no other question of the file has, and
+    that no different question already has (``taken``); a suffix -2, -3 … tells apart
+    questions with the same content and the rare clash of digests."""
+    used = {item.data.get("id") for item in items if not item.named}
+    for item in items:
+        if not item.named:
+            continue
+        mine = _raw_identity(item.data)
+        base = candidate = new_id(lesson, item.data)
+        legacy = _legacy_id(lesson, item.data)
+        if taken.get(legacy) == mine and legacy not in used:
+            candidate = legacy  # named before options counted: the same question keeps its id
+        number = 1
+        while candidate in used or taken.get(candidate, mine) != mine:
+            number += 1
+            candidate = f"{base}-{number}"
+        used.add(candidate)
+        item.data["id"] = candidate
+
+
+def _legacy_id(lesson: str, raw: dict[str, Any]) -> str:
+    """The id questions without one were given before their options counted (text only)."""
+    scenario = raw.get("scenario") if isinstance(raw.get("scenario"), str) else ""
+    prompt = raw.get("prompt") if isinstance(raw.get("prompt"), str) else ""
+    seed = hashlib.sha256(f"{scenario}\n{prompt}".encode()).hexdigest()[:8]
+    return new_id_prefix(lesson) + seed
 
 
 def write(fmt: str, banks: Sequence[tuple[str, str, Sequence[Question], Fraction | None]]) -> bytes:
@@ -230,7 +300,9 @@ def read_yaml(data: bytes, lesson: str) -> ReadResult:
 
 # --- XLSX template ------------------------------------------------------------------------
 
-LETTERS = "ABCDEF"
+LETTERS = "ABCDEF"  # the template's option columns 选项A…F
+# A question with more options or steps gets columns 选项G, 选项H, … (its sheet only).
+ALL_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 KIND_LABELS = {"single": "单选", "multiple": "多选", "truefalse": "判断", "order": "排序"}
 KIND_NAMES = {
     **{label: kind for kind, label in KIND_LABELS.items()},
@@ -241,18 +313,37 @@ TAG_LABELS = {"external": "外部", "internal": "内部", "concept": "概念", "
 TAG_NAMES = {**{label: tag for tag, label in TAG_LABELS.items()}, **{t: t for t in TAG_LABELS}}
 TRUE_WORDS = {"正确", "对", "是", "√", "T", "TRUE", "true", "True"}
 FALSE_WORDS = {"错误", "错", "否", "×", "F", "FALSE", "false", "False"}
-HEADERS = (
-    "编号",
-    "题型",
-    "情境",
-    "题干",
-    *(f"选项{letter}" for letter in LETTERS),
-    "正确答案",
-    "各选项解析",
-    "引用条款",
-    "标签",
-    "复核版本",
-)
+
+
+def _headers(letters: str) -> tuple[str, ...]:
+    return (
+        "编号",
+        "题型",
+        "情境",
+        "题干",
+        *(f"选项{letter}" for letter in letters),
+        "正确答案",
+        "各选项解析",
+        "引用条款",
+        "标签",
+        "复核版本",
+    )
+
+
+HEADERS = _headers(LETTERS)
+ALL_HEADERS = frozenset(_headers(ALL_LETTERS))
+COLUMN_WIDTHS = {
+    "编号": 24,
+    "题型": 8,
+    "情境": 40,
+    "题干": 40,
+    "正确答案": 10,
+    "各选项解析": 60,
+    "引用条款": 16,
+    "标签": 12,
+    "复核版本": 14,
+}
+OPTION_WIDTH = 30
 REQUIRED_HEADERS = ("题型", "题干", "正确答案", "引用条款")
 INSTRUCTIONS = (
     ("列", "怎么填"),
@@ -263,7 +354,11 @@ INSTRUCTIONS = (
     ("题型", "单选、多选、判断或排序。"),
     ("情境", "题目所处的情境(谁、刚发生了什么);可留空。"),
     ("题干", "要回答的问题。"),
-    ("选项A…选项F", "单选 2–6 项、多选 3–6 项;判断题不填;排序题按任意顺序填写各步骤。"),
+    (
+        "选项A…选项F",
+        "单选至少 2 项、多选至少 3 项,通常不超过 6 项;判断题不填;排序题按任意顺序填写各步骤。"
+        "选项更多时,在选项F之后加列 选项G、选项H…(最多到选项Z)。",
+    ),
     (
         "正确答案",
         "单选填一个字母(B);多选填所有正确字母(ACD);判断填 正确 或 错误;排序填各步骤的正确顺序(CABD)。",
@@ -293,6 +388,7 @@ def _split_list(value: str) -> list[str]:
 def write_xlsx(banks) -> bytes:
     import openpyxl
     from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
     workbook = openpyxl.Workbook()
     notes = workbook.create_sheet("说明", 0)
@@ -308,16 +404,22 @@ def write_xlsx(banks) -> bytes:
         banks = [("", "", [], None)]
     for lesson, _title, questions, _mark in banks:
         sheet = workbook.create_sheet(lesson or "题库")
-        sheet.append(list(HEADERS))
+        count = max([len(LETTERS), *(_choice_count(q) for q in questions)])
+        if count > len(ALL_LETTERS):
+            raise ValueError(f"a question has {count} options or steps; XLSX holds at most 26")
+        letters = ALL_LETTERS[:count]
+        headers = _headers(letters)
+        sheet.append(list(headers))
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for question in questions:
-            sheet.append([neutralise(v) for v in _xlsx_row(question)])
-        widths = {"A": 24, "B": 8, "C": 40, "D": 40, "K": 10, "L": 60, "M": 16, "N": 12, "O": 14}
-        for letter in "EFGHIJ":
-            widths[letter] = 30
-        for letter, width in widths.items():
-            sheet.column_dimensions[letter].width = width
+        for number, question in enumerate(questions, start=2):
+            for column, value in enumerate(_xlsx_row(question, letters), start=1):
+                _text_cell(sheet.cell(row=number, column=column), value)
+        for column, header in enumerate(headers, start=1):
+            dimension = sheet.column_dimensions[get_column_letter(column)]
+            dimension.width = COLUMN_WIDTHS.get(header, OPTION_WIDTH)
+            # Text typed into the template stays text: a clause 4.10 is not the number 4.1.
+            dimension.number_format = "@"
         for row in sheet.iter_rows(min_row=2):
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -328,14 +430,36 @@ def write_xlsx(banks) -> bytes:
     return out.getvalue()
 
 
-def _xlsx_row(question: Question) -> list[str]:
-    options = [""] * len(LETTERS)
+def _text_cell(cell, value: str) -> None:
+    """Put text in a cell as text, never as a formula, and without changing it.
+
+    Text that a spreadsheet could take for a formula (= + - @ …) is stored as a string
+    with Excel's quote prefix: shown as typed, kept as text when someone edits the cell,
+    and read back exactly (no apostrophe is added to the text itself).
+    """
+    cell.value = value
+    cell.data_type = "s"
+    if value.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+
+
+def _choice_count(question: Question) -> int:
+    """How many option columns a question fills (its options or its steps)."""
+    if question.kind in ("single", "multiple"):
+        return len(question.options)
+    if question.kind == "order":
+        return len(question.steps)
+    return 0
+
+
+def _xlsx_row(question: Question, letters: str = LETTERS) -> list[str]:
+    options = [""] * len(letters)
     if question.kind in ("single", "multiple"):
         for index, option in enumerate(question.options):
             options[index] = option.text
-        answer = "".join(LETTERS[i] for i, o in enumerate(question.options) if o.correct)
+        answer = "".join(letters[i] for i, o in enumerate(question.options) if o.correct)
         lines = [question.feedback] if question.feedback else []
-        lines += [f"{LETTERS[i]}:{o.feedback}" for i, o in enumerate(question.options)]
+        lines += [f"{letters[i]}:{o.feedback}" for i, o in enumerate(question.options)]
         feedback = "\n".join(lines)
     elif question.kind == "truefalse":
         answer = "正确" if question.answer else "错误"
@@ -344,7 +468,7 @@ def _xlsx_row(question: Question) -> list[str]:
         # Steps in the sheet in their given order; the answer names that order.
         for index, step in enumerate(question.steps):
             options[index] = step
-        answer = LETTERS[: len(question.steps)]
+        answer = letters[: len(question.steps)]
         feedback = question.feedback
     return [
         question.id,
@@ -397,27 +521,35 @@ def read_xlsx(data: bytes, lesson: str) -> ReadResult:
             return result
         if sheet.title != "说明" and re.fullmatch(r"\d+(\.\d+)*", sheet.title):
             result.lesson = sheet.title
-        rows = sheet.iter_rows(min_row=1, max_col=len(HEADERS) + 5, values_only=True)
+        rows = sheet.iter_rows(min_row=1, max_col=len(ALL_HEADERS) + 5)
         header: list[str] = []
-        for number, values in enumerate(rows, start=1):
-            cells = ["" if v is None else str(v).strip() for v in values]
+        columns = LETTERS
+        for number, row_cells in enumerate(rows, start=1):
+            cells = [_cell_text(cell) for cell in row_cells]
             if number == 1:
                 header = cells
                 missing = [h for h in REQUIRED_HEADERS if h not in header]
                 if missing:
                     result.problem("第 1 行", f"缺少列:{'、'.join(missing)}(请用空白模板)")
                     return result
-                unknown = [h for h in header if h and h not in HEADERS]
+                unknown = [h for h in header if h and h not in ALL_HEADERS]
                 if unknown:
                     result.problem("第 1 行", f"未知的列:{'、'.join(unknown)}")
+                columns = "".join(x for x in ALL_LETTERS if f"选项{x}" in header)
                 continue
             if number > MAX_QUESTIONS + 1:
                 result.problem("", f"工作表超过 {MAX_QUESTIONS} 行题目")
                 break
             if not any(cells):
                 continue
+            place = f"第 {number} 行"
             row = dict(zip(header, cells, strict=False))
-            result.items.append(_item_from_row(row, f"第 {number} 行", lesson, result))
+            cite_cell = dict(zip(header, row_cells, strict=False)).get("引用条款")
+            if cite_cell is not None:
+                _check_clause_cell(cite_cell, row.get("引用条款", ""), place, result)
+            item = _item_from_row(row, place, result, columns)
+            item.named = not item.data["id"]
+            result.items.append(item)
     except Exception:  # a damaged sheet can fail while streaming
         result.problem("", "Excel 文件已损坏或格式不受支持,无法读取")
     finally:
@@ -425,13 +557,69 @@ def read_xlsx(data: bytes, lesson: str) -> ReadResult:
     return result
 
 
-def new_id(lesson: str, prompt: str, scenario: str) -> str:
-    """Name a question that came without an id, from its lesson and text (stable)."""
-    seed = hashlib.sha256(f"{scenario}\n{prompt}".encode()).hexdigest()[:8]
-    return f"l{lesson.replace('.', '')}-x{seed}"
+# A number format that shows a fixed count of decimals: 0, 0.00, #,##0.0 ….
+_FIXED_DECIMALS = re.compile(r"[#,0]*0(?:\.(0+))?")
 
 
-def _item_from_row(row: dict[str, str], place: str, lesson: str, result: ReadResult) -> RawItem:
+def _fixed_decimals(number_format: str | None) -> int | None:
+    """Return how many decimals a cell's number format shows, or None (General, text…)."""
+    if not number_format:
+        return None
+    first = number_format.split(";")[0]
+    first = re.sub(r'"[^"]*"|\\.|_.|\[[^\]]*\]', "", first).strip()
+    found = _FIXED_DECIMALS.fullmatch(first)
+    return len(found.group(1) or "") if found else None
+
+
+def _cell_text(cell) -> str:
+    """Return a cell as the text it shows: numbers with the decimals their format shows."""
+    value = cell.value
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        decimals = _fixed_decimals(getattr(cell, "number_format", None))
+        grouping = "," if decimals is not None and "," in (cell.number_format or "") else ""
+        if decimals is not None:
+            return f"{value:{grouping}.{decimals}f}"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time():
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _check_clause_cell(cell, text: str, place: str, result: ReadResult) -> None:
+    """Refuse clause numbers Excel stored as a date or as a number without its zeros.
+
+    Typed into a General cell, 4.10 is stored as the number 4.1: the sheet cannot say which
+    clause was meant. A number format with fixed decimals (0.00) shows what was meant.
+    """
+    value = cell.value
+    fix = "请把引用条款列设为文本格式后重新输入条款号"
+    if isinstance(value, datetime.date | datetime.time):
+        result.problem(place, f"引用条款被 Excel 当作日期或时间({text}),无法确定条款号;{fix}")
+    elif isinstance(value, float) and _fixed_decimals(cell.number_format) is None:
+        result.problem(
+            place,
+            f"引用条款「{text}」是 Excel 数字单元格,小数末尾的 0 已丢失"
+            f"(如 4.10 会存成 4.1),无法确定条款号;{fix}",
+        )
+
+
+def _item_from_row(
+    row: dict[str, str], place: str, result: ReadResult, columns: str = LETTERS
+) -> RawItem:
+    """Read one sheet row; ``columns`` are the letters of the sheet's option columns."""
+
     def bad(message: str) -> None:
         result.problem(place, message)
 
@@ -441,7 +629,7 @@ def _item_from_row(row: dict[str, str], place: str, lesson: str, result: ReadRes
     if kind is None:
         bad(f"题型「{kind_label}」无法识别,应为单选、多选、判断或排序")
         kind = kind_label
-    raw["id"] = row.get("编号") or new_id(lesson, row.get("题干", ""), row.get("情境", ""))
+    raw["id"] = row.get("编号", "")  # none: named by ``read``
     raw["kind"] = kind
     raw["cites"] = _split_list(row.get("引用条款", ""))
     tags = []
@@ -459,7 +647,7 @@ def _item_from_row(row: dict[str, str], place: str, lesson: str, result: ReadRes
     raw["prompt"] = row.get("题干", "")
     if row.get("复核版本"):
         raw["reviewed_for"] = row["复核版本"]
-    texts = [(letter, row.get(f"选项{letter}", "")) for letter in LETTERS]
+    texts = [(letter, row.get(f"选项{letter}", "")) for letter in ALL_LETTERS]
     filled = [(letter, text) for letter, text in texts if text]
     answer = row.get("正确答案", "").replace(" ", "").upper()
     feedback = row.get("各选项解析", "")
@@ -474,7 +662,7 @@ def _item_from_row(row: dict[str, str], place: str, lesson: str, result: ReadRes
                 bad(f"正确答案「{key}」不是已填写的选项({''.join(letters)})")
         if len(set(keys)) != len(keys):
             bad("正确答案中有重复的字母")
-        per_option = _option_feedback(feedback)
+        per_option = _option_feedback(feedback, columns)
         general = per_option.pop("", "")
         if general:
             raw["feedback"] = general
@@ -508,19 +696,20 @@ def _item_from_row(row: dict[str, str], place: str, lesson: str, result: ReadRes
     return RawItem(place, raw)
 
 
-# "A:", "A：", "A.", "A、", "A)" and "A）" all start an option's feedback.
-_OPTION_LINE = re.compile(r"^\s*([A-Fa-f])\s*[:\uff1a.\u3001)\uff09]\s*")
-
-
-def _option_feedback(text: str) -> dict[str, str]:
+def _option_feedback(text: str, columns: str = LETTERS) -> dict[str, str]:
     """Split "A:…\\nB:…" into feedback by letter; lines without a letter continue the last.
 
-    Lines before the first letter are the whole item's feedback, under the key "".
+    "A:", "A：", "A.", "A、", "A)" and "A）" start an option's feedback, for the letters of
+    the sheet's option columns. Lines before the first letter are the whole item's
+    feedback, under the key "".
     """
+    option_line = re.compile(
+        rf"^\s*([{columns or LETTERS}])\s*[:\uff1a.\u3001)\uff09]\s*", re.IGNORECASE
+    )
     found: dict[str, str] = {}
     current = ""
     for line in text.splitlines():
-        match = _OPTION_LINE.match(line)
+        match = option_line.match(line)
         if match:
             current = match.group(1).upper()
             found[current] = line[match.end() :].strip()
@@ -534,13 +723,30 @@ def _option_feedback(text: str) -> dict[str, str]:
 # --- GIFT ---------------------------------------------------------------------------------
 
 _GIFT_SPECIAL = "~=#{}:"
+# Moodle's GIFT importer reads "[html]" and its kin at the start of a text as its format.
+_GIFT_FORMAT = re.compile(r"\s*\[(html|moodle|markdown|plain)\]")
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
 def _gift_escape(text: str) -> str:
+    """Escape GIFT's special characters (\\ ~ = # { } :) and write line breaks as \\n."""
     out = text.replace("\\", "\\\\")
     for char in _GIFT_SPECIAL:
         out = out.replace(char, "\\" + char)
-    return out.replace("\r\n", "\n").replace("\n", "\\n")
+    return _LINE_BREAKS.sub("\\\\n", out)
+
+
+def _gift_text(text: str) -> str:
+    """Write a text for GIFT: escaped, and marked [moodle] (Moodle's default format, which
+    importers drop) when its start would otherwise read as a format ([html]…) or a weight
+    (%50%)."""
+    escaped = _gift_escape(text)
+    return f"[moodle]{escaped}" if text.startswith(("[", "%")) else escaped
+
+
+def _gift_html(fragment: str) -> str:
+    """Write an HTML fragment as a GIFT text in [html] format."""
+    return "[html]" + _gift_escape(fragment)
 
 
 def _gift_unescape(text: str) -> str:
@@ -555,9 +761,28 @@ def _gift_unescape(text: str) -> str:
     return "".join(out).strip()
 
 
+# Moodle's listed grade fractions (question_bank::fraction_options_full) of 1 … 10 parts.
+_MOODLE_FRACTIONS = {
+    1: "100",
+    2: "50",
+    3: "33.33333",
+    4: "25",
+    5: "20",
+    6: "16.66667",
+    7: "14.28571",
+    8: "12.5",
+    9: "11.11111",
+    10: "10",
+}
+
+
 def _moodle_fraction(correct: int) -> str:
-    """Moodle accepts only listed grade fractions; 2, 3 and 4 correct options fit."""
-    return {1: "100", 2: "50", 3: "33.33333", 4: "25", 5: "20", 6: "16.66667"}[correct]
+    """The grade of each correct option when ``correct`` share the marks.
+
+    Moodle lists fractions for up to 10 correct options; beyond that the exact share is
+    written, which Moodle's import takes with "nearest grade if not listed".
+    """
+    return _MOODLE_FRACTIONS.get(correct) or f"{100 / correct:.5f}"
 
 
 def write_gift(banks) -> bytes:
@@ -568,10 +793,16 @@ def write_gift(banks) -> bytes:
             tags = " ".join(f"[tag:{t}]" for t in (*question.tags, *_cite_tags(question)))
             lines.append(f"// [id:{question.id}] {tags}".rstrip())
             if title:
-                lines.append(f"// 第 {lesson} 课 {title}")
-            body = _gift_escape(question.prompt)
-            if question.scenario:
-                body = _gift_escape(question.scenario) + "\\n\\n" + body
+                lines.append(f"// 第 {lesson} 课 {' '.join(title.split())}")
+            if "\n\n" in question.prompt:
+                # A blank line would split scenario from prompt: name the parts in HTML.
+                body = _gift_html(
+                    _html_paragraphs(("scenario", question.scenario), ("prompt", question.prompt))
+                )
+            elif question.scenario:
+                body = _gift_text(f"{question.scenario}\n\n{question.prompt}")
+            else:
+                body = _gift_text(question.prompt)
             lines.append(f"::{_gift_escape(question.id)}::{body}{{")
             lines.extend(_gift_answers(question))
             lines += ["}", ""]
@@ -588,23 +819,31 @@ def _cite_tags(question: Question) -> list[str]:
 
 def _gift_answers(question: Question) -> list[str]:
     if question.kind == "truefalse":
-        fb = _gift_escape(question.feedback)
+        fb = _gift_text(question.feedback)
         return [f"{'TRUE' if question.answer else 'FALSE'}#{fb}#{fb}"]
     if question.kind == "order":
-        pairs = [f"={_gift_escape(s)} -> {n}" for n, s in enumerate(question.steps, start=1)]
-        return [*pairs, f"####{_gift_escape(question.feedback)}"]
+        pairs = [f"={_gift_step(s)} -> {n}" for n, s in enumerate(question.steps, start=1)]
+        return [*pairs, f"####{_gift_text(question.feedback)}"]
     right = sum(1 for o in question.options if o.correct)
     lines = []
     for option in question.options:
-        text, fb = _gift_escape(option.text), _gift_escape(option.feedback)
+        text, fb = _gift_text(option.text), _gift_text(option.feedback)
         if question.kind == "single":
             mark = "=" if option.correct else "~"
         else:
             mark = f"~%{_moodle_fraction(right)}%" if option.correct else "~%-100%"
         lines.append(f"{mark}{text}#{fb}")
     if question.feedback:
-        lines.append(f"####{_gift_escape(question.feedback)}")
+        lines.append(f"####{_gift_text(question.feedback)}")
     return lines
+
+
+def _gift_step(step: str) -> str:
+    """A step of a matching question; "->" in it is written as HTML (-&gt;), as the first
+    "->" of a pair separates the step from its position."""
+    if "->" in step:
+        return _gift_html(html.escape(step).replace("\n", "<br>"))
+    return _gift_text(step)
 
 
 _GIFT_META = re.compile(r"\[(id|tag):([^\]]+)\]")
@@ -620,7 +859,7 @@ def read_gift(data: bytes, lesson: str) -> ReadResult:
     start = 0
     category: str | None = None
     parts: list[tuple[str | None, RawItem]] = []
-    for number, line in enumerate([*text.splitlines(), ""], start=1):
+    for number, line in enumerate([*_LINE_BREAKS.split(text), ""], start=1):
         stripped = line.strip()
         if not block and stripped.startswith("//"):
             for key, value in _GIFT_META.findall(stripped):
@@ -635,7 +874,9 @@ def read_gift(data: bytes, lesson: str) -> ReadResult:
             block.append(line)
             continue
         if block:
-            parts.append((category, _gift_item("\n".join(block), start, meta, lesson, result)))
+            item = _gift_item("\n".join(block), start, meta, result)
+            item.named = bool(item.data) and not item.data.get("id")
+            parts.append((category, item))
             meta = {"id": [], "tag": []}
             block = []
     _keep_lesson(parts, lesson, result)
@@ -699,15 +940,13 @@ def _find_unescaped(text: str, token: str, start: int = 0) -> int:
     return -1
 
 
-def _gift_item(
-    block: str, line: int, meta: dict[str, list[str]], lesson: str, result: ReadResult
-) -> RawItem:
+def _gift_item(block: str, line: int, meta: dict[str, list[str]], result: ReadResult) -> RawItem:
     place = f"第 {line} 行"
 
     def bad(message: str) -> None:
         result.problem(place, message)
 
-    body = "\n".join(part for part in block.splitlines() if not part.strip().startswith("//"))
+    body = "\n".join(part for part in block.split("\n") if not part.strip().startswith("//"))
     name = ""
     if body.startswith("::"):
         end = body.find("::", 2)
@@ -722,9 +961,8 @@ def _gift_item(
         return RawItem(place, {})
     if body[closing + 1 :].strip():
         bad("答案的 } 之后还有文字;本工具只导入答案在题末的题目")
-    question_text = _gift_unescape(body[:opening])
+    scenario, prompt = _gift_question_text(body[:opening], bad)
     answers = body[opening + 1 : closing].strip()
-    scenario, _, prompt = question_text.rpartition("\n\n")
     tags, cites, reviewed = [], [], ""
     for tag in meta["tag"]:
         if tag.startswith(CITE_TAG):
@@ -734,26 +972,26 @@ def _gift_item(
         else:
             tags.append(tag)
     raw: dict[str, Any] = {
-        "id": (meta["id"] or [name])[0] or new_id(lesson, prompt, scenario),
+        "id": (meta["id"] or [name])[0],  # none: named by ``read``
         "cites": cites,
     }
     if tags:
         raw["tags"] = tags
-    if scenario.strip():
-        raw["scenario"] = scenario.strip()
-    raw["prompt"] = prompt.strip()
+    if scenario:
+        raw["scenario"] = scenario
+    raw["prompt"] = prompt
     if reviewed:
         raw["reviewed_for"] = reviewed
     general = ""
     hashes = _find_unescaped(answers, "####")
     if hashes >= 0:
-        answers, general = answers[:hashes], _gift_unescape(answers[hashes + 4 :])
+        answers, general = answers[:hashes], _gift_read_text(answers[hashes + 4 :], bad)
     head = answers.strip().split("#")[0].strip().upper()
     if head in ("T", "TRUE", "F", "FALSE"):
         raw["kind"] = "truefalse"
         raw["answer"] = head.startswith("T")
         pieces = _split_unescaped(answers, "#")
-        feedbacks = [_gift_unescape(text) for mark, text in pieces if mark == "#"]
+        feedbacks = [_gift_read_text(text, bad) for mark, text in pieces if mark == "#"]
         raw["feedback"] = general or (feedbacks[-1] if feedbacks else "")
         return RawItem(place, raw)
     pieces = [(m, t) for m, t in _split_unescaped(answers, "=~") if m or t.strip()]
@@ -762,7 +1000,7 @@ def _gift_item(
         numbered = []
         for _, text in pieces:
             arrow = _find_unescaped(text, "->")
-            step, target = _gift_unescape(text[:arrow]), _gift_unescape(text[arrow + 2 :])
+            step, target = _gift_read_text(text[:arrow], bad), _gift_unescape(text[arrow + 2 :])
             if not target.isdigit():
                 bad(f"匹配题的「{step}」对应「{target}」:只有按 1、2、3… 排序的匹配题可以导入")
                 return RawItem(place, raw)
@@ -786,9 +1024,9 @@ def _gift_item(
         correct = mark == "=" or (weight is not None and weight > 0)
         options.append(
             {
-                "text": _gift_unescape(option_text),
+                "text": _gift_read_text(option_text, bad),
                 "correct": correct,
-                "feedback": _gift_unescape(feedback),
+                "feedback": _gift_read_text(feedback, bad),
             }
         )
     raw["kind"] = "multiple" if weighted or sum(o["correct"] for o in options) > 1 else "single"
@@ -796,6 +1034,42 @@ def _gift_item(
     if general:
         raw["feedback"] = general
     return RawItem(place, raw)
+
+
+def _gift_format(text: str) -> tuple[str, str]:
+    """Split a GIFT text into its format (moodle when it names none) and the rest."""
+    found = _GIFT_FORMAT.match(text)
+    if found is None:
+        return "moodle", text
+    return found.group(1), text[found.end() :]
+
+
+def _gift_read_text(text: str, bad: Callable[[str], None]) -> str:
+    """Read a GIFT text: drop a [moodle], [markdown] or [plain] mark (the text is used as it
+    is); turn [html] into plain text, or report markup that cannot be read."""
+    fmt, rest = _gift_format(text)
+    value = _gift_unescape(rest)
+    if fmt != "html":
+        return value
+    plain = _html_text(value)
+    if plain is None:
+        bad(f"[html] 格式的文字无法按 HTML 读取:「{value[:40]}」")
+        return value
+    return plain
+
+
+def _gift_question_text(text: str, bad: Callable[[str], None]) -> tuple[str, str]:
+    """Return the scenario and prompt of a GIFT question text (a blank line parts them)."""
+    fmt, rest = _gift_format(text)
+    value = _gift_unescape(rest)
+    if fmt == "html":
+        parts = _paragraphs(value)
+        if parts is None:
+            bad(f"题目的 [html] 文字无法按 HTML 读取:「{value[:40]}」")
+            return "", value
+        return parts.get("scenario", ""), parts.get("prompt", "")
+    scenario, _, prompt = value.rpartition("\n\n")
+    return scenario.strip(), prompt.strip()
 
 
 def _partition_unescaped(text: str, char: str) -> tuple[str, str, str]:
@@ -901,41 +1175,121 @@ def _moodle_answer(element, fraction: str, text: str, feedback: str) -> None:
     _text_element(etree.SubElement(answer, "feedback"), html.escape(feedback), html_format=True)
 
 
-def _html_text(fragment: str | None) -> str:
-    """Plain text of an HTML fragment, <br> and paragraph ends as line breaks."""
+_BLOCKS = ("p", "div", "li", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6")
+_BLOCK_END = "\ue000"  # a private-use character marks where a block ended
+
+
+def _html_root(fragment: str):
+    """Parse an HTML fragment (lxml's HTML parser: no network, no DTD); None when broken.
+
+    Scripts and styles are dropped: their content is not text anyone reads.
+    """
     from lxml import html as lxml_html
 
+    try:
+        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    except Exception:  # lxml raises ParserError or ValueError on markup it cannot take
+        return None
+    for element in root.xpath(".//script | .//style | .//head | .//title"):
+        element.drop_tree()
+    return root
+
+
+def _element_text(element) -> str:
+    """The text of an element: <br> a line break, the end of a paragraph a blank line."""
+    for br in element.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    for block in element.iter(*_BLOCKS):
+        if block is not element:
+            block.tail = _BLOCK_END + (block.tail or "")
+    text = element.text_content()
+    text = re.sub(rf"\s*{_BLOCK_END}[\s{_BLOCK_END}]*", "\n\n", text)
+    return text.strip()
+
+
+def _html_text(fragment: str | None) -> str | None:
+    """Plain text of an HTML fragment, or None when it cannot be read as HTML."""
     if not fragment or not fragment.strip():
         return ""
-    try:
-        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
-    except Exception:  # lxml raises ParserError on broken markup
-        return fragment.strip()
-    for br in root.iter("br"):
-        br.tail = "\n" + (br.tail or "")
-    return root.text_content().strip()
+    root = _html_root(fragment)
+    return None if root is None else _element_text(root)
 
 
-def _paragraphs(fragment: str | None) -> dict[str, str]:
-    from lxml import html as lxml_html
-
+def _paragraphs(fragment: str | None) -> dict[str, str] | None:
+    """The paragraphs of a question text by role (class scenario or prompt, else the last
+    paragraph is the prompt); None when the fragment cannot be read as HTML."""
     if not fragment or not fragment.strip():
         return {}
-    try:
-        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
-    except Exception:  # lxml raises ParserError on broken markup
-        return {"prompt": fragment.strip()}
+    root = _html_root(fragment)
+    if root is None:
+        return None
     found: dict[str, str] = {}
     paragraphs = root.findall("p")
     if not paragraphs:
-        return {"prompt": _html_text(fragment)}
+        return {"prompt": _element_text(root)}
     for index, paragraph in enumerate(paragraphs):
-        for br in paragraph.iter("br"):
-            br.tail = "\n" + (br.tail or "")
         role = paragraph.get("class") or ("prompt" if index == len(paragraphs) - 1 else "scenario")
-        text = paragraph.text_content().strip()
+        text = _element_text(paragraph)
         found[role] = f"{found[role]}\n{text}" if role in found else text
     return found
+
+
+# Moodle's text formats other than HTML; their text is used as it is. A missing or unknown
+# format is HTML (as Moodle's importer assumes).
+_MOODLE_TEXT_FORMATS = frozenset({"moodle_auto_format", "plain_text", "markdown", "wiki_like"})
+
+
+def _is_html(holder) -> bool:
+    return (holder.get("format") or "html").strip() not in _MOODLE_TEXT_FORMATS
+
+
+def _moodle_text(holder, what: str, place: str, result: ReadResult) -> str:
+    """The text of a Moodle XML text field (an answer, a feedback…) in its format."""
+    if holder is None:
+        return ""
+    value = holder.findtext("text") or ""
+    if not _is_html(holder):
+        return value.strip()
+    text = _html_text(value)
+    if text is None:
+        result.problem(place, f"{what}的 HTML 无法读取:「{value.strip()[:40]}」")
+        return value.strip()
+    return text
+
+
+def _moodle_question_text(element, place: str, result: ReadResult) -> tuple[str, str]:
+    """The scenario and prompt of a question: HTML paragraphs, or text parted by a blank line."""
+    holder = element.find("questiontext")
+    if holder is None:
+        return "", ""
+    value = holder.findtext("text") or ""
+    if not _is_html(holder):
+        scenario, _, prompt = value.strip().rpartition("\n\n")
+        return scenario.strip(), prompt.strip()
+    parts = _paragraphs(value)
+    if parts is None:
+        result.problem(place, f"题目文字的 HTML 无法读取:「{value.strip()[:40]}」")
+        return "", value.strip()
+    return parts.get("scenario", ""), parts.get("prompt", "")
+
+
+def _moodle_general_feedback(element, place: str, result: ReadResult) -> str:
+    holder = element.find("generalfeedback")
+    if holder is None:
+        return ""
+    if _is_html(holder):
+        parts = _paragraphs(holder.findtext("text"))
+        if parts and "feedback" in parts:  # our own export: <p class="feedback">
+            return parts["feedback"]
+    return _moodle_text(holder, "总解析", place, result)
+
+
+def _doctype_line(data: bytes) -> str:
+    index = data.find(b"<!DOCTYPE")
+    if index < 0:
+        return ""
+    line = data.count(b"\n", 0, index) + 1
+    return f"第 {line} 行"
 
 
 def read_moodle(data: bytes, lesson: str) -> ReadResult:
@@ -951,6 +1305,15 @@ def read_moodle(data: bytes, lesson: str) -> ReadResult:
         line = exc.lineno or 0
         result.problem(f"第 {line} 行" if line else "", f"XML 格式错误:{exc.msg}")
         return result
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        # Entities are never expanded; a bank file has no use for a DTD, so none is read.
+        result.problem(
+            _doctype_line(data),
+            "文件含 DOCTYPE 或 ENTITY 声明:Moodle XML 题库不需要它们,为安全起见不予导入"
+            "(请删除 <!DOCTYPE …> 部分后重新上传)",
+        )
+        return result
     if root.tag != "quiz":
         result.problem("", "这不是 Moodle XML 题库(根元素应为 <quiz>)")
         return result
@@ -965,14 +1328,14 @@ def read_moodle(data: bytes, lesson: str) -> ReadResult:
         if kind not in ("multichoice", "truefalse", "ordering"):
             result.problem(place, f"题型 {kind} 无法导入(只支持单选、多选、判断和排序)")
             continue
-        parts.append((category, RawItem(place, _moodle_item(element, kind, lesson, place, result))))
+        raw = _moodle_item(element, kind, place, result)
+        parts.append((category, RawItem(place, raw, named=not raw["id"])))
     _keep_lesson(parts, lesson, result)
     return result
 
 
-def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult) -> dict:
-    text = _paragraphs(element.findtext("questiontext/text"))
-    scenario, prompt = text.get("scenario", ""), text.get("prompt", "")
+def _moodle_item(element, kind: str, place: str, result: ReadResult) -> dict:
+    scenario, prompt = _moodle_question_text(element, place, result)
     qid = (element.findtext("idnumber") or element.findtext("name/text") or "").strip()
     tags, cites, reviewed = [], [], ""
     for tag in element.findall("tags/tag"):
@@ -983,7 +1346,7 @@ def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult
             reviewed = value[len(REVIEWED_TAG) :]
         elif value:
             tags.append(value)
-    raw: dict[str, Any] = {"id": qid or new_id(lesson, prompt, scenario), "cites": cites}
+    raw: dict[str, Any] = {"id": qid, "cites": cites}  # no id: named by ``read``
     if tags:
         raw["tags"] = tags
     if scenario:
@@ -991,9 +1354,7 @@ def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult
     raw["prompt"] = prompt
     if reviewed:
         raw["reviewed_for"] = reviewed
-    general = _paragraphs(element.findtext("generalfeedback/text")).get("feedback", "")
-    if not general:
-        general = _html_text(element.findtext("generalfeedback/text"))
+    general = _moodle_general_feedback(element, place, result)
     answers = element.findall("answer")
 
     def fraction(answer) -> float:
@@ -1004,31 +1365,32 @@ def _moodle_item(element, kind: str, lesson: str, place: str, result: ReadResult
             return 0.0
 
     if kind == "truefalse":
-        true_answer = next(
-            (a for a in answers if (a.findtext("text") or "").strip().lower() == "true"), None
-        )
+        by_text = {(a.findtext("text") or "").strip().lower(): a for a in answers}
+        true_answer = by_text.get("true")
+        raw["kind"] = "truefalse"
         if true_answer is None:
             result.problem(place, "判断题缺少 true 答案")
-            raw["kind"] = "truefalse"
             return raw
-        raw["kind"] = "truefalse"
         raw["answer"] = fraction(true_answer) > 0
-        feedback = _html_text(true_answer.findtext("feedback/text"))
+        # The explanation is what someone who answered right is told.
+        correct = true_answer if raw["answer"] else by_text.get("false")
+        feedback = ""
+        if correct is not None:
+            feedback = _moodle_text(correct.find("feedback"), "判断题解析", place, result)
         raw["feedback"] = general or feedback
         return raw
     if kind == "ordering":
         raw["kind"] = "order"
-        steps = [_html_text(a.findtext("text")) for a in answers]
-        raw["steps"] = steps
+        raw["steps"] = [_moodle_text(a, "排序步骤", place, result) for a in answers]
         raw["feedback"] = general
         return raw
     single = (element.findtext("single") or "true").strip().lower() in ("true", "1")
     raw["kind"] = "single" if single else "multiple"
     raw["options"] = [
         {
-            "text": _html_text(a.findtext("text")),
+            "text": _moodle_text(a, "选项", place, result),
             "correct": fraction(a) > 0,
-            "feedback": _html_text(a.findtext("feedback/text")),
+            "feedback": _moodle_text(a.find("feedback"), "选项解析", place, result),
         }
         for a in answers
     ]

@@ -39,6 +39,7 @@ from training.quizzes.models import QuizQuestion
 from training.quizzes.services import sync_questions
 
 DRAFT_MAX_AGE = timedelta(hours=24)
+DRAFTS_PER_USER = 10  # uploads kept per person; older ones go, so uploads cannot fill the database
 
 
 # --- the banks in force ----------------------------------------------------------------------
@@ -312,7 +313,7 @@ def preview_import(
             ("", "无法识别文件格式:请上传 .yaml、.xlsx、GIFT(.gift/.txt)或 Moodle XML(.xml)")
         )
         return preview
-    result = formats.read(fmt, data, lesson.number)
+    result = formats.read(fmt, data, lesson.number, taken=_named_ids(lesson.number))
     preview.problems.extend(result.problems)
     if result.lesson and result.lesson != lesson.number:
         preview.problems.append(
@@ -393,6 +394,18 @@ def preview_import(
     preview.retired = list(old.values())
     preview.pass_mark_changes = preview.pass_mark != pass_mark_of(lesson)
     return preview
+
+
+def _named_ids(lesson_number: str) -> dict[str, str]:
+    """The ids a question without an id could be named for this lesson that are in use
+    (by any question, in force or not), with the identity of the question holding each."""
+    prefix = formats.new_id_prefix(lesson_number)
+    rows = db.session.execute(
+        select(QuizQuestion.qid, QuizQuestion.data).where(
+            QuizQuestion.qid.startswith(prefix, autoescape=True)
+        )
+    )
+    return {qid: formats.question_identity(question_from_dict(data)) for qid, data in rows}
 
 
 def _validate(
@@ -511,7 +524,10 @@ def _lock_lesson(lesson: Lesson) -> None:
 
 
 def store_draft(user: User, lesson: str, fmt: str, filename: str, data: bytes) -> BankDraft:
-    """Keep an upload for its preview and publication (flush); old drafts go on the way."""
+    """Keep an upload for its preview and publication (flush); old drafts go on the way.
+
+    Each person keeps their newest ``DRAFTS_PER_USER`` drafts; older ones are deleted.
+    """
     db.session.execute(delete(BankDraft).where(BankDraft.created_at < utcnow() - DRAFT_MAX_AGE))
     draft = BankDraft(
         token=secrets.token_urlsafe(24),
@@ -525,6 +541,17 @@ def store_draft(user: User, lesson: str, fmt: str, filename: str, data: bytes) -
     )
     db.session.add(draft)
     db.session.flush()
+    newest = list(
+        db.session.scalars(
+            select(BankDraft.id)
+            .where(BankDraft.user_id == user.id)
+            .order_by(BankDraft.created_at.desc(), BankDraft.id.desc())
+            .limit(DRAFTS_PER_USER)
+        )
+    )
+    db.session.execute(
+        delete(BankDraft).where(BankDraft.user_id == user.id, BankDraft.id.not_in(newest))
+    )
     return draft
 
 

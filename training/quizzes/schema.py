@@ -262,6 +262,8 @@ def _steps(raw: Any, bad: Callable[[str], None]) -> tuple[str, ...]:
         bad("steps must be distinct")
     if len(steps) < 3:
         bad(f"an order question needs at least 3 steps, has {len(steps)}")
+    if len(steps) > len(OPTION_KEY_LETTERS):
+        bad(f"too many steps ({len(steps)})")  # as options: a bank file names them A…Z
     return tuple(steps)
 
 
