@@ -8,6 +8,7 @@ import dataclasses
 import io
 import shutil
 import threading
+from fractions import Fraction
 
 import pytest
 from sqlalchemy import func, select
@@ -485,3 +486,84 @@ def test_each_user_keeps_only_their_newest_drafts(app, create_user, lessons):
     assert services.load_draft(tokens[0], hr) is None
     assert services.load_draft(tokens[-1], hr) is not None
     assert services.load_draft(theirs.token, other) is not None
+
+
+def _published_edit(lesson: str, bank_yaml, **extra) -> str:
+    """Publish the lesson's bank with its first question reworded; return that question's id."""
+    doc = _edited(bank_yaml(lesson))
+    first = doc.pop("_first")
+    for key in ("_dropped", "_new"):
+        doc.pop(key)
+    services.publish(
+        services.preview_import(lesson, dump(doc | extra), f"{lesson}.yaml"), actor=None
+    )
+    db.session.commit()
+    return first
+
+
+def test_a_new_norm_in_the_repository_keeps_published_banks_and_honours_repository_wins(
+    app, lessons, bank_yaml, tmp_path, runner
+):
+    kept_id = _published_edit("1.1", bank_yaml)
+    won_id = _published_edit("1.2", bank_yaml)
+    content = tmp_path / "content"
+    shutil.copytree(app.config["CONTENT_DIR"], content)
+    source = next((content / "source").glob("*.txt"))
+    text = source.read_text("utf-8")
+    assert "一般不得超过三声" in text
+    source.write_text(text.replace("一般不得超过三声", "一般不得超过两声", 1), "utf-8")
+    app.config["CONTENT_DIR"] = str(content)
+    result = runner.invoke(args=["content", "sync", "--repository-wins", "1.2"])
+    assert result.exit_code == 0, result.output
+    assert "(new version)" in result.output
+    assert "lesson 1.1: the bank published" in result.output
+    assert "quizzes/1.2.yaml is in force again" in result.output
+    db.session.expire_all()
+    prompt = {
+        row.qid: row.data["prompt"]
+        for row in db.session.scalars(
+            select(QuizQuestion).where(
+                QuizQuestion.qid.in_([kept_id, won_id]), QuizQuestion.active.is_(True)
+            )
+        )
+    }
+    assert prompt[kept_id].endswith("(改)")
+    assert not prompt[won_id].endswith("(改)")
+
+
+def test_a_pass_mark_change_alone_keeps_the_published_bank_and_says_so(
+    app, lessons, bank_yaml, runner
+):
+    doc = bank_yaml("1.1")
+    assert "pass_mark" not in doc
+    services.publish(
+        services.preview_import("1.1", dump(doc | {"pass_mark": 0.6}), "1.1.yaml"), actor=None
+    )
+    db.session.commit()
+    result = runner.invoke(args=["content", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "same questions but pass mark differs from the published 3/5" in result.output
+    db.session.expire_all()
+    lesson = next(item for item in services.active_lessons() if item.number == "1.1")
+    assert services.pass_mark_of(lesson) == Fraction(3, 5)
+    # Asked for, the file's (default) pass mark rules again, and the audit says what it replaced.
+    result = runner.invoke(args=["content", "sync", "--repository-wins", "1.1"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert services.pass_mark_of(lesson) is None
+    assert services.latest_publications()["1.1"].pass_mark is None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "bank.repository"))
+    assert event.details["replaced_pass_mark"] == "3/5"
+    assert event.details["pass_mark"] is None
+
+
+def test_a_revision_plan_drops_the_published_bank_of_a_lesson_the_new_norm_lacks(
+    app, lessons, bank_yaml
+):
+    from training.quizzes.bank import load_banks
+
+    _published_edit("1.1", bank_yaml)
+    authored, _ = load_banks(app.config["QUIZ_DIR"])
+    others = [lesson.number for lesson in lessons if lesson.number != "1.1"]
+    overlaid = services.overlay_authored({k: v for k, v in authored.items() if k != "1.1"}, others)
+    assert "1.1" not in overlaid

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from training.audit.services import record
 from training.auth.models import User
@@ -39,6 +40,7 @@ from training.quizzes.models import QuizQuestion
 from training.quizzes.services import sync_questions
 
 DRAFT_MAX_AGE = timedelta(hours=24)
+_BANKS_LOCK = zlib.crc32(b"banks_in_force")  # advisory lock key (PostgreSQL)
 DRAFTS_PER_USER = 10  # uploads kept per person; older ones go, so uploads cannot fill the database
 
 
@@ -136,18 +138,37 @@ class KeptBank:
 
     lesson: str
     publication: BankPublication
+    pass_mark_only: bool = False  # the file has the same questions, another pass mark
 
     def describe(self) -> str:
         pub = self.publication
         who = pub.actor_id and db.session.get(User, pub.actor_id)
         by = f"{who.name}({who.employee_no})" if who else "命令行"
         when = pub.created_at.strftime("%Y-%m-%d %H:%M")
+        differs = (
+            f"quizzes/{self.lesson}.yaml has the same questions but pass mark "
+            f"differs from the published {pub.pass_mark or 'default'}"
+            if self.pass_mark_only
+            else f"quizzes/{self.lesson}.yaml differs"
+        )
         return (
             f"lesson {self.lesson}: the bank published on {when} UTC by {by} "
-            f"({pub.filename or 'CLI'}) stays in force; quizzes/{self.lesson}.yaml differs. "
+            f"({pub.filename or 'CLI'}) stays in force; {differs}. "
             "Run `flask content export-banks --out quizzes/` and commit it, or "
             f"`flask content sync --repository-wins {self.lesson}` to load the file instead."
         )
+
+
+def lock_banks() -> None:
+    """Serialise everything that decides which bank is in force: publications from the
+    browser and `flask content sync` (PostgreSQL: one advisory lock for the transaction;
+    SQLite: both run under the write lock, taken at their transaction's start)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BANKS_LOCK})
+
+
+def _same_mark(publication: BankPublication, mark: Fraction | None) -> bool:
+    return (Fraction(publication.pass_mark) if publication.pass_mark else None) == mark
 
 
 def overlay_on_repository(
@@ -157,8 +178,10 @@ def overlay_on_repository(
 
     ``by_lesson`` holds the repository's authored and generated questions by lesson; the
     generated drills always come from the repository. Where the repository's authored
-    questions equal a publication's, the repository has caught up: with
-    ``record_catch_up`` that is recorded (flush), and the file rules from then on.
+    questions and pass mark equal a publication's, the repository has caught up: with
+    ``record_catch_up`` that is recorded (flush), and the file rules from then on. A file
+    with the same questions but another pass mark has not caught up: the published bank
+    and its pass mark stay, and the report says the pass mark differs.
     """
     result = {lesson: list(questions) for lesson, questions in by_lesson.items()}
     result_marks = dict(marks)
@@ -167,7 +190,8 @@ def overlay_on_repository(
         if lesson not in result:
             continue  # the lesson is gone from the course; the repository decides
         authored = [q for q in result[lesson] if not q.generated]
-        if formats.digest(authored) == pub.digest:
+        same_questions = formats.digest(authored) == pub.digest
+        if same_questions and _same_mark(pub, marks.get(lesson)):
             if record_catch_up:
                 _publish_row(lesson, authored, marks.get(lesson), BankSource.REPOSITORY, {})
             continue
@@ -177,16 +201,42 @@ def overlay_on_repository(
             result_marks[lesson] = Fraction(pub.pass_mark)
         else:
             result_marks.pop(lesson, None)
-        kept.append(KeptBank(lesson, pub))
+        kept.append(KeptBank(lesson, pub, pass_mark_only=same_questions))
     return result, result_marks, kept
 
 
-def overlay_authored(authored: Mapping[str, Bank]) -> dict[str, Bank]:
-    """Return the repository's authored banks with published banks in place (read only)."""
-    result = dict(authored)
+def kept_banks(authored: Mapping[str, Bank]) -> list[KeptBank]:
+    """The published banks that stay in force over these repository banks (read only)."""
+    kept = []
     for lesson, pub in uploaded_in_force().items():
+        bank = authored.get(lesson)
+        if bank is None:
+            continue
+        same_questions = formats.digest(bank.questions) == pub.digest
+        if not (same_questions and _same_mark(pub, bank.pass_mark)):
+            kept.append(KeptBank(lesson, pub, pass_mark_only=same_questions))
+    return kept
+
+
+def overlay_authored(
+    authored: Mapping[str, Bank], lessons: Iterable[str] | None = None
+) -> dict[str, Bank]:
+    """Return the repository's authored banks with published banks in place (read only).
+
+    With ``lessons`` (the lessons of a new version of the norm), a published bank of a
+    lesson the new version no longer has is left out: the lesson and its bank go.
+    """
+    result = dict(authored)
+    wanted = None if lessons is None else set(lessons)
+    for lesson, pub in uploaded_in_force().items():
+        if wanted is not None and lesson not in wanted:
+            continue
         bank = result.get(lesson)
-        if bank is not None and formats.digest(bank.questions) == pub.digest:
+        if (
+            bank is not None
+            and formats.digest(bank.questions) == pub.digest
+            and _same_mark(pub, bank.pass_mark)
+        ):
             continue
         result[lesson] = Bank(
             lesson=lesson,
@@ -197,19 +247,29 @@ def overlay_authored(authored: Mapping[str, Bank]) -> dict[str, Bank]:
     return result
 
 
-def repository_wins(lessons: Iterable[str], by_lesson: Mapping[str, list[Question]]) -> list[str]:
+def repository_wins(
+    lessons: Iterable[str],
+    by_lesson: Mapping[str, list[Question]],
+    marks: Mapping[str, Fraction] | None = None,
+) -> list[str]:
     """Let the repository's files rule these lessons again (recorded and audited; flush)."""
     in_force = uploaded_in_force()
+    marks = marks or {}
     done = []
     for lesson in lessons:
         if lesson not in in_force:
             continue
         authored = [q for q in by_lesson.get(lesson, []) if not q.generated]
-        _publish_row(lesson, authored, None, BankSource.REPOSITORY, {"chosen": True})
+        _publish_row(lesson, authored, marks.get(lesson), BankSource.REPOSITORY, {"chosen": True})
         record(
             "bank.repository",
             f"第 {lesson} 课题库改回以仓库文件为准",
-            details={"lesson": lesson, "replaced_publication": in_force[lesson].id},
+            details={
+                "lesson": lesson,
+                "replaced_publication": in_force[lesson].id,
+                "pass_mark": str(marks[lesson]) if lesson in marks else None,
+                "replaced_pass_mark": in_force[lesson].pass_mark,
+            },
         )
         done.append(lesson)
     return done
@@ -475,7 +535,7 @@ def publish(
     if not preview.ok or preview.lesson is None:
         raise PublishRefused("文件有问题,未发布任何内容。")
     lesson = preview.lesson
-    _lock_lesson(lesson)
+    lock_banks()
     lessons = [lesson]
     current = questions_in_force(lessons)[lesson.id]
     if expected_base is not None and base_digest(lesson, current) != expected_base:
@@ -512,12 +572,6 @@ def publish(
         actor=actor,
     )
     return row
-
-
-def _lock_lesson(lesson: Lesson) -> None:
-    """Serialise publications of one lesson (SQLite: the POST's write lock already does)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Lesson.id).where(Lesson.id == lesson.id).with_for_update())
 
 
 # --- drafts: an upload between preview and publish ------------------------------------------

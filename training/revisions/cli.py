@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from training.content.cli import content_cli
 from training.content.outline import OutlineError
 from training.course.versions import current_norm_version
-from training.db import company_today
+from training.db import company_today, write_transaction
 from training.extensions import db
 from training.lessons.services import LessonFileError
 from training.norm.diff import format_text
@@ -135,16 +135,18 @@ def sync_command(repository_wins: tuple[str, ...]) -> None:
     holds the same questions (`flask content export-banks`) or --repository-wins names it.
     """
     try:
-        report = sync_course(
-            Path(current_app.config["CONTENT_DIR"]),
-            Path(current_app.config["QUIZ_DIR"]),
-            repository_wins_for=repository_wins,
-        )
+        # One transaction holding the write lock from its start (SQLite; on PostgreSQL
+        # sync_course takes the banks' lock), so a bank published from the browser at the
+        # same moment lands wholly before or after this sync.
+        with write_transaction():
+            report = sync_course(
+                Path(current_app.config["CONTENT_DIR"]),
+                Path(current_app.config["QUIZ_DIR"]),
+                repository_wins_for=repository_wins,
+            )
     except (OutlineError, NormParseError, LessonFileError, BankError, RevisionBlocked) as error:
-        db.session.rollback()
         click.echo(f"{error}\nNothing was loaded.", err=True)
         raise click.exceptions.Exit(1) from error
-    db.session.commit()
     if report.skipped:
         click.echo(f"Nothing loaded: {report.skipped}.")
         return

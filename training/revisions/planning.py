@@ -231,7 +231,7 @@ def plan_revision(
     authored, bank_problems = load_banks(quiz_dir, clause_numbers=None, lesson_numbers=None)
     problems.extend(str(p) for p in bank_problems)
     # Banks HR published in the browser stay in force through a revision of the norm.
-    authored = overlay_authored(authored)
+    authored = overlay_authored(authored, lesson_numbers)
     flagged: list[FlaggedItem] = []
     questions: dict[str, list[Question]] = {}
     changed = changed_clauses(diff) if diff else set()

@@ -9,7 +9,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from training.audit.services import record
-from training.banks.services import KeptBank, overlay_on_repository, repository_wins
+from training.banks.services import (
+    KeptBank,
+    kept_banks,
+    lock_banks,
+    overlay_on_repository,
+    repository_wins,
+)
 from training.content.build import parse_norm, source_label
 from training.content.outline import OUTLINE_FILE, load_outline
 from training.course.lessons import SyncReport, install_lessons
@@ -19,6 +25,7 @@ from training.course.versions import current_norm_version
 from training.db import company_today, utcnow
 from training.extensions import db
 from training.lessons.services import read_lesson_files
+from training.quizzes.bank import load_banks
 from training.quizzes.services import (
     QuestionSyncReport,
     load_course_banks,
@@ -57,6 +64,7 @@ def sync_course(
     repository file that differs from it (``kept``), unless the lesson is named in
     ``repository_wins_for``. Flushes; the caller commits.
     """
+    lock_banks()  # a publication from the browser waits for this sync, or this sync for it
     outline = load_outline(content_dir / OUTLINE_FILE)
     source = outline.source_path()
     doc = parse_norm(source, outline)
@@ -73,7 +81,9 @@ def sync_course(
             skipped="a newer version of the norm has been published; the repository's is older",
         )
     if version is None and current is not None:
-        return _publish_from_repository(doc, source, content_dir, quiz_dir, current)
+        return _publish_from_repository(
+            doc, source, content_dir, quiz_dir, current, repository_wins_for
+        )
     incoming = read_lesson_files(content_dir)
     by_lesson = load_course_banks(
         quiz_dir,
@@ -101,10 +111,9 @@ def sync_course(
             details={"version": version.source_sha256, "label": version.label},
         )
     lesson_report = install_lessons(incoming, version_id=version.id)
-    won = repository_wins(repository_wins_for, by_lesson)
-    by_lesson, marks, kept = overlay_on_repository(
-        by_lesson, pass_marks(quiz_dir), record_catch_up=True
-    )
+    marks = pass_marks(quiz_dir)
+    won = repository_wins(repository_wins_for, by_lesson, marks)
+    by_lesson, marks, kept = overlay_on_repository(by_lesson, marks, record_catch_up=True)
     question_report = sync_questions(by_lesson, marks)
     rebuild_all()
     return CourseSyncReport(
@@ -112,7 +121,18 @@ def sync_course(
     )
 
 
-def _publish_from_repository(doc, source: Path, content_dir: Path, quiz_dir: Path, current):
+def _publish_from_repository(
+    doc, source: Path, content_dir: Path, quiz_dir: Path, current, repository_wins_for
+):
+    """Publish the repository's new version of the norm; published banks carry over as in
+    a revision HR uploads, except those named in ``repository_wins_for``."""
+    authored, _problems = load_banks(quiz_dir, clause_numbers=None, lesson_numbers=None)
+    won = repository_wins(
+        repository_wins_for,
+        {lesson: list(bank.questions) for lesson, bank in authored.items()},
+        {lesson: bank.pass_mark for lesson, bank in authored.items() if bank.pass_mark},
+    )
+    kept = kept_banks(authored)
     plan = plan_revision(
         source.read_bytes(),
         filename=source_label(source, content_dir),
@@ -124,4 +144,12 @@ def _publish_from_repository(doc, source: Path, content_dir: Path, quiz_dir: Pat
         quiz_dir=quiz_dir,
     )
     published = publish_revision(plan)
-    return CourseSyncReport(published.version, True, published.lessons, QuestionSyncReport())
+    lessons = {values["number"] for values in plan.lessons}
+    return CourseSyncReport(
+        published.version,
+        True,
+        published.lessons,
+        QuestionSyncReport(),
+        kept=[k for k in kept if k.lesson in lessons],
+        repository_won=won,
+    )
