@@ -9,7 +9,7 @@ FLASK := $(BIN)/flask --app wsgi
 # project itself is installed on top without resolving again. `make lock` rewrites them.
 JOBS ?= auto
 
-.PHONY: run test setup setup-dev db lint bench lock clean-venv
+.PHONY: run dev test setup setup-dev db lint bench lock clean-venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11, 5), "Python >= 3.11.5 is required, found " + sys.version' 
@@ -48,10 +48,17 @@ db: setup
 	$(FLASK) content sync
 	$(FLASK) users ensure-hr
 
-## Set up, initialise the SQLite database in instance/, and serve on http://127.0.0.1:$(PORT).
+## Set up, initialise the SQLite database in instance/, and serve on http://127.0.0.1:$(PORT)
+## with gunicorn (the production server: several workers, no debugger).
 # Local runs are plain HTTP, so the session cookie may not require HTTPS here.
+WORKERS ?= 2
 run: db
-	TRAINING_SESSION_COOKIE_SECURE=false $(FLASK) run --host 127.0.0.1 --port $(PORT)
+	TRAINING_SESSION_COOKIE_SECURE=false $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) \
+		--workers $(WORKERS) --access-logfile - wsgi:app
+
+## The same with Flask's development server: reloads on every change (never in production).
+dev: db
+	TRAINING_SESSION_COOKIE_SECURE=false $(FLASK) run --debug --host 127.0.0.1 --port $(PORT)
 
 ## Set up with dev dependencies and run the whole suite.
 test: setup-dev

@@ -355,6 +355,15 @@ def test_hr_verifies_a_certificate_code(make_app, create_user, lessons):
     body = page.get_data(as_text=True)
     assert 'data-verified="yes"' in body
     assert "钱七" in body
+    # As people type or paste it: no dashes, spaces, full-width letters or dashes.
+    for typed in (
+        "abcdefghjklm",
+        " ABCD EFGH JKLM ",
+        "ＡＢＣＤ－ＥＦＧＨ－ＪＫＬＭ",
+        "ABCD—EFGH—JKLM",
+    ):
+        page = client.get("/hr/certificates/verify", query_string={"code": typed})
+        assert 'data-verified="yes"' in page.get_data(as_text=True), typed
     missing = client.get("/hr/certificates/verify", query_string={"code": "NOPE"})
     assert 'data-verified="no"' in missing.get_data(as_text=True)
 

@@ -9,6 +9,7 @@ on applies to certificates issued before.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -97,6 +98,15 @@ def latest_certificate(user_id: int) -> Certificate | None:
 def certificate_code() -> str:
     """Return a new verification code, e.g. "K7QH-2MZP-9XRA"."""
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+
+
+def normalise_code(text: str) -> str:
+    """Read a verification code as people type or paste it: any case, full-width letters,
+    spaces or dashes anywhere ("k7qh 2mzp 9xra", "K7QH—2MZP—9XRA"); the stored form back."""
+    raw = "".join(ch for ch in unicodedata.normalize("NFKC", text).upper() if ch.isalnum())
+    if len(raw) != 12:
+        return raw
     return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
 
 

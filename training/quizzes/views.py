@@ -21,6 +21,7 @@ from training.auth.models import User
 from training.course.certificates import (
     certificate_for,
     latest_certificate,
+    normalise_code,
     recertify_days,
     validity,
 )
@@ -182,7 +183,7 @@ def certificate():
 @hr_required
 def verify_certificate():
     """Let HR check a certificate's verification code."""
-    code = (request.args.get("code") or "").strip().upper()
+    code = normalise_code(request.args.get("code") or "")
     found = None
     if code:
         # A certificate's own code, or the code of one of its renewals (复训).
