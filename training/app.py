@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from training.jobs.views import bp as jobs_bp
     from training.lessons.views import bp as lessons_bp
     from training.notifications.views import bp as notifications_bp
+    from training.phrasebook.views import bp as phrasebook_bp
     from training.practice.views import bp as practice_bp
     from training.quizzes.views import bp as quizzes_bp
     from training.refresher.views import bp as refresher_bp
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(practice_bp)
+    app.register_blueprint(phrasebook_bp)
     app.register_blueprint(revisions_bp)
     app.register_blueprint(refresher_bp)
     app.register_blueprint(banks_bp)

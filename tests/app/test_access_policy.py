@@ -43,6 +43,7 @@ POLICY = {
     "quizzes.result": OWNER,
     "quizzes.verify_certificate": HR,
     "practice.index": USER,
+    "phrasebook.index": USER,
     "refresher.index": USER,
     "refresher.start": USER,
     "refresher.attempt": OWNER,

@@ -22,6 +22,7 @@ ALLOWED = {
     "api": {"audit", "auth", "course", "reports"},
     "xapi": {"audit", "auth", "course", "notifications", "practice", "quizzes", "refresher"},
     "practice": {"auth", "course", "quizzes"},
+    "phrasebook": {"content", "course", "norm"},
     "refresher": {"auth", "course", "quizzes"},
     "reports": {"assignments", "audit", "auth", "course", "quizzes"},
     "notifications": {"assignments", "audit", "auth", "course", "reports"},
