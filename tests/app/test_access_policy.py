@@ -39,6 +39,7 @@ POLICY = {
     "quizzes.quiz_start": USER,
     "quizzes.quiz_new": USER,
     "quizzes.certificate": USER,
+    "quizzes.certificate_pdf": USER,
     "quizzes.attempt": OWNER,
     "quizzes.result": OWNER,
     "quizzes.verify_certificate": HR,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
+import zlib
 from fractions import Fraction
 
 import pytest
@@ -305,6 +307,17 @@ def test_lesson_completed_needs_read_and_pass_on_current_content(
     assert progress_for(user.id).status(lesson) == "not_started"
 
 
+def _pdf_pages(data: bytes) -> int:
+    """Count the pages of a PDF whose objects may sit in compressed object streams."""
+    text = data
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            text += zlib.decompress(stream)
+        except zlib.error:
+            continue
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", text))
+
+
 def test_course_completion_issues_one_certificate(client, login_as, lessons, start_quiz, form_for):
     user = login_as(name="赵六", department="销售部")
     page = client.get("/certificate").get_data(as_text=True)
@@ -323,8 +336,18 @@ def test_course_completion_issues_one_certificate(client, login_as, lessons, sta
     assert user.employee_no in page
     assert "销售部" in page
     assert certificate.code in page
-    assert certificate.source_sha256[:12] in page
-    assert "公司服务规范" in page
+    # The version is named by its label, not by a hash.
+    assert certificate.source_sha256[:12] not in page
+    assert "公司服务规范 · 初始版本" in page
+    assert "打印" in page
+    assert "盖章" in page
+    # The same certificate as a one-page A4 PDF.
+    pdf = client.get("/certificate.pdf")
+    assert pdf.status_code == 200
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    assert certificate.code in pdf.headers["Content-Disposition"]
+    assert pdf.data.startswith(b"%PDF")
+    assert _pdf_pages(pdf.data) == 1
     home = client.get("/").get_data(as_text=True)
     assert "查看结业证书" in home
     # completing more (a retake) issues no second certificate
@@ -366,6 +389,11 @@ def test_hr_verifies_a_certificate_code(make_app, create_user, lessons):
         assert 'data-verified="yes"' in page.get_data(as_text=True), typed
     missing = client.get("/hr/certificates/verify", query_string={"code": "NOPE"})
     assert 'data-verified="no"' in missing.get_data(as_text=True)
+
+
+def test_there_is_no_pdf_before_the_course_is_complete(client, login_as, lessons):
+    login_as()
+    assert client.get("/certificate.pdf").status_code == 404
 
 
 def test_learner_cannot_verify_certificates(client, login_as):

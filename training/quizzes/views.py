@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -27,7 +30,13 @@ from training.course.certificates import (
 )
 from training.course.completion import progress_for, read_event
 from training.course.lessons import clause_lessons
-from training.course.models import Certificate, CertificateRenewal, Lesson, QuizAttempt
+from training.course.models import (
+    Certificate,
+    CertificateRenewal,
+    Lesson,
+    NormVersion,
+    QuizAttempt,
+)
 from training.course.versions import current_norm_version
 from training.extensions import db
 from training.quizzes import forms, grading, services
@@ -164,19 +173,50 @@ def result(attempt_id: int):
 @bp.route("/certificate")
 def certificate():
     """Show the learner's course certificate, printable on one A4 page."""
+    return render_template("quizzes/certificate.html", **_certificate_context())
+
+
+def _certificate_context() -> dict:
     version = current_norm_version()
     certificate = certificate_for(current_user.id) or latest_certificate(current_user.id)
-    return render_template(
-        "quizzes/certificate.html",
-        certificate=certificate,
-        validity=validity(certificate) if certificate and recertify_days() else None,
-        superseded=bool(
+    label = None
+    if certificate is not None:
+        label = db.session.scalar(
+            select(NormVersion.label).where(NormVersion.source_sha256 == certificate.source_sha256)
+        )
+    return {
+        "certificate": certificate,
+        "validity": validity(certificate) if certificate and recertify_days() else None,
+        "superseded": bool(
             certificate and version and certificate.source_sha256 != version.source_sha256
         ),
-        progress=progress_for(current_user.id),
-        version=version,
-        user=current_user,
+        "progress": progress_for(current_user.id),
+        "version": version,
+        "version_label": label,
+        "user": current_user,
+    }
+
+
+@bp.route("/certificate.pdf")
+def certificate_pdf():
+    """The certificate as a PDF of one A4 page (WeasyPrint), to keep or send from a phone."""
+    context = _certificate_context()
+    if context["certificate"] is None:
+        abort(404)
+    try:
+        from weasyprint import CSS, HTML
+    except OSError:  # Pango is missing on this server
+        abort(503, description="PDF 生成组件不可用")
+    html = render_template("quizzes/certificate_pdf.html", **context)
+    style = Path(current_app.static_folder or "", "css", "app.css")
+    pdf = HTML(string=html, base_url=request.url_root).write_pdf(
+        stylesheets=[CSS(filename=str(style)), CSS(string="@page { size: A4; margin: 12mm; }")]
     )
+    code = context["certificate"].code
+    response = make_response(pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{code}.pdf"'
+    return response
 
 
 @bp.route("/hr/certificates/verify")
