@@ -79,6 +79,7 @@ POLICY = {
     "employees.reactivate": HR,
     "employees.issue_link": HR,
     "audit.index": HR,
+    "audit.export": HR,
     "notifications.index": HR,
     "notifications.nudge": STAFF,
     "notifications.retry": HR,

@@ -255,8 +255,8 @@ def test_audit_log_page_runs_the_same_queries_for_three_events_or_fifty(
 def test_audit_log_has_no_route_that_changes_events(app, client, login_as):
     login_as(Role.HR)
     rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("audit.")]
-    assert [rule.endpoint for rule in rules] == ["audit.index"]
-    assert rules[0].methods == {"GET", "HEAD", "OPTIONS"}
+    assert sorted(rule.endpoint for rule in rules) == ["audit.export", "audit.index"]
+    assert all(rule.methods == {"GET", "HEAD", "OPTIONS"} for rule in rules)
     for method in ("post", "put", "patch", "delete"):
         assert getattr(client, method)("/hr/audit/").status_code in {400, 405}
 
@@ -301,3 +301,58 @@ def test_dates_at_the_ends_of_the_calendar_are_refused_not_crashed(client, login
     login_as(Role.HR)
     for query in ("date_to=9999-12-31", "date_from=0001-01-01"):
         assert client.get(f"/hr/audit/?{query}").status_code == 422, query
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_audit_log_exports_the_filtered_events_like_the_other_lists(
+    client, login_as, make_event, create_user, fmt
+):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    hr = login_as(Role.HR, name="人事甲")
+    target = create_user(name="王五")
+    make_event("user.update", actor=hr, target=target, summary="改了部门", details={"a": 1})
+    make_event("user.deactivate", actor=hr, target=target, summary="=停用")
+    make_event("user.update", actor=hr, summary="另一条")
+    with client.get(f"/hr/audit/export.{fmt}?action=user.update&target={target.employee_no}") as r:
+        assert r.status_code == 200
+        data = r.get_data()
+        assert "attachment" in r.headers["Content-Disposition"]
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    else:
+        sheet = load_workbook(io.BytesIO(data)).active
+        assert sheet.auto_filter.ref is not None
+        rows = [
+            [("" if v is None else str(v)) for v in row]
+            for row in sheet.iter_rows(values_only=True)
+        ]
+    assert rows[0][:4] == ["编号", "时间", "操作人", "操作"]
+    assert len(rows) == 2  # the header and the one matching event
+    assert rows[1][6] == "改了部门"
+    assert rows[1][2] == f"人事甲({hr.employee_no})"
+    assert '"a": 1' in rows[1][7]
+    db.session.rollback()
+    exported = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).all()
+    assert len(exported) == 1
+    assert exported[0].details["what"] == "audit"
+    assert exported[0].details["rows"] == 1
+
+
+def test_audit_log_export_refuses_bad_filters(client, login_as):
+    login_as(Role.HR)
+    assert client.get("/hr/audit/export.csv?date_from=2024-13-01").status_code == 422
+
+
+def test_audit_log_filters_collapse_unless_set(client, login_as):
+    login_as(Role.HR)
+    plain = client.get("/hr/audit/").get_data(as_text=True)
+    assert '<details class="filters">' in plain
+    filtered = client.get("/hr/audit/?action=user.update").get_data(as_text=True)
+    assert '<details class="filters" open>' in filtered

@@ -48,6 +48,12 @@ def _screen_headers(client, query=""):
     ]
 
 
+def _sheet_headers(screen: list[str]) -> list[str]:
+    """The screen's 完成课数 ("1 / 14") is two number columns in a sheet."""
+    at = screen.index("完成课数") + 1
+    return [*screen[:at], "总课数", *screen[at:]]
+
+
 def _events():
     return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")))
 
@@ -80,7 +86,7 @@ def test_csv_export_has_bom_screen_columns_and_neutralised_cells(client, hr, rec
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = _csv(response)
-    assert rows[0] == _screen_headers(client, "department=销售部")
+    assert rows[0] == _sheet_headers(_screen_headers(client, "department=销售部"))
     assert len(rows) == 2
     assert rows[1][0] == "X1"
     assert rows[1][1] == "'" + DANGEROUS
@@ -97,7 +103,7 @@ def test_xlsx_export_is_readable_with_screen_columns_and_real_dates(
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert list(rows[0]) == _screen_headers(client, "q=X3&include_inactive=y")
+    assert list(rows[0]) == _sheet_headers(_screen_headers(client, "q=X3&include_inactive=y"))
     header = rows[0]
     row = dict(zip(header, rows[1], strict=True))
     assert row["工号"] == "X3"
@@ -107,8 +113,17 @@ def test_xlsx_export_is_readable_with_screen_columns_and_real_dates(
     assert isinstance(row["最近学习"], datetime)
     assert row["状态"] == "进行中"
     assert row["账号"] == "正常"
-    bold = load_workbook(io.BytesIO(response.get_data())).active["A1"].font.bold
-    assert bold
+    assert row["完成课数"] == 0
+    assert row["总课数"] == len(lessons)
+    full = load_workbook(io.BytesIO(response.get_data())).active
+    assert full["A1"].font.bold
+    # A filter on the header row, the header frozen, columns as wide as their content.
+    assert full.auto_filter.ref == f"A1:{full.cell(1, full.max_column).column_letter}2"
+    assert full.freeze_panes == "A2"
+    widths = {letter: dim.width for letter, dim in full.column_dimensions.items()}
+    name_col = full.cell(1, header.index("姓名") + 1).column_letter
+    assert widths[name_col] >= len(DANGEROUS)
+    assert all(6 <= width <= 60 for width in widths.values())
 
 
 def test_attempts_export_lists_every_attempt(client, hr, records, lessons):

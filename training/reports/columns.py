@@ -80,6 +80,20 @@ def employee_columns(filters: Filters) -> list[Column]:
     return _columns(specs)
 
 
+def sheet_columns(columns: list[Column]) -> list[Column]:
+    """The columns as a spreadsheet wants them: the screen's "3 / 14" becomes two numbers."""
+    result: list[Column] = []
+    for column in columns:
+        if column.key != "progress":
+            result.append(column)
+            continue
+        result.append(
+            Column("completed_count", column.label, lambda r: r.completed_count, column.zone)
+        )
+        result.append(Column("lesson_total", str(_l("总课数")), lambda r: r.total, column.zone))
+    return result
+
+
 def score_percent(correct: int | None, total: int | None) -> int | None:
     """Return the score as a whole percentage rounded half up (as QuizSubmission does)."""
     if correct is None or not total:

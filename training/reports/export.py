@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import IO, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import Select, func, select
 
 from training.audit.services import record
@@ -17,10 +13,10 @@ from training.auth.models import User
 from training.course.models import Lesson, NormVersion, QuizAttempt, QuizSubmission
 from training.extensions import db
 from training.logs import security_event
-from training.reports.columns import Column, attempt_columns, employee_columns
+from training.reports.columns import Column, attempt_columns, employee_columns, sheet_columns
 from training.reports.listing import Ordering, ordered
 from training.reports.status import Filters, employee_rows, user_conditions
-from training.sheets import XLSX_MIMETYPE, neutralise
+from training.sheets import XLSX_MIMETYPE, write_csv, write_xlsx
 
 WHATS = ("employees", "attempts")
 FORMATS = ("csv", "xlsx")
@@ -81,7 +77,8 @@ def export_source(
 ) -> tuple[list[Column], Select]:
     """Return the columns and the statement for an export."""
     if what == "employees":
-        return employee_columns(filters), ordered(employee_rows(filters), ordering or Ordering())
+        columns = sheet_columns(employee_columns(filters))
+        return columns, ordered(employee_rows(filters), ordering or Ordering())
     if what == "attempts":
         return attempt_columns(), attempts_select(filters)
     raise ValueError(f"unknown export {what!r}")
@@ -90,49 +87,6 @@ def export_source(
 def _stream(stmt: Select) -> Iterator[Any]:
     """Yield result rows in batches (a server-side cursor on PostgreSQL)."""
     yield from db.session.execute(stmt, execution_options={"yield_per": BATCH})
-
-
-def write_csv(columns: list[Column], rows: Iterable[Any], out: IO[str]) -> int:
-    """Write UTF-8 CSV with a BOM (so Excel reads the Chinese) and return the row count."""
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow([str(c.label) for c in columns])
-    count = 0
-    for row in rows:
-        writer.writerow([neutralise(c.text(row)) for c in columns])
-        count += 1
-    return count
-
-
-def write_xlsx(columns: list[Column], rows: Iterable[Any], out: IO[bytes], title: str) -> int:
-    """Write an XLSX workbook (streamed, write-only) and return the row count."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title)
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=str(column.label))
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    count = 0
-    for row in rows:
-        sheet.append([_xlsx_value(sheet, c.value(row)) for c in columns])
-        count += 1
-    workbook.save(out)
-    return count
-
-
-def _xlsx_value(sheet: Any, value: Any) -> Any:
-    if isinstance(value, date):
-        # Set after creating the cell: types-openpyxl's WriteOnlyCell() leaves out dates.
-        cell = WriteOnlyCell(sheet)
-        cell.value = value
-        # Real dates, shown the way the screen shows them.
-        cell.number_format = "yyyy-mm-dd hh:mm" if hasattr(value, "hour") else "yyyy-mm-dd"
-        return cell
-    return neutralise(value)
 
 
 def write_export(

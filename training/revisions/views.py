@@ -38,10 +38,11 @@ from training.norm.model import NormParseError
 from training.quizzes import holds
 from training.quizzes.models import ReviewDecision
 from training.reports.columns import Column, company_zone
-from training.reports.export import MIMETYPES, write_csv, write_xlsx
+from training.reports.export import MIMETYPES
 from training.revisions import schedule, services
 from training.revisions.forms import PublishForm, QuestionReviewForm, RevisionUploadForm
 from training.revisions.publishing import RevisionBlocked, publish_revision
+from training.sheets import write_csv, write_xlsx
 
 bp = Blueprint("revisions", __name__, url_prefix="/hr/norm", template_folder="templates")
 schedule.register(bp)
