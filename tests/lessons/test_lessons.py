@@ -175,3 +175,21 @@ def test_concurrent_acknowledgements_record_one_read(make_app, create_user, less
     assert [s for s, _ in statuses] == [302] * len(clients), statuses
     db.session.rollback()  # end this session's snapshot so it sees the threads' commits
     assert _read_count(user_id) == 1
+
+
+def test_lesson_5_shows_the_versions_effective_date_in_the_norms_blank(client, login_as, lessons):
+    from training.course.versions import current_norm_version
+
+    login_as()
+    version = current_norm_version()
+    day = version.effective_date
+    page = client.get("/lessons/5").get_data(as_text=True)
+    import re
+
+    article = page.split("<article")[1].split("</article>")[0]
+    assert "****年**月**日" not in re.sub(r"<[^>]+>", "", article)  # the visible text
+    assert f'<time class="filled-date" datetime="{day.isoformat()}"' in page
+    assert f"{day.year}年{day.month}月{day.day}日" in page
+    # Other lessons have no blank and are shown as stored.
+    other = client.get("/lessons/4.2").get_data(as_text=True)
+    assert "filled-date" not in other

@@ -5,18 +5,26 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from training.assignments.services import current_assignments
 from training.course.certificates import certificate_for, recertify_days, validity
 from training.course.completion import progress_for, read_event
 from training.course.models import Lesson
+from training.course.versions import fill_effective_date
 from training.db import company_today
 from training.extensions import db
 from training.lessons import services
 from training.lessons.forms import AcknowledgeForm
 
 bp = Blueprint("lessons", __name__, template_folder="templates")
+
+
+@bp.app_template_filter("lesson_html")
+def lesson_html(lesson: Lesson) -> Markup:
+    """The lesson's stored HTML, with the version's effective date in the norm's blank date."""
+    return Markup(fill_effective_date(lesson.body_html, lesson.version_id))  # noqa: S704
 
 
 def _get_lesson(number: str) -> Lesson:
