@@ -92,10 +92,17 @@ def test_new_hire_fails_quiz_sees_feedback_retries_and_completes(
     page.wait_for_url(re.compile(r".*/quiz/\d+$"))
     retry_id = int(page.url.rsplit("/", 1)[1])
     assert retry_id != attempt_id
+    # The page counts the questions answered as the learner goes.
+    counter = page.locator("#answered-count")
+    total = page.locator("fieldset.question").count()
+    assert counter.inner_text() == f"已答 0 / {total} 题"
     _answer(page, retry_id, correct=True)
+    assert counter.inner_text() == f"已答 {total} / {total} 题"
     page.get_by_role("button", name="提交答案").click()
     page.wait_for_url(re.compile(r".*/result$"))
     assert page.locator('[data-result="passed"]').is_visible()
+    # After a pass, the next lesson is one tap away.
+    assert page.locator("a[data-next]").inner_text().startswith("下一课:1.2")
 
     page.get_by_role("link", name="我的课程").first.click()
     item = page.locator(".lesson-item", has_text="服务的概念")

@@ -157,8 +157,11 @@ def result(attempt_id: int):
         return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
     grade = services.grade_submission(attempt)
     shown = services.shown_questions(attempt)
+    progress = progress_for(current_user.id) if attempt.submission.passed else None
     return render_template(
         "quizzes/result.html",
+        next_lesson=progress.next_lesson() if progress else None,
+        course_done=bool(progress and progress.completed),
         attempt=attempt,
         lesson=attempt.lesson,
         submission=attempt.submission,
