@@ -480,3 +480,45 @@ def test_a_submission_records_each_answer_once_with_its_version(
     assert [r.correct for r in rows] == [True, False, True, True, True]
     assert {r.submission_id for r in rows} == {attempt.submission.id}
     assert rows[1].chosen == attempt.submission.answers[rows[1].qid]
+
+
+def test_a_multiple_choice_hint_is_never_said_twice(app):
+    from flask import render_template_string
+
+    from training.quizzes.items import question_from_dict
+
+    def head(prompt: str) -> str:
+        question = question_from_dict(
+            {
+                "id": "x",
+                "lesson": "1.1",
+                "kind": "multiple",
+                "cites": ["1.1"],
+                "scenario": "",
+                "answer": None,
+                "feedback": "",
+                "generated": False,
+                "prompt": prompt,
+                "options": [
+                    {"key": "a", "text": "甲", "correct": True, "feedback": "对"},
+                    {"key": "b", "text": "乙", "correct": True, "feedback": "对"},
+                    {"key": "c", "text": "丙", "correct": False, "feedback": "错"},
+                ],
+            }
+        )
+
+        class Item:
+            pass
+
+        item = Item()
+        item.question = question
+        with app.test_request_context():
+            return render_template_string(
+                '{% from "quizzes/_question.html" import question_head %}{{ question_head(item) }}',
+                item=item,
+            )
+
+    assert head("哪些做法符合规范?(选出所有符合规范的)").count("多选") == 1
+    assert "选出所有正确的做法" not in head("哪些做法符合规范?(选出所有符合规范的)")
+    assert head("哪些做法符合规范?(多选)").count("多选") == 1
+    assert "(多选,选出所有正确的做法)" in head("哪些做法符合规范?")
