@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from flask_migrate import upgrade
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from training.assignments.models import Assignment
 from training.auth.models import Role, User
@@ -155,17 +155,57 @@ def _prepare_attempts(lesson: Lesson, rng: random.Random) -> Attempts:
     return pool
 
 
-def _advance_sequences() -> None:
-    """Move PostgreSQL's id sequences past the ids written here, so the app's inserts work."""
+def _first_free_ids() -> dict[str, int]:
+    """The next id to write for each table whose ids are assigned here.
+
+    Taken from the database at the start of every ``Population.add``: the app may have
+    written attempts since the last batch (a benchmark's quiz starts, between the sizes).
+    """
+    return {
+        name: int(db.session.scalar(select(func.coalesce(func.max(model.id), 0))) or 0) + 1
+        for name, model in (("attempt", QuizAttempt), ("submission", QuizSubmission))
+    }
+
+
+def advance_sequences() -> list[str]:
+    """Move every PostgreSQL id sequence past the largest id in its table; return those moved.
+
+    Attempts and submissions are written with ids of our own, which bypasses their
+    sequences: without this the app's next insert takes an id already used (a quiz start
+    answers 500). Every serial or identity column of the schema is checked, not only the
+    two, so a table written in bulk later is covered too; a sequence already past its
+    table's ids is left as it is.
+    """
     if db.session.get_bind().dialect.name != "postgresql":
-        return  # SQLite takes max(rowid) + 1
-    for table in ("quiz_attempts", "quiz_submissions"):
-        db.session.execute(
+        return []  # SQLite takes max(rowid) + 1
+    columns = db.session.execute(
+        text(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema()"
+            " AND (column_default LIKE 'nextval(%' OR is_identity = 'YES')"
+            " ORDER BY table_name"
+        )
+    ).all()
+    moved = []
+    for table, column in columns:
+        preparer = db.session.get_bind().dialect.identifier_preparer
+        top = db.session.scalar(
             text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
-                f"(SELECT coalesce(max(id), 1) FROM {table}))"
+                f"SELECT max({preparer.quote(column)}) FROM {preparer.quote(table)}"  # noqa: S608 - names from the catalog, quoted
             )
         )
+        if top is None:
+            continue
+        advanced = db.session.scalar(
+            text(
+                "SELECT setval(seq, :top) FROM (SELECT pg_get_serial_sequence(:table, :column)"
+                " AS seq) AS s WHERE :top > coalesce(pg_sequence_last_value(seq::regclass), 0)"
+            ),
+            {"table": preparer.quote(table), "column": column, "top": int(top)},
+        )
+        if advanced is not None:
+            moved.append(table)
+    return moved
 
 
 class Population:
@@ -177,7 +217,7 @@ class Population:
         self.today = datetime.now(LOCAL).date()
         self.now = datetime.now(UTC)
         self.count = 0
-        self.next_id = {"attempt": 1, "submission": 1, "read": 1, "assignment": 1, "cert": 1}
+        self.next_id: dict[str, int] = {}  # set from the database by add()
         self.codes: set[str] = set()
         self.mix: Counter[str] = Counter()  # planned standing: completed, overdue, …
         with app.app_context():
@@ -225,12 +265,13 @@ class Population:
     def add(self, how_many: int) -> None:
         """Add employees with an assignment each and their progress, committing per batch."""
         with self.app.app_context():
+            self.next_id = _first_free_ids()
             for start in range(0, how_many, 1000):
                 self._add_batch(min(1000, how_many - start))
                 db.session.commit()
             # Bulk inserts bypass the services that keep the progress summary current.
             rebuild_all()
-            _advance_sequences()
+            advance_sequences()
             db.session.commit()
 
     def _add_batch(self, size: int) -> None:
