@@ -17,6 +17,8 @@ from tests.quizzes.conftest import form_for
 from training.app import create_app
 from training.course.models import QuizAttempt, QuizSubmission
 from training.extensions import db
+from training.practice import services, store
+from training.practice.models import PracticeReview
 
 POPULATE = Path(__file__).resolve().parents[2] / "benchmarks" / "populate.py"
 LESSON = "3.3"
@@ -136,3 +138,12 @@ def test_every_sequence_is_past_its_table_after_populating(populated_app: Flask)
             if top is not None:
                 assert (last or 0) >= top, table
         assert populate.advance_sequences() == []  # nothing left to move
+
+
+def test_populated_practice_is_counted_as_review_by_review(populated_app: Flask) -> None:
+    populate.Population(populated_app).add(40)
+    with populated_app.app_context():
+        rows = db.session.execute(select(PracticeReview.cites, PracticeReview.correct)).all()
+        assert len(rows) > 50  # about three in ten employees practise, a few sessions each
+        streamed = services.clause_scores((tuple(cites), correct) for cites, correct in rows)
+        assert store.clause_accuracy() == streamed
