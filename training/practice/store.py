@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, cast
 
 from flask import current_app
 from fsrs import Card, Rating, Scheduler
-from sqlalchemy import String, case, func, select, true
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import case, func, select, true
 
 from training.course.models import Lesson, ReadEvent
 from training.db import insert_ignoring_duplicates, utcnow
@@ -416,31 +415,37 @@ def weekly_active_users(now: datetime, zone: tzinfo, weeks: int = 12) -> list[We
 def clause_accuracy() -> list[services.ClauseScore]:
     """Return accuracy per cited clause over everyone's reviews, worst first (one statement).
 
-    The database unpacks each review's cites (``json_each`` on SQLite,
-    ``json_array_elements_text`` on PostgreSQL) and counts per clause; a clause a question
-    cites twice counts once per review, as ``services.clause_scores`` counts it.
+    The database unpacks each review's cites and counts per clause; a clause a question
+    cites twice counts once per review, as ``services.clause_scores`` counts it. PostgreSQL
+    takes each review's distinct clauses (``json_array_elements_text`` in a LATERAL subquery,
+    so no sort over all reviews); SQLite, which has no LATERAL, takes the distinct
+    (review, clause) pairs of ``json_each``.
     """
+    missed_when = case((PracticeReview.correct, 0), else_=1)
     if db.session.get_bind().dialect.name == "postgresql":
-        cited = func.json_array_elements_text(PracticeReview.cites).table_valued("value")
-    else:
-        cited = func.json_each(PracticeReview.cites).table_valued("value")
-    per_review = (
-        select(
-            PracticeReview.id,
-            PracticeReview.correct,
-            sql_cast(cited.c.value, String).label("clause"),
+        elements = func.json_array_elements_text(PracticeReview.cites).table_valued("value")
+        cited = select(elements.c.value.label("clause")).distinct().lateral()
+        stmt = (
+            select(cited.c.clause, func.count(), func.sum(missed_when))
+            .select_from(PracticeReview)
+            .join(cited, true())
+            .group_by(cited.c.clause)
         )
-        .select_from(PracticeReview)
-        .join(cited, true())
-        .distinct()
-        .subquery()
-    )
-    missed = case((per_review.c.correct, 0), else_=1)
-    rows = db.session.execute(
-        select(per_review.c.clause, func.count(), func.sum(missed)).group_by(per_review.c.clause)
-    ).tuples()
+    else:
+        elements = func.json_each(PracticeReview.cites).table_valued("value")
+        pairs = (
+            select(PracticeReview.id, missed_when.label("missed"), elements.c.value.label("clause"))
+            .select_from(PracticeReview)
+            .join(elements, true())
+            .distinct()
+            .subquery()
+        )
+        stmt = select(pairs.c.clause, func.count(), func.sum(pairs.c.missed)).group_by(
+            pairs.c.clause
+        )
+    rows = db.session.execute(stmt).tuples()
     return services.worst_first(
-        services.ClauseScore(clause, int(reviews), int(misses or 0))
+        services.ClauseScore(str(clause), int(reviews), int(misses or 0))
         for clause, reviews, misses in rows
     )
 
