@@ -227,9 +227,9 @@ def advance_sequences() -> list[str]:
             " ORDER BY table_name"
         )
     ).all()
+    preparer = db.session.get_bind().dialect.identifier_preparer
     moved = []
     for table, column in columns:
-        preparer = db.session.get_bind().dialect.identifier_preparer
         top = db.session.scalar(
             text(
                 f"SELECT max({preparer.quote(column)}) FROM {preparer.quote(table)}"  # noqa: S608 - names from the catalog, quoted
