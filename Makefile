@@ -66,9 +66,11 @@ test: setup-dev
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
-## Benchmark the app under gunicorn against a bare Flask app on 10,000 employees (under 10 minutes).
+## Benchmark the app under gunicorn against a bare Flask app on 10,000 employees (under 10 minutes),
+## then norm parsing at 1× and 100× the company norm (seconds).
 bench: setup-dev
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_norm.py
 
 lint: setup-dev
 	$(BIN)/ruff check training tests benchmarks

@@ -56,11 +56,13 @@ PAGES = {
     "dashboard": "/hr/",
     "employee_list": "/hr/employees?page=1",
     "items": "/hr/items",
+    "practice_stats": "/practice/stats",
 }
 HR_ENDPOINTS = {
     "dashboard": "reports.dashboard",
     "employee_list": "reports.employee_list",
     "items": "reports.item_analysis",
+    "practice_stats": "practice.stats",
 }
 HR_PAGES = tuple(HR_ENDPOINTS)
 ANSWER_RE = re.compile(r'<input type="(?:radio|checkbox)" name="(q\d+)" value="(\d+)"')
@@ -288,13 +290,23 @@ LOGIN_STORM_BUDGET = 2.0  # quiz submit p95 during a login storm ÷ p95 alone, a
 
 def compute_times(database_url: str) -> dict[str, float]:
     """Time the cached HR computations uncached, in process (median of three runs, ms)."""
+    from zoneinfo import ZoneInfo
+
+    from training.db import utcnow
+    from training.practice.store import practice_stats
+    from training.practice.views import STATS_WEEKS
     from training.reports.insight import quiz_insight
     from training.reports.items import item_analysis
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench"})
+    zone = ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])
     times: dict[str, float] = {}
     with app.app_context():
-        for name, work in (("item analysis", item_analysis), ("quiz insight", quiz_insight)):
+        for name, work in (
+            ("item analysis", item_analysis),
+            ("quiz insight", quiz_insight),
+            ("practice statistics", lambda: practice_stats(utcnow(), zone, STATS_WEEKS)),
+        ):
             runs = []
             for _ in range(3):
                 started = time.perf_counter()
@@ -518,7 +530,14 @@ def run(workdir: Path) -> dict:
 
 
 def _row_counts(database: Path) -> dict[str, int]:
-    tables = ("users", "assignments", "read_events", "quiz_attempts", "certificates")
+    tables = (
+        "users",
+        "assignments",
+        "read_events",
+        "quiz_attempts",
+        "certificates",
+        "practice_reviews",
+    )
     with sqlite3.connect(database) as conn:
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}  # noqa: S608 - fixed names
 
@@ -534,6 +553,7 @@ LABELS = {
     "dashboard": "HR dashboard GET /hr/",
     "employee_list": "employee list GET /hr/employees?page=1",
     "items": "item analysis GET /hr/items",
+    "practice_stats": "practice statistics GET /practice/stats",
 }
 
 

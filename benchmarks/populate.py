@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from flask_migrate import upgrade
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from training.assignments.models import Assignment
 from training.auth.models import Role, User
@@ -36,10 +36,12 @@ from training.course.models import (
 )
 from training.course.progress import rebuild_all
 from training.extensions import db
+from training.practice.models import PracticeReview
+from training.practice.services import rating_for
 from training.quizzes import grading
 from training.quizzes.items import Bank, Question
 from training.quizzes.models import QuizAnswer, QuizQuestion
-from training.quizzes.services import lesson_questions, pass_mark_for
+from training.quizzes.services import lesson_questions, pass_mark_for, question_from_dict
 from training.revisions.sync import sync_course
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -47,6 +49,13 @@ PASSWORD = "Bench-Password-2024"  # noqa: S105 - a throwaway database's benchmar
 HR_EMPLOYEE_NO = "HR0001"
 LEARNER_NOS = ("S100001", "S100002", "S100003", "S100004")  # in progress, with a password
 DRAWS_PER_LESSON = 24
+# Practice (练习): a share of those who have read lessons practise, in short sessions over
+# the last weeks, answering questions of the lessons they read.
+PRACTISING_SHARE = 0.3
+PRACTICE_SESSIONS = (1, 10)  # per practising employee, uniform
+PRACTICE_QUESTIONS = (5, 10)  # per session
+PRACTICE_WEEKS = 16  # sessions fall in this many weeks before now
+PRACTICE_RIGHT = 0.7
 
 # Department, share of head count, positions.
 DEPARTMENTS: list[tuple[str, int, tuple[str, ...]]] = [
@@ -102,6 +111,38 @@ class Attempts:
     failing: list[tuple[dict[str, list[str]], int, int, list[tuple]]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class PracticeItem:
+    """A question as a practice review stores it: row ids, cited clauses, right and wrong answers."""
+
+    question_id: int
+    lesson_id: int
+    cites: list[str]
+    right: list[str]
+    wrong: list[str]
+
+
+def _practice_items(lesson: Lesson) -> list[PracticeItem]:
+    """The questions practice may show for a lesson (active, not withheld)."""
+    rows = db.session.scalars(
+        select(QuizQuestion).where(QuizQuestion.lesson_id == lesson.id, QuizQuestion.drawable())
+    )
+    items = []
+    for row in rows:
+        question = question_from_dict(row.data)
+        keys = tuple(option.key for option in question.options)
+        items.append(
+            PracticeItem(
+                row.id,
+                lesson.id,
+                list(question.cites),
+                list(question.correct_keys()),
+                _wrong_answer(question, keys),
+            )
+        )
+    return items
+
+
 def migrate_and_sync(app: Flask) -> None:
     """Create the schema with the migrations and load the committed course."""
     with app.app_context():
@@ -155,17 +196,57 @@ def _prepare_attempts(lesson: Lesson, rng: random.Random) -> Attempts:
     return pool
 
 
-def _advance_sequences() -> None:
-    """Move PostgreSQL's id sequences past the ids written here, so the app's inserts work."""
+def _first_free_ids() -> dict[str, int]:
+    """The next id to write for each table whose ids are assigned here.
+
+    Taken from the database at the start of every ``Population.add``: the app may have
+    written attempts since the last batch (a benchmark's quiz starts, between the sizes).
+    """
+    return {
+        name: int(db.session.scalar(select(func.coalesce(func.max(model.id), 0))) or 0) + 1
+        for name, model in (("attempt", QuizAttempt), ("submission", QuizSubmission))
+    }
+
+
+def advance_sequences() -> list[str]:
+    """Move every PostgreSQL id sequence past the largest id in its table; return those moved.
+
+    Attempts and submissions are written with ids of our own, which bypasses their
+    sequences: without this the app's next insert takes an id already used (a quiz start
+    answers 500). Every serial or identity column of the schema is checked, not only the
+    two, so a table written in bulk later is covered too; a sequence already past its
+    table's ids is left as it is.
+    """
     if db.session.get_bind().dialect.name != "postgresql":
-        return  # SQLite takes max(rowid) + 1
-    for table in ("quiz_attempts", "quiz_submissions"):
-        db.session.execute(
+        return []  # SQLite takes max(rowid) + 1
+    columns = db.session.execute(
+        text(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema()"
+            " AND (column_default LIKE 'nextval(%' OR is_identity = 'YES')"
+            " ORDER BY table_name"
+        )
+    ).all()
+    preparer = db.session.get_bind().dialect.identifier_preparer
+    moved = []
+    for table, column in columns:
+        top = db.session.scalar(
             text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
-                f"(SELECT coalesce(max(id), 1) FROM {table}))"
+                f"SELECT max({preparer.quote(column)}) FROM {preparer.quote(table)}"  # noqa: S608 - names from the catalog, quoted
             )
         )
+        if top is None:
+            continue
+        advanced = db.session.scalar(
+            text(
+                "SELECT setval(seq, :top) FROM (SELECT pg_get_serial_sequence(:table, :column)"
+                " AS seq) AS s WHERE :top > coalesce(pg_sequence_last_value(seq::regclass), 0)"
+            ),
+            {"table": preparer.quote(table), "column": column, "top": int(top)},
+        )
+        if advanced is not None:
+            moved.append(table)
+    return moved
 
 
 class Population:
@@ -174,14 +255,18 @@ class Population:
     def __init__(self, app: Flask, seed: int = 20240501) -> None:
         self.app = app
         self.rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not secrets
+        # Practice draws from its own generator: the rest is the same with or without it.
+        self.practice_rng = random.Random(seed + 1)  # noqa: S311 - as above
         self.today = datetime.now(LOCAL).date()
         self.now = datetime.now(UTC)
         self.count = 0
-        self.next_id = {"attempt": 1, "submission": 1, "read": 1, "assignment": 1, "cert": 1}
+        self.next_id: dict[str, int] = {}  # set from the database by add()
         self.codes: set[str] = set()
         self.mix: Counter[str] = Counter()  # planned standing: completed, overdue, …
         with app.app_context():
-            self.pools = [_prepare_attempts(lesson, self.rng) for lesson in active_lessons()]
+            lessons = active_lessons()
+            self.pools = [_prepare_attempts(lesson, self.rng) for lesson in lessons]
+            self.practice = {lesson.id: _practice_items(lesson) for lesson in lessons}
             version = db.session.scalar(select(NormVersion))
             self.norm = (version.source_sha256, version.title)
             self.password_hash = hash_password(PASSWORD)
@@ -225,12 +310,13 @@ class Population:
     def add(self, how_many: int) -> None:
         """Add employees with an assignment each and their progress, committing per batch."""
         with self.app.app_context():
+            self.next_id = _first_free_ids()
             for start in range(0, how_many, 1000):
                 self._add_batch(min(1000, how_many - start))
                 db.session.commit()
             # Bulk inserts bypass the services that keep the progress summary current.
             rebuild_all()
-            _advance_sequences()
+            advance_sequences()
             db.session.commit()
 
     def _add_batch(self, size: int) -> None:
@@ -238,6 +324,7 @@ class Population:
         positions = {d: p for d, _, p in DEPARTMENTS}
         users, assignments, reads, attempts, submissions, certificates = [], [], [], [], [], []
         self.answers: list[dict[str, Any]] = []
+        self.reviews: list[dict[str, Any]] = []
         first = self.count
         for index in range(first, first + size):
             employee_no = LEARNER_NOS[index] if index < len(LEARNER_NOS) else f"S{100001 + index}"
@@ -287,7 +374,10 @@ class Population:
                 if done
                 else "not_started"
             ] += 1
+            first_read = len(reads)
             self._progress(user_id, assigned_at, done, reads, attempts, submissions, certificates)
+            if index >= len(LEARNER_NOS):  # the benchmark learners start with no practice
+                self._practise(user_id, reads[first_read:])
         for model, rows in (
             (Assignment, assignments),
             (ReadEvent, reads),
@@ -295,6 +385,7 @@ class Population:
             (QuizSubmission, submissions),
             (QuizAnswer, self.answers),
             (Certificate, certificates),
+            (PracticeReview, self.reviews),
         ):
             if rows:
                 db.session.execute(insert(model), rows)
@@ -327,6 +418,39 @@ class Population:
                     "issued_at": at,
                 }
             )
+
+    def _practise(self, user_id: int, reads: list[dict[str, Any]]) -> None:
+        """Practise the lessons read, in a few sessions after the first read, as the app
+        records it (``store.record_review``): the question's cites, the keys answered, the
+        FSRS rating of a sure answer. The cards derived from reviews are not written: no
+        measured page reads another employee's cards (``flask practice rebuild`` makes them).
+        """
+        rng = self.practice_rng
+        if not reads or rng.random() >= PRACTISING_SHARE:
+            return
+        earliest = max(min(r["read_at"] for r in reads), self.now - timedelta(weeks=PRACTICE_WEEKS))
+        span = (self.now - earliest).total_seconds()
+        if span <= 3600:
+            return
+        items = [item for r in reads for item in self.practice[r["lesson_id"]]]
+        for _ in range(rng.randint(*PRACTICE_SESSIONS)):
+            at = earliest + timedelta(seconds=rng.uniform(0, span - 3600))
+            for item in rng.sample(items, min(len(items), rng.randint(*PRACTICE_QUESTIONS))):
+                at += timedelta(seconds=rng.randint(10, 90))
+                correct = rng.random() < PRACTICE_RIGHT
+                self.reviews.append(
+                    {
+                        "user_id": user_id,
+                        "question_id": item.question_id,
+                        "lesson_id": item.lesson_id,
+                        "correct": correct,
+                        "rating": int(rating_for(correct)),
+                        "answer": item.right if correct else item.wrong,
+                        "cites": item.cites,
+                        "reviewed_at": at,
+                        "duration_ms": rng.randint(4_000, 80_000),
+                    }
+                )
 
     def _read(self, user_id: int, lesson: LessonRef, at: datetime, reads: list) -> None:
         reads.append(

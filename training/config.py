@@ -70,7 +70,9 @@ class DefaultConfig:
     IMPORT_MAX_BYTES = 5 * 1024 * 1024
     PRACTICE_DESIRED_RETENTION = 0.9  # FSRS target; mastery = recall above it
     PRACTICE_DAILY_SIZE = 10
-    INSIGHT_CACHE_SECONDS = 60  # quiz insight on the HR dashboard is recomputed at most this often
+    # HR aggregates over all answers (the dashboard's quiz insight, the item analysis, the
+    # practice statistics) are recomputed at most this often, per worker.
+    INSIGHT_CACHE_SECONDS = 60
     QUIZ_SIZE = 5  # questions drawn per attempt (all of them if the bank has fewer)
     QUIZ_PASS_MARK = 0.8  # default; a bank's `pass_mark` overrides it for its lesson
     QUIZ_MAX_ATTEMPTS = None  # None: unlimited retries

@@ -7,7 +7,6 @@ ancestor. ``Sequencer`` tracks the open sections and answers that question.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -183,46 +182,99 @@ def looks_like_quantity(text: str) -> bool:
     return _QUANTITY.match(text) is not None
 
 
-def _pattern(c: Marker) -> str:
-    """Regex (no capturing groups) finding candidate c inside running text."""
+# One fixed pattern per style finds a marker of that style with any number; a candidate
+# matches where its style's pattern does and the number written is the candidate's own.
+# Each pattern mirrors the guards a single candidate needs (not inside a longer number, not
+# after a numeral or 第), and its number group can only take the whole run of digits or
+# numerals there, so comparing that run with the candidate's number as written decides
+# exactly where the candidate alone would match, and the match ends at the same place.
+_STYLE_PATTERNS = {
+    # Guards: not part of a longer number or a decimal like "1.1.5".
+    Style.DOTTED: r"(?<![\d.．])(?P<dotted>\d+(?:[.．]\d+)+)(?!\d)(?![.．]\d)(?:[、.．](?!\d))?",
+    Style.ARABIC: rf"(?<![\d.．])(?P<arabic>\d+)(?P<asep>[{_ARABIC_SEPS}])(?!\d)",
+    Style.CN: rf"(?<![{CN_CHARS}第])(?P<cn>[{CN_CHARS}]+)[、.．](?!\d)",
+    Style.PAREN_CN: rf"[(（](?P<pcn>[{CN_CHARS}]+)[)）]",
+    Style.PAREN_AR: r"[(（](?P<par>\d+)[)）]",
+    Style.CIRCLED: r"(?P<circ>[\u2460-\u2473])",
+    # CHAPTER, SECTION and ARTICLE share one pattern; the kind character tells them apart.
+    Style.CHAPTER: rf"第(?P<kn>[{CN_CHARS}]+|\d+)(?P<kind>[章节条])",
+}
+_POINTS = re.compile("[.．]")
+_STYLE_REGEX = {style: re.compile(p) for style, p in _STYLE_PATTERNS.items()}
+for _style in (Style.SECTION, Style.ARTICLE):
+    _STYLE_REGEX[_style] = _STYLE_REGEX[Style.CHAPTER]
+# Every place where a marker of any style starts (zero width, so overlapping starts are all
+# visited): the only places search() has to look at.
+_ANY_START = re.compile("(?=" + "|".join(_STYLE_PATTERNS.values()) + ")")
+
+
+def _written(c: Marker) -> tuple[str, ...] | None:
+    """What must be written at a place for candidate c to match there, by style.
+
+    DOTTED: the numbers of the path; ARABIC: the number and, when fixed, its separator;
+    chapter-like styles: the kind character and both ways of writing the number; the other
+    styles: the number as written. None for a candidate that can never match.
+    """
     n = c.ordinal
     match c.style:
         case Style.DOTTED:
-            core = "[.．]".join(map(str, c.path))
-            # Guards: not part of a longer number or a decimal like "1.1.5".
-            return rf"(?<![\d.．]){core}(?!\d)(?![.．]\d)(?:[、.．](?!\d))?"
+            return tuple(map(str, c.path))
         case Style.ARABIC:
-            sep = re.escape(c.sep) if c.sep else f"[{_ARABIC_SEPS}]"
-            return rf"(?<![\d.．]){n}{sep}(?!\d)"
-        case Style.CN:
-            return rf"(?<![{CN_CHARS}第]){to_chinese(n)}[、.．](?!\d)"
-        case Style.PAREN_CN:
-            return rf"[(（]{to_chinese(n)}[)）]"
+            return (str(n), c.sep) if c.sep else (str(n),)
+        case Style.CN | Style.PAREN_CN:
+            return (to_chinese(n),)
         case Style.PAREN_AR:
-            return rf"[(（]{n}[)）]"
+            return (str(n),)
         case Style.CIRCLED:
-            return re.escape(chr(0x245F + n)) if n <= 20 else "(?!)"
+            return (chr(0x245F + n),) if n <= 20 else None
         case _:
-            return rf"第(?:{to_chinese(n)}|{n}){_KIND_CHAR[c.style]}"
+            return (_KIND_CHAR[c.style], to_chinese(n), str(n))
 
 
-@functools.lru_cache(maxsize=512)
-def _search_regex(cands: tuple[Marker, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?P<c{i}>{_pattern(c)})" for i, c in enumerate(cands)))
+def _matches_at(c: Marker, written: tuple[str, ...], m: re.Match[str]) -> bool:
+    """True if candidate c (written as ``written``) matches where m, its style's match, is."""
+    match c.style:
+        case Style.DOTTED:
+            return tuple(_POINTS.split(m["dotted"])) == written
+        case Style.ARABIC:
+            return m["arabic"] == written[0] and (len(written) == 1 or m["asep"] == written[1])
+        case Style.CN:
+            return m["cn"] == written[0]
+        case Style.PAREN_CN:
+            return m["pcn"] == written[0]
+        case Style.PAREN_AR:
+            return m["par"] == written[0]
+        case Style.CIRCLED:
+            return m["circ"] == written[0]
+        case _:
+            return m["kind"] == written[0] and m["kn"] in written[1:]
 
 
 def search(text: str, pos: int, cands: Sequence[Marker]) -> tuple[Marker, int, int] | None:
-    """Find the earliest candidate in text[pos:]; return (marker, start, end)."""
-    cands = tuple(cands)
-    m = _search_regex(cands).search(text, pos)
-    if not m:
-        return None
-    if m.lastgroup is None:  # only an empty candidate list compiles to a pattern without groups
+    """Find the earliest candidate in text[pos:]; return (marker, start, end).
+
+    Where several candidates match at the earliest place, the first of them in ``cands``
+    wins. No pattern is compiled here: the places where any marker starts are found with
+    one fixed pattern, and at each the candidates are checked in order against their
+    style's fixed pattern.
+    """
+    if not cands:
         raise ValueError("search needs at least one candidate")
-    cand = cands[int(m.lastgroup[1:])]
-    if cand.style is Style.ARABIC:
-        cand = replace(cand, sep=m.group(0)[-1])
-    return cand, m.start(), m.end()
+    wanted = [(c, w) for c in cands if (w := _written(c)) is not None]
+    if not wanted:
+        return None
+    for start in _ANY_START.finditer(text, pos):
+        at = start.start()
+        seen: dict[Style, re.Match[str] | None] = {}
+        for cand, written in wanted:
+            if cand.style not in seen:
+                seen[cand.style] = _STYLE_REGEX[cand.style].match(text, at)
+            m = seen[cand.style]
+            if m is not None and _matches_at(cand, written, m):
+                if cand.style is Style.ARABIC:
+                    cand = replace(cand, sep=m["asep"])
+                return cand, at, m.end()
+    return None
 
 
 def _arabic_path(m: Marker) -> tuple[int, ...] | None:

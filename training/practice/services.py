@@ -200,7 +200,13 @@ def clause_scores(reviews: Iterable[tuple[Sequence[str], bool]]) -> list[ClauseS
         for clause in dict.fromkeys(cites):
             counts[clause][0] += 1
             counts[clause][1] += 0 if correct else 1
-    scores = [ClauseScore(clause, total, missed) for clause, (total, missed) in counts.items()]
+    return worst_first(
+        ClauseScore(clause, total, missed) for clause, (total, missed) in counts.items()
+    )
+
+
+def worst_first(scores: Iterable[ClauseScore]) -> list[ClauseScore]:
+    """Return clause scores worst first: miss rate, then more misses, then clause order."""
     return sorted(scores, key=lambda s: (-s.miss_rate, -s.misses, clause_key(s.clause)))
 
 

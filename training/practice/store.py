@@ -7,6 +7,7 @@ user id or an answer.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, cast
 
 from flask import current_app
 from fsrs import Card, Rating, Scheduler
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, true
 
 from training.course.models import Lesson, ReadEvent
 from training.db import insert_ignoring_duplicates, utcnow
@@ -412,8 +413,73 @@ def weekly_active_users(now: datetime, zone: tzinfo, weeks: int = 12) -> list[We
 
 
 def clause_accuracy() -> list[services.ClauseScore]:
-    """Return accuracy per cited clause over everyone's reviews, worst first."""
-    rows = db.session.execute(
-        select(PracticeReview.cites, PracticeReview.correct).execution_options(yield_per=2000)
+    """Return accuracy per cited clause over everyone's reviews, worst first (one statement).
+
+    The database unpacks each review's cites and counts per clause; a clause a question
+    cites twice counts once per review, as ``services.clause_scores`` counts it. PostgreSQL
+    takes each review's distinct clauses (``json_array_elements_text`` in a LATERAL subquery,
+    so no sort over all reviews); SQLite, which has no LATERAL, takes the distinct
+    (review, clause) pairs of ``json_each``.
+    """
+    missed_when = case((PracticeReview.correct, 0), else_=1)
+    if db.session.get_bind().dialect.name == "postgresql":
+        elements = func.json_array_elements_text(PracticeReview.cites).table_valued("value")
+        cited = select(elements.c.value.label("clause")).distinct().lateral()
+        stmt = (
+            select(cited.c.clause, func.count(), func.sum(missed_when))
+            .select_from(PracticeReview)
+            .join(cited, true())
+            .group_by(cited.c.clause)
+        )
+    else:
+        elements = func.json_each(PracticeReview.cites).table_valued("value")
+        pairs = (
+            select(PracticeReview.id, missed_when.label("missed"), elements.c.value.label("clause"))
+            .select_from(PracticeReview)
+            .join(elements, true())
+            .distinct()
+            .subquery()
+        )
+        stmt = select(pairs.c.clause, func.count(), func.sum(pairs.c.missed)).group_by(
+            pairs.c.clause
+        )
+    rows = db.session.execute(stmt).tuples()
+    return services.worst_first(
+        services.ClauseScore(str(clause), int(reviews), int(misses or 0))
+        for clause, reviews, misses in rows
     )
-    return services.clause_scores((tuple(cites), correct) for cites, correct in rows)
+
+
+@dataclass(frozen=True)
+class PracticeStats:
+    """HR's practice statistics: active employees per week and accuracy per clause."""
+
+    weeks: list[WeekActivity]
+    clauses: list[services.ClauseScore]
+
+
+_stats_cache: dict[tuple[str, str, int], tuple[float, PracticeStats]] = {}
+
+
+def practice_stats(now: datetime, zone: tzinfo, weeks: int) -> PracticeStats:
+    """Return the practice statistics (two statements, whatever the number of reviews)."""
+    return PracticeStats(weekly_active_users(now, zone, weeks), clause_accuracy())
+
+
+def cached_practice_stats(now: datetime, zone: tzinfo, weeks: int) -> PracticeStats:
+    """Return practice statistics, recomputed at most every INSIGHT_CACHE_SECONDS per worker.
+
+    As the dashboard's quiz insight: aggregates over every review ever written, which a
+    minute's delay does not change in any way HR would act on. The weeks are those of the
+    time of computing, so for up to that long after Monday midnight the table still ends
+    with the week before.
+    """
+    ttl = current_app.config.get("INSIGHT_CACHE_SECONDS", 60)
+    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], str(zone), weeks)
+    started = time.monotonic()
+    hit = _stats_cache.get(key)
+    if ttl > 0 and hit is not None and started - hit[0] < ttl:
+        return hit[1]
+    stats = practice_stats(now, zone, weeks)
+    _stats_cache[key] = (started, stats)
+    return stats

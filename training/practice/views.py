@@ -284,12 +284,10 @@ def done():
 @hr_required
 def stats():
     """Show aggregate practice: active employees per ISO week and accuracy per clause."""
-    now = utcnow()
-    weeks = store.weekly_active_users(now, _zone(), STATS_WEEKS)
-    clauses = store.clause_accuracy()
+    stats = store.cached_practice_stats(utcnow(), _zone(), STATS_WEEKS)
     return render_template(
         "practice/stats.html",
-        weeks=weeks,
-        clauses=clauses,
-        clause_links=_clause_links([c.clause for c in clauses]),
+        weeks=stats.weeks,
+        clauses=stats.clauses,
+        clause_links=_clause_links([c.clause for c in stats.clauses]),
     )
