@@ -72,17 +72,67 @@ def test_the_app_role_writes_rows_but_cannot_touch_the_guards(app, runner, make_
         db.session.remove()
 
 
+def test_tables_a_later_migration_creates_are_granted_whoever_ran_the_grant(
+    app, runner, app_role, database_url
+):
+    """Default privileges are set for the migrations' owner, not for whoever runs the grant."""
+    role, role_url = app_role
+    owner = db.session.scalar(
+        text("SELECT tableowner FROM pg_tables WHERE tablename = 'alembic_version'")
+    )
+    granter = f"{role}_dba"[:63]
+    with db.engine.connect() as conn:
+        conn.execute(text(f"DROP ROLE IF EXISTS {granter}"))
+        conn.execute(text(f"CREATE ROLE {granter} SUPERUSER"))
+        conn.commit()
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text(f"SET ROLE {granter}"))  # a DBA who is not the owner grants
+            for statement in grant_statements(role, owner):
+                conn.execute(text(statement))
+            conn.execute(text("RESET ROLE"))
+            conn.execute(text(f"SET ROLE {owner}"))  # a later migration, run by the owner
+            conn.execute(text("CREATE TABLE later_table (id serial PRIMARY KEY, note text)"))
+            conn.commit()
+        engine = create_engine(role_url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("INSERT INTO later_table (note) VALUES ('ok')"))
+                conn.commit()
+        finally:
+            engine.dispose()
+    finally:
+        with db.engine.connect() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS later_table"))
+            conn.execute(
+                text(
+                    f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public REVOKE ALL ON TABLES FROM {role}"
+                )
+            )
+            conn.execute(
+                text(
+                    f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public REVOKE ALL ON SEQUENCES FROM {role}"
+                )
+            )
+            conn.execute(text(f"DROP OWNED BY {granter}"))
+            conn.execute(text(f"DROP ROLE {granter}"))
+            conn.commit()
+
+
 def test_grant_refuses_a_role_name_that_is_not_plain(runner):
     result = runner.invoke(args=["db-role", "grant", "app; DROP TABLE users"])
     assert result.exit_code != 0
     assert "not a plain role name" in result.output
     with pytest.raises(ValueError, match="not a plain role name"):
-        grant_statements("Robert'); --")
+        grant_statements("Robert'); --", "owner")
+    with pytest.raises(ValueError, match="not a plain role name"):
+        grant_statements("app", "x; DROP TABLE users")
 
 
 def test_grant_can_print_the_sql_for_a_dba(runner):
-    result = runner.invoke(args=["db-role", "grant", "training_app", "--print"])
+    result = runner.invoke(args=["db-role", "grant", "training_app", "--print", "--owner", "migr"])
     assert result.exit_code == 0
+    assert "ALTER DEFAULT PRIVILEGES FOR ROLE migr IN SCHEMA public" in result.output
     assert (
         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO training_app"
         in (result.output)
