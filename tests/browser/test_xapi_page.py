@@ -44,8 +44,8 @@ def test_hr_pushes_the_feed_from_the_page(
     page,
     create_user,
     lessons,
-    lrs,
-    tmp_path,  # noqa: F811
+    lrs,  # noqa: F811 - the fixture imported above
+    tmp_path,
 ):
     records = Records(create_user)
     learner = records.employee(employee_no="E9001", name="新员工")
