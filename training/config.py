@@ -117,7 +117,7 @@ class DefaultConfig:
     LDAP_BIND_PASSWORD = ""
     LDAP_BASE_DN = ""  # where people are searched, e.g. "ou=people,dc=example,dc=com"
     LDAP_USER_FILTER = "(employeeNumber={employee_no})"  # AD: "(sAMAccountName={employee_no})"
-    LDAP_EMPLOYEE_NO_ATTRIBUTE = ""  # the entry's 工号 attribute; empty: the 工号 as typed
+    LDAP_EMPLOYEE_NO_ATTRIBUTE = "employeeNumber"  # the entry's 工号, matched to an account
     # A filter the directory account matches when it is disabled; AD's ACCOUNTDISABLE bit.
     LDAP_DISABLED_FILTER = "(userAccountControl:1.2.840.113556.1.4.803:=2)"
     LDAP_START_TLS = False
@@ -470,6 +470,11 @@ def _check_sign_in(config: dict[str, Any]) -> None:
         return
     if not config.get("LDAP_BASE_DN"):
         raise SettingsError("TRAINING_LDAP_BASE_DN must say where people are searched")
+    if not config.get("LDAP_EMPLOYEE_NO_ATTRIBUTE"):
+        raise SettingsError(
+            "TRAINING_LDAP_EMPLOYEE_NO_ATTRIBUTE must name the attribute that holds the 工号 "
+            "(employeeNumber, sAMAccountName …): accounts are matched by it"
+        )
     if config.get("LDAP_BIND_DN") and not config.get("LDAP_BIND_PASSWORD"):
         raise SettingsError(
             "TRAINING_LDAP_BIND_DN is set without TRAINING_LDAP_BIND_PASSWORD (a bind with an "

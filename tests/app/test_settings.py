@@ -105,6 +105,7 @@ def test_a_bad_directory_setting_stops_the_app_naming_it(name, value, says):
     ("settings", "says"),
     [
         ({"LDAP_BASE_DN": ""}, "TRAINING_LDAP_BASE_DN must say where people are searched"),
+        ({"LDAP_EMPLOYEE_NO_ATTRIBUTE": ""}, "must name the attribute that holds the 工号"),
         ({"LDAP_BIND_DN": "cn=search,dc=example,dc=com"}, "without TRAINING_LDAP_BIND_PASSWORD"),
         ({"LDAP_START_TLS": True}, "ldaps:// is TLS from the start"),
         ({"LDAP_URL": "ldap://dc1.example.com"}, "would carry passwords in clear text"),
