@@ -116,10 +116,12 @@ def _run(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 @dataclass
 class Slapd:
-    """A running slapd; ``url`` is plain LDAP on the loopback address (StartTLS offered)."""
+    """A running slapd: ``url`` is plain LDAP on the loopback address (StartTLS offered),
+    ``tls_url`` LDAP over TLS."""
 
     folder: Path
     port: int
+    tls_port: int  # ldaps://
     process: subprocess.Popen
     ca_file: Path
     people: tuple[Person, ...] = field(default=PEOPLE_LOADED)
@@ -127,6 +129,10 @@ class Slapd:
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
+
+    @property
+    def tls_url(self) -> str:
+        return f"ldaps://127.0.0.1:{self.tls_port}"
 
     def settings(self, **overrides) -> dict:
         """The app's LDAP_* settings for this server (OpenLDAP style: employeeNumber)."""
@@ -194,16 +200,18 @@ access to *
         slapd = shutil.which("slapd") or SLAPD
         last_error = ""
         for _ in range(5):  # a free port can be taken between choosing it and binding it
-            port = free_port()
+            port, tls_port = free_port(), free_port()
             command = [slapd, "-d", "0", "-f", str(folder / "slapd.conf")]
-            command += ["-h", f"ldap://127.0.0.1:{port}/"]
+            # 127.0.0.2 too: an address the certificate does not name, for the host-name test.
+            listen = f"ldap://127.0.0.1:{port}/ ldap://127.0.0.2:{port}/"
+            command += ["-h", f"{listen} ldaps://127.0.0.1:{tls_port}/"]
             if as_root:
                 command += ["-u", "nobody", "-g", "nogroup"]
             process = subprocess.Popen(  # noqa: S603
                 command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
             )
-            if _wait_for(port, process):
-                server = cls(folder, port, process, ca_file)
+            if _wait_for(port, process) and _wait_for(tls_port, process):
+                server = cls(folder, port, tls_port, process, ca_file)
                 server._load()
                 return server
             with contextlib.suppress(subprocess.TimeoutExpired):

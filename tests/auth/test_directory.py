@@ -361,6 +361,31 @@ def test_start_tls_verifies_the_directory_certificate(make_app, slapd, create_us
         assert UNREACHABLE in response.get_data(as_text=True)
 
 
+def test_ldaps_verifies_the_directory_certificate(make_app, slapd, create_user):
+    trusted = make_app(**slapd.settings(LDAP_URL=slapd.tls_url, LDAP_CA_FILE=str(slapd.ca_file)))
+    with trusted.app_context():
+        create_user(employee_no="E1001")
+        assert login(trusted.test_client(), "E1001", "Dir-Pass-1001").status_code == 302
+    untrusted = make_app(**slapd.settings(LDAP_URL=slapd.tls_url))
+    with untrusted.app_context():
+        response = login(untrusted.test_client(), "E1001", "Dir-Pass-1001")
+        assert UNREACHABLE in response.get_data(as_text=True)
+
+
+def test_a_certificate_for_another_name_is_refused(make_app, slapd, create_user, caplog):
+    """The certificate names 127.0.0.1 and localhost; 127.0.0.2 reaches the same server."""
+    url = f"ldap://127.0.0.2:{slapd.port}"
+    app = make_app(
+        **slapd.settings(LDAP_URL=url, LDAP_START_TLS=True, LDAP_CA_FILE=str(slapd.ca_file))
+    )
+    with app.app_context(), caplog.at_level(logging.INFO, logger="training"):
+        create_user(employee_no="E1001")
+        response = login(app.test_client(), "E1001", "Dir-Pass-1001")
+        assert UNREACHABLE in response.get_data(as_text=True)
+        (event,) = events(caplog, "directory.unavailable")
+        assert "certificate is not valid for '127.0.0.2'" in event.error
+
+
 def test_the_search_account_binds_before_the_person(slapd, app):
     """The directory module on its own: what it reads from the entry it found."""
     result = directory.authenticate(app.config, "E1001", "Dir-Pass-1001")
