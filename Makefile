@@ -9,7 +9,7 @@ FLASK := $(BIN)/flask --app wsgi
 # project itself is installed on top without resolving again. `make lock` rewrites them.
 JOBS ?= auto
 
-.PHONY: run dev test setup setup-dev db lint bench lock clean-venv
+.PHONY: run dev test setup setup-dev db lint bench lock clean-venv ldap-tools
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11, 5), "Python >= 3.11.5 is required, found " + sys.version' 
@@ -28,7 +28,19 @@ $(VENV)/.installed-dev: pyproject.toml requirements/dev.txt | $(BIN)/python
 
 setup: $(VENV)/.installed
 
-setup-dev: $(VENV)/.installed-dev tests/scorm/node_modules/.installed .venv-ralph/.installed
+setup-dev: $(VENV)/.installed-dev tests/scorm/node_modules/.installed .venv-ralph/.installed ldap-tools
+
+# Test-only: Debian's OpenLDAP server and tools, which tests/auth/slapd.py starts for the
+# directory sign-in tests (as an unprivileged process on a free port). Installed if missing;
+# as a user other than root, through sudo.
+ldap-tools:
+	@if ! [ -x /usr/sbin/slapd ] || ! command -v ldapadd >/dev/null 2>&1 \
+		|| ! command -v openssl >/dev/null 2>&1; then \
+		echo "== installing Debian slapd, ldap-utils and openssl for the directory sign-in tests"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils openssl >/dev/null; \
+	fi
 
 # Test-only: the ralph LRS and its xAPI models (ralph-malph), in a virtualenv of their own
 # because ralph pins versions of click and others that the app's own lock does not share.

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +111,28 @@ class DefaultConfig:
     XAPI_TIMEOUT = 10  # seconds per request to the LRS
     XAPI_BATCH = 500  # evidence rows read per source, and statements per POST, per round
     NOTIFY_NUDGES_PER_DAY = 30  # reminders one HR user or manager may send by hand per day
+
+    # Sign-in with the company directory (LDAP, Active Directory); no LDAP_URL: off. See the
+    # README's "Sign-in with the company directory" for each of these.
+    LDAP_URL = ""  # ldaps://dc1.example.com or ldap://dc1.example.com (then LDAP_START_TLS)
+    LDAP_BIND_DN = ""  # the search account; empty: search anonymously
+    LDAP_BIND_PASSWORD = ""
+    LDAP_BASE_DN = ""  # where people are searched, e.g. "ou=people,dc=example,dc=com"
+    LDAP_USER_FILTER = "(employeeNumber={employee_no})"  # AD: "(sAMAccountName={employee_no})"
+    LDAP_EMPLOYEE_NO_ATTRIBUTE = "employeeNumber"  # the entry's 工号, matched to an account
+    # A filter the directory account matches when it is disabled; AD's ACCOUNTDISABLE bit.
+    LDAP_DISABLED_FILTER = "(userAccountControl:1.2.840.113556.1.4.803:=2)"
+    LDAP_START_TLS = False
+    LDAP_CA_FILE = ""  # the CA bundle that signed the directory's certificate; empty: system's
+    LDAP_TIMEOUT = 5  # seconds to connect and for each answer
+    LDAP_ALLOW_PLAINTEXT = False  # passwords over plain ldap:// to another host (trusted link)
+    LDAP_JIT_PROVISIONING = False  # create a learner account at a first directory sign-in
+    LDAP_NAME_ATTRIBUTE = "displayName"
+    LDAP_DEPARTMENT_ATTRIBUTE = "department"
+    LDAP_EMAIL_ATTRIBUTE = "mail"
+    # Roles that may still sign in with a password kept here (e.g. ["hr"] once the directory
+    # is on); without a directory every role must be listed.
+    PASSWORD_LOGIN_ROLES = ["learner", "manager", "hr"]
 
 
 def database_url(instance_path: str) -> str:
@@ -272,6 +296,59 @@ def _text(value: Any) -> str:
     return value
 
 
+def _ldap_url(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not value.lower().startswith(("ldap://", "ldaps://")):
+        raise ValueError("an ldap:// or ldaps:// address, or empty (off)")
+    parts = urlsplit(value)
+    if not parts.hostname or parts.path not in ("", "/") or parts.query or "@" in parts.netloc:
+        raise ValueError("an ldap:// or ldaps:// address of a host (and port) only")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as error:
+        raise ValueError("an ldap:// or ldaps:// address with a numeric port") from error
+    return value.rstrip("/")
+
+
+def _ldap_filter(*, placeholder: bool) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = _text(value).strip()
+        if not text and not placeholder:
+            return ""
+        depth = 0
+        for char in text:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth < 0:
+                break
+        if not (text.startswith("(") and text.endswith(")")) or depth != 0:
+            raise ValueError("an LDAP filter in parentheses, e.g. (employeeNumber={employee_no})")
+        if placeholder and "{employee_no}" not in text:
+            raise ValueError("an LDAP filter with {employee_no} where the typed 工号 goes")
+        return text
+
+    return check
+
+
+def _ldap_attribute(value: Any) -> str:
+    text = _text(value).strip()
+    if text and not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+", text):
+        raise ValueError("an LDAP attribute name such as displayName, or empty")
+    return text
+
+
+# The values of training.auth.models.Role (a test keeps them in step).
+ROLES = ("learner", "manager", "hr")
+
+
+def _roles(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or any(role not in ROLES for role in value):
+        raise ValueError(f'a list of roles out of {", ".join(ROLES)}, e.g. ["hr"]')
+    return [role for role in ROLES if role in value]
+
+
 def _log_level(value: Any) -> str:
     level = str(value).upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -335,6 +412,22 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "XAPI_PASSWORD": _text,
     "XAPI_TIMEOUT": _int(1),
     "XAPI_BATCH": _int(1),
+    "LDAP_URL": _ldap_url,
+    "LDAP_BIND_DN": _text,
+    "LDAP_BIND_PASSWORD": _text,
+    "LDAP_BASE_DN": _text,
+    "LDAP_USER_FILTER": _ldap_filter(placeholder=True),
+    "LDAP_EMPLOYEE_NO_ATTRIBUTE": _ldap_attribute,
+    "LDAP_DISABLED_FILTER": _ldap_filter(placeholder=False),
+    "LDAP_START_TLS": _boolean,
+    "LDAP_CA_FILE": _existing_file,
+    "LDAP_TIMEOUT": _int(1),
+    "LDAP_ALLOW_PLAINTEXT": _boolean,
+    "LDAP_JIT_PROVISIONING": _boolean,
+    "LDAP_NAME_ATTRIBUTE": _ldap_attribute,
+    "LDAP_DEPARTMENT_ATTRIBUTE": _ldap_attribute,
+    "LDAP_EMAIL_ATTRIBUTE": _ldap_attribute,
+    "PASSWORD_LOGIN_ROLES": _roles,
 }
 
 
@@ -359,4 +452,51 @@ def validate_settings(config: dict[str, Any]) -> None:
         raise SettingsError(
             "TRAINING_MAIL_USE_TLS and TRAINING_MAIL_USE_SSL cannot both be on: STARTTLS "
             "(usually port 587) or SMTP over TLS from the start (usually port 465)"
+        )
+    _check_sign_in(config)
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _check_sign_in(config: dict[str, Any]) -> None:
+    """The directory settings that only make sense together, and someone able to sign in."""
+    url = config.get("LDAP_URL", "")
+    if not url:
+        unable = [role for role in ROLES if role not in config.get("PASSWORD_LOGIN_ROLES", ROLES)]
+        if unable:
+            raise SettingsError(
+                f"TRAINING_PASSWORD_LOGIN_ROLES leaves out {', '.join(unable)}, but without "
+                "TRAINING_LDAP_URL password is the only way to sign in: they could not"
+            )
+        return
+    if not config.get("LDAP_BASE_DN"):
+        raise SettingsError("TRAINING_LDAP_BASE_DN must say where people are searched")
+    if not config.get("LDAP_EMPLOYEE_NO_ATTRIBUTE"):
+        raise SettingsError(
+            "TRAINING_LDAP_EMPLOYEE_NO_ATTRIBUTE must name the attribute that holds the 工号 "
+            "(employeeNumber, sAMAccountName …): accounts are matched by it"
+        )
+    if config.get("LDAP_BIND_DN") and not config.get("LDAP_BIND_PASSWORD"):
+        raise SettingsError(
+            "TRAINING_LDAP_BIND_DN is set without TRAINING_LDAP_BIND_PASSWORD (a bind with an "
+            "empty password is anonymous); set both, or neither to search anonymously"
+        )
+    secure = url.lower().startswith("ldaps://")
+    if secure and config.get("LDAP_START_TLS"):
+        raise SettingsError(
+            "TRAINING_LDAP_START_TLS is for ldap:// addresses; ldaps:// is TLS from the start"
+        )
+    host = (urlsplit(url).hostname or "").lower()
+    if (
+        not secure
+        and not config.get("LDAP_START_TLS")
+        and not config.get("LDAP_ALLOW_PLAINTEXT")
+        and host not in LOOPBACK_HOSTS
+        and not host.startswith("127.")
+    ):
+        raise SettingsError(
+            f"TRAINING_LDAP_URL {url} would carry passwords in clear text: use ldaps://, or "
+            "TRAINING_LDAP_START_TLS=true, or TRAINING_LDAP_ALLOW_PLAINTEXT=true for a "
+            "directory on a link you trust"
         )

@@ -72,3 +72,80 @@ def test_a_bad_environment_setting_stops_the_command_with_one_clear_line(tmp_pat
         "Cannot start: TRAINING_QUIZ_SIZE (or QUIZ_SIZE in instance/config.py) must be "
         "a whole number of at least 1, not 'abc'"
     )
+
+
+LDAP = {"LDAP_URL": "ldaps://dc1.example.com", "LDAP_BASE_DN": "dc=example,dc=com"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("LDAP_URL", "http://dc1.example.com", "an ldap:// or ldaps:// address"),
+        ("LDAP_URL", "ldap://user@dc1.example.com", "of a host (and port) only"),
+        ("LDAP_URL", "ldap://dc1.example.com/dc=example", "of a host (and port) only"),
+        ("LDAP_USER_FILTER", "employeeNumber={employee_no}", "an LDAP filter in parentheses"),
+        ("LDAP_USER_FILTER", "(&(uid={employee_no})", "an LDAP filter in parentheses"),
+        ("LDAP_USER_FILTER", "(uid=E1001)", "with {employee_no}"),
+        ("LDAP_DISABLED_FILTER", "nsAccountLock=TRUE", "an LDAP filter in parentheses"),
+        ("LDAP_NAME_ATTRIBUTE", "display name", "an LDAP attribute name"),
+        ("LDAP_TIMEOUT", 0, "a whole number of at least 1"),
+        ("LDAP_JIT_PROVISIONING", "sometimes", "true or false"),
+        ("PASSWORD_LOGIN_ROLES", ["hr", "admin"], "a list of roles out of learner, manager, hr"),
+    ],
+)
+def test_a_bad_directory_setting_stops_the_app_naming_it(name, value, says):
+    with pytest.raises(SettingsError) as info:
+        create_app(BASE | LDAP | {name: value})
+    message = str(info.value)
+    assert f"TRAINING_{name}" in message
+    assert says in message
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ({"LDAP_BASE_DN": ""}, "TRAINING_LDAP_BASE_DN must say where people are searched"),
+        ({"LDAP_EMPLOYEE_NO_ATTRIBUTE": ""}, "must name the attribute that holds the 工号"),
+        ({"LDAP_BIND_DN": "cn=search,dc=example,dc=com"}, "without TRAINING_LDAP_BIND_PASSWORD"),
+        ({"LDAP_START_TLS": True}, "ldaps:// is TLS from the start"),
+        ({"LDAP_URL": "ldap://dc1.example.com"}, "would carry passwords in clear text"),
+        ({"LDAP_URL": "", "PASSWORD_LOGIN_ROLES": ["hr"]}, "leaves out learner, manager"),
+    ],
+)
+def test_directory_settings_that_do_not_fit_together_stop_the_app(settings, says):
+    with pytest.raises(SettingsError, match="TRAINING_") as info:
+        create_app(BASE | LDAP | settings)
+    assert says in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "name", "normalised"),
+    [
+        ({"LDAP_URL": "ldaps://dc1.example.com:636/"}, "LDAP_URL", "ldaps://dc1.example.com:636"),
+        ({"LDAP_URL": "ldap://dc1.example.com", "LDAP_START_TLS": "true"}, "LDAP_START_TLS", True),
+        (
+            {"LDAP_URL": "ldap://10.0.0.5", "LDAP_ALLOW_PLAINTEXT": True},
+            "LDAP_URL",
+            "ldap://10.0.0.5",
+        ),
+        ({"LDAP_URL": "ldap://127.0.0.1:3389"}, "LDAP_URL", "ldap://127.0.0.1:3389"),
+        ({"PASSWORD_LOGIN_ROLES": "hr, manager"}, "PASSWORD_LOGIN_ROLES", ["manager", "hr"]),
+        ({"PASSWORD_LOGIN_ROLES": []}, "PASSWORD_LOGIN_ROLES", []),
+        ({"LDAP_DISABLED_FILTER": ""}, "LDAP_DISABLED_FILTER", ""),
+    ],
+)
+def test_good_directory_settings_are_normalised(settings, name, normalised):
+    assert create_app(BASE | LDAP | settings).config[name] == normalised
+
+
+def test_without_a_directory_every_role_keeps_its_password_by_default():
+    config = create_app(BASE).config
+    assert config["LDAP_URL"] == ""
+    assert config["PASSWORD_LOGIN_ROLES"] == ["learner", "manager", "hr"]
+
+
+def test_the_settings_know_every_role():
+    from training.auth.models import Role
+    from training.config import ROLES
+
+    assert tuple(role.value for role in Role) == ROLES

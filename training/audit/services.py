@@ -22,6 +22,7 @@ ACTIONS = {
     "user.update": "更新员工",
     "user.deactivate": "停用员工",
     "user.reactivate": "恢复员工",
+    "user.provision": "公司目录首次登录创建员工",
     "link.setup": "发放设置密码链接",
     "link.reset": "发放重置密码链接",
     "assignment.set": "分配或调整培训",

@@ -56,7 +56,9 @@ class User(Model):
     # (Declared for type checkers only: the ORM would take an annotation here for a column.)
     if TYPE_CHECKING:
         session_token: str | None
+        session_method: str | None
     session_token = None
+    session_method = None  # the SignInMethod of that session
 
     # Flask-Login protocol, written out so the session token, not the user id,
     # is what the cookie carries.
@@ -106,6 +108,13 @@ class ManagedDepartment(Model):
     user: Mapped[User] = relationship(back_populates="managed")
 
 
+class SignInMethod(enum.StrEnum):
+    """How a session's user proved who they are."""
+
+    PASSWORD = "password"  # noqa: S105 - a password kept here (argon2id); not a secret
+    LDAP = "ldap"  # a bind to the company directory
+
+
 class UserSession(Model):
     """A login session; the cookie carries its token, the database its hash.
 
@@ -122,6 +131,10 @@ class UserSession(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     address: Mapped[str] = mapped_column(String(64), default="")
+    # A SignInMethod value (no CHECK: see migration a3c9e1d5f7b2).
+    method: Mapped[str] = mapped_column(
+        String(16), default=SignInMethod.PASSWORD, server_default=SignInMethod.PASSWORD.value
+    )
 
     user: Mapped[User] = relationship(back_populates="sessions")
 

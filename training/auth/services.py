@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, func, select, text, update
+from sqlalchemy import CursorResult, delete, func, select, text, update
 
-from training.auth.models import LoginAttempt, User, UserSession
+from training.auth.models import LoginAttempt, Role, SignInMethod, User, UserSession
 from training.db import utcnow
 from training.extensions import db
 
@@ -20,7 +20,13 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def start_session(user: User, *, user_agent: str = "", address: str = "") -> str:
+def start_session(
+    user: User,
+    *,
+    user_agent: str = "",
+    address: str = "",
+    method: SignInMethod = SignInMethod.PASSWORD,
+) -> str:
     """Create a server-side session for the user and return its token for the cookie."""
     token = secrets.token_urlsafe(32)
     db.session.add(
@@ -29,10 +35,22 @@ def start_session(user: User, *, user_agent: str = "", address: str = "") -> str
             user=user,
             user_agent=user_agent[:255],
             address=address[:64],
+            method=method.value,
         )
     )
     user.session_token = token
+    user.session_method = method.value
     return token
+
+
+def password_login_allowed(user: User | None) -> bool:
+    """Return True if this account may sign in with a password kept here (its role is in
+    PASSWORD_LOGIN_ROLES and it has one)."""
+    return (
+        user is not None
+        and bool(user.password_hash)
+        and Role(user.role).value in current_app.config["PASSWORD_LOGIN_ROLES"]
+    )
 
 
 def load_session_user(token: str) -> User | None:
@@ -41,7 +59,7 @@ def load_session_user(token: str) -> User | None:
     # idle limit, PERMANENT_SESSION_LIFETIME, is the cookie's own).
     born_after = utcnow() - timedelta(seconds=current_app.config["SESSION_ABSOLUTE_LIFETIME"])
     row = db.session.execute(
-        select(User, UserSession.id)
+        select(User, UserSession.method)
         .join(UserSession, UserSession.user_id == User.id)
         .where(
             UserSession.token_hash == _token_hash(token),
@@ -53,6 +71,7 @@ def load_session_user(token: str) -> User | None:
         return None
     user = row.User
     user.session_token = token
+    user.session_method = row.method
     return user
 
 
@@ -160,6 +179,12 @@ def record_attempt(employee_no: str, address: str) -> int:
     db.session.add(attempt)
     db.session.flush()
     return attempt.id
+
+
+def forget_attempt(attempt_id: int) -> None:
+    """Remove a recorded attempt in which no credential was checked (the directory could not
+    be reached): an outage must not count towards anyone's throttle."""
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
 
 
 def attempt_succeeded(attempt_id: int) -> None:

@@ -5,15 +5,24 @@ from __future__ import annotations
 from typing import cast
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 
-from training.auth import links, passwords, services
+from training.auth import directory, links, passwords, services, signin
 from training.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
-from training.auth.models import User
+from training.auth.models import SignInMethod, User
 from training.db import reads_first, utcnow
 from training.extensions import db
 from training.logs import security_event
@@ -54,63 +63,89 @@ def safe_next(target: str | None, user: User | None = None) -> str:
     return landing(user) if user is not None else url_for("lessons.home")
 
 
+REFUSALS = {
+    signin.Refusal.DIRECTORY_UNAVAILABLE: _l("暂时无法连接公司目录，请稍后再试。"),
+    signin.Refusal.NOT_PROVISIONED: _l(
+        "公司账号验证通过，但培训系统中还没有您的账号，请联系人事行政部开通。"
+    ),
+    signin.Refusal.DIRECTORY_INCOMPLETE: _l(
+        "公司账号验证通过，但公司目录中缺少开通账号所需的信息（姓名或工号），请联系人事行政部。"
+    ),
+}
+
+
+def _login_page(form: LoginForm, status: int = 200):
+    """The login form, which says which account to use when the directory is on."""
+    config = current_app.config
+    return render_template(
+        "auth/login.html",
+        form=form,
+        directory=directory.enabled(config),
+        password_roles=config["PASSWORD_LOGIN_ROLES"],
+    ), status
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Show the login form and log the employee in."""
+    """Show the login form and log the employee in (a password kept here, or the directory)."""
     if current_user.is_authenticated:
         return redirect(url_for("lessons.home"))
     form = LoginForm()
-    if form.validate_on_submit():
-        # DataRequired: both fields hold text once the form validates.
-        employee_no = cast(str, form.employee_no.data).strip()
-        password = cast(str, form.password.data)
-        address = client_address()
-        throttle = services.check_throttle(employee_no, address)
-        if throttle.blocked:
-            security_event("login.throttled", employee_no=employee_no, address=address)
-            flash(
-                _(
-                    "登录失败次数过多,请在 %(time)s 之后再试。",
-                    time=format_datetime(throttle.retry_after, "HH:mm:ss"),
-                ),
-                "error",
-            )
-            return render_template("auth/login.html", form=form), 429
-        # Counted as a failure now, in this short write transaction; the password is
-        # checked after it, without holding any lock others wait for.
-        attempt_id = services.record_attempt(employee_no, address)
-        rehashed = None
-        with reads_first():  # commits the attempt, then argon2 runs in a read transaction
-            user = db.session.scalar(select(User).where(User.employee_no == employee_no))
-            ok = passwords.verify_password(user.password_hash if user else None, password)
-            if ok and user is not None and passwords.needs_rehash(user.password_hash or ""):
-                rehashed = passwords.hash_password(password)
-            user_id = user.id if user is not None else None
-        user = db.session.get(User, user_id) if user_id is not None else None
-        if not ok or user is None or not user.active:
-            security_event(
-                "login.failed",
-                employee_no=employee_no,
-                address=address,
-                reason="inactive" if ok and user is not None else "credentials",
-            )
-            flash(_("工号或密码不正确,或账号已停用。"), "error")
-            return render_template("auth/login.html", form=form), 200
-        services.attempt_succeeded(attempt_id)
-        if rehashed is not None:
-            user.password_hash = rehashed
-        # A fresh cookie session and a fresh server-side session: nothing from
-        # before login (a planted session id) survives it.
-        session.clear()
-        services.start_session(user, user_agent=request.user_agent.string, address=address)
-        db.session.commit()
-        login_user(user)
-        security_event("login.succeeded", user_id=user.id, address=address)
-        if user.must_change_password:
-            flash(_("这是一次性密码,请先设置您自己的密码。"), "info")
-            return redirect(url_for("auth.change_password"))
-        return redirect(safe_next(request.args.get("next"), user))
-    return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        return _login_page(form)
+    # DataRequired: both fields hold text once the form validates.
+    employee_no = cast(str, form.employee_no.data).strip()
+    password = cast(str, form.password.data)
+    address = client_address()
+    # The directory matches 工号 whatever their case: so does the throttle, or each spelling
+    # of one 工号 would have a count of its own.
+    key = employee_no.casefold()
+    throttle = services.check_throttle(key, address)
+    if throttle.blocked:
+        security_event("login.throttled", employee_no=employee_no, address=address)
+        flash(
+            _(
+                "登录失败次数过多,请在 %(time)s 之后再试。",
+                time=format_datetime(throttle.retry_after, "HH:mm:ss"),
+            ),
+            "error",
+        )
+        return _login_page(form, 429)
+    # Counted as a failure now, in this short write transaction; the credentials are checked
+    # after it (argon2, the directory), without holding any lock others wait for.
+    attempt_id = services.record_attempt(key, address)
+    checked = signin.check(employee_no, password)
+    decision = signin.finish(checked)
+    user, refusal = decision.user, decision.refusal
+    if refusal is not None or user is None:
+        refusal = refusal or signin.Refusal.CREDENTIALS
+        security_event(
+            "login.failed",
+            employee_no=employee_no,
+            address=address,
+            reason=refusal.value,
+            method=checked.tried.value,
+        )
+        if not checked.counted:
+            services.forget_attempt(attempt_id)
+            db.session.commit()
+        flash(REFUSALS.get(refusal) or _("工号或密码不正确,或账号已停用。"), "error")
+        return _login_page(form)
+    method = checked.tried
+    services.attempt_succeeded(attempt_id)
+    # A fresh cookie session and a fresh server-side session: nothing from
+    # before login (a planted session id) survives it.
+    session.clear()
+    services.start_session(
+        user, user_agent=request.user_agent.string, address=address, method=method
+    )
+    db.session.commit()
+    login_user(user)
+    security_event("login.succeeded", user_id=user.id, address=address, method=method.value)
+    if user.must_change_password and method == SignInMethod.PASSWORD:
+        flash(_("这是一次性密码,请先设置您自己的密码。"), "info")
+        return redirect(url_for("auth.change_password"))
+    return redirect(safe_next(request.args.get("next"), user))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -125,10 +160,19 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+@bp.app_template_global()
+def may_change_password(user: User) -> bool:
+    """Whether the header offers 修改密码: the account may use a password kept here."""
+    return services.password_login_allowed(user)
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     """Change one's own password and end every other session."""
+    if not services.password_login_allowed(current_user):
+        # The company directory holds this person's password; there is none here to change.
+        return render_template("auth/change_password.html", form=None), 200
     form = ChangePasswordForm(current_user)
     if form.validate_on_submit():
         # DataRequired: both passwords are text once the form validates.

@@ -27,7 +27,7 @@ from training.auth import links
 from training.auth.decorators import hr_required
 from training.auth.models import Role, User
 from training.db import company_today
-from training.employees import forms, importer, services, uploads
+from training.employees import forms, importer, provisioning, services, uploads
 from training.employees import jobs as import_jobs
 from training.extensions import db
 from training.forms import choices, require_action_form
@@ -36,6 +36,7 @@ from training.jobs.models import Job, JobState
 from training.sheets import XLSX_MIMETYPE
 
 bp = Blueprint("employees", __name__, url_prefix="/hr/employees", template_folder="templates")
+provisioning.register()
 
 
 def _employee_url(user: User) -> str | None:

@@ -1,0 +1,36 @@
+"""Accounts created at a first sign-in through the company directory (JIT provisioning).
+
+training/auth creates the account and sends ``account_provisioned``; here, in the same
+transaction, the new learner is assigned the course as any new hire and the creation is
+audited. No set-password link and no invitation mail: the person signs in with the company
+account.
+"""
+
+from __future__ import annotations
+
+from training.assignments.services import assign_on_hire
+from training.audit.services import record
+from training.auth.models import Role, User
+from training.auth.signals import account_provisioned
+
+
+def _on_provisioned(_sender: object = None, *, user: User, source: str, **_extra: object) -> None:
+    assignment = assign_on_hire(user)
+    record(
+        "user.provision",
+        f"公司目录首次登录，自动创建员工 {user.name}（{user.employee_no}）",
+        target=user,
+        actor=user,  # the person signing in caused it; no one at HR did
+        details={
+            "employee_no": user.employee_no,
+            "department": user.department,
+            "role": Role(user.role).value,
+            "due_date": assignment.due_date.isoformat(),
+            "source": source,
+        },
+    )
+
+
+def register() -> None:
+    """Listen for accounts created at sign-in (connecting twice keeps one receiver)."""
+    account_provisioned.connect(_on_provisioned)
