@@ -103,3 +103,21 @@ def test_logout_or_deactivation_in_another_worker_refuses_the_cookie_at_once(mak
         db.session.commit()
     assert browser.get("/").status_code == 302
     assert elsewhere.get("/").status_code == 302
+
+
+def test_an_expired_user_in_the_session_is_refreshed_from_the_lookup_row(app, create_user):
+    user = create_user()
+    with app.test_request_context():
+        token = services.start_session(user)
+        db.session.commit()  # expires the user, as a view's commit does
+        seen, listener = _statements()
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            loaded = services.load_session_user(token)
+            name, role = loaded.name, loaded.role
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert loaded is user
+        assert name == user.name
+        assert role == Role.LEARNER
+        assert len(seen) == 1, seen

@@ -12,6 +12,7 @@ from typing import Any, cast
 from flask import current_app
 from sqlalchemy import CursorResult, Select, bindparam, func, inspect, select, text, update
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from training.auth.models import LoginAttempt, User, UserSession
@@ -61,12 +62,17 @@ def _attached_user(row: Any) -> User:
     """Return the session's User for a row of its columns, attached without another query.
 
     The instance already in the session (a test or CLI app context outliving a request) is
-    returned as it is, as an ORM query would; otherwise one is made from the row and attached
-    as if loaded, so relationships and changes work as on any loaded user.
+    returned with its expired columns filled in from the row, as an ORM query would do;
+    otherwise one is made from the row and attached as if loaded, so relationships and
+    changes work as on any loaded user.
     """
     session = db.session()
     found = session.identity_map.get(identity_key(User, (row.id,)))
     if found is not None:
+        unloaded = inspect(found).unloaded  # expired by a commit: refreshed from the row
+        for key, column in _USER_ATTRIBUTES:
+            if key in unloaded:
+                set_committed_value(found, key, row._mapping[column])
         return found
     user = _USER_MAPPER.class_manager.new_instance()
     state = user.__dict__
