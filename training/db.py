@@ -143,12 +143,20 @@ def _request_writes() -> bool:
     return not getattr(view, "reads_first", False)
 
 
-def _insert(model: type) -> Any:
+def _insert(model: type, *, returning_id: bool = False) -> Any:
     """INSERT … ON CONFLICT DO NOTHING with its values bound at execution (compiled once)."""
-    dialect = db.session.get_bind().dialect.name
+    return _insert_statement(model, db.session.get_bind().dialect.name, returning_id)
+
+
+@functools.cache
+def _insert_statement(model: type, dialect: str, returning_id: bool) -> Any:
+    # Built once per model: a statement object reused keeps its cache key, which SQLAlchemy
+    # would otherwise work out again on every execution.
     module = postgresql if dialect == "postgresql" else sqlite
     # The model's Table, not the entity: a Core statement, whose result has the rowcount.
-    return module.insert(cast(Any, model).__table__).on_conflict_do_nothing()
+    table = cast(Any, model).__table__
+    statement = module.insert(table).on_conflict_do_nothing()
+    return statement.returning(table.c.id) if returning_id else statement
 
 
 # Set while a command's transaction must take the SQLite write lock when it begins.
@@ -270,7 +278,7 @@ def insert_returning_id(model: Any, **values: Any) -> int | None:
 
     Like ``insert_ignoring_duplicates``, in one statement that also hands back the new id.
     """
-    return db.session.scalar(_insert(model).returning(model.__table__.c.id), values)
+    return db.session.scalar(_insert(model, returning_id=True), values)
 
 
 def insert_ignoring_duplicates(model: type, **values: Any) -> bool:

@@ -134,9 +134,12 @@ def refresh_user(user_id: int) -> None:
     db.session.flush()
     now = utcnow()
     insert_ignoring_duplicates(ProgressSummary, user_id=user_id, updated_at=now)
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_lock_statement(), {"user_id": user_id})
-    db.session.execute(_refresh_statement(), {"employee": user_id, "now": now})
+    # On the session's connection, as Core: through the ORM the prebuilt statement would be
+    # annotated anew on each call and lose its memoised cache key (1.3 ms to recompute).
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_lock_statement(), {"user_id": user_id})
+    connection.execute(_refresh_statement(), {"employee": user_id, "now": now})
 
 
 def rebuild_all() -> int:
