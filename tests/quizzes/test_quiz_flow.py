@@ -443,3 +443,13 @@ def test_a_submission_records_each_answer_once_with_its_version(
     assert [r.correct for r in rows] == [True, False, True, True, True]
     assert {r.submission_id for r in rows} == {attempt.submission.id}
     assert rows[1].chosen == attempt.submission.answers[rows[1].qid]
+
+
+def test_the_start_page_counts_the_questions_a_quiz_draws_from(client, login_as, lessons):
+    from training.quizzes.services import graded_question_count
+
+    for lesson in lessons:
+        assert graded_question_count(lesson) == len(lesson_questions(lesson)), lesson.number
+    login_as()
+    page = client.get("/lessons/3.3/quiz").get_data(as_text=True)
+    assert "开始测验" in page

@@ -169,6 +169,19 @@ def graded_question_rows(lesson_ids: Iterable[int]) -> list[QuizQuestion]:
     )
 
 
+def graded_question_count(lesson: Lesson) -> int:
+    """Return how many questions the lesson's quiz draws from (counted, not loaded)."""
+    return db.session.execute(
+        select(func.count())
+        .select_from(QuizQuestion)
+        .where(
+            QuizQuestion.lesson_id == lesson.id,
+            QuizQuestion.drawable(),
+            QuizQuestion.generated.is_(False),
+        )
+    ).scalar_one()
+
+
 def _lesson_question_rows(lesson: Lesson) -> list[QuizQuestion]:
     return graded_question_rows([lesson.id])
 

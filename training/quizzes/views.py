@@ -77,7 +77,7 @@ def quiz_start(number: str):
     return render_template(
         "quizzes/start.html",
         lesson=lesson,
-        question_count=len(services.lesson_questions(lesson)),
+        question_count=services.graded_question_count(lesson),
         quiz_size=current_app.config["QUIZ_SIZE"],
         pass_mark=services.pass_mark_for(lesson),
         attempts_left=services.attempts_left(current_user.id, lesson),
