@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -12,7 +13,18 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import (
+    JSON,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    true,
+    type_coerce,
+)
 
 from training.auth.models import User
 from training.course.lessons import in_force
@@ -236,14 +248,38 @@ def open_attempt(user_id: int, lesson: Lesson) -> QuizAttempt | None:
     )
 
 
-def _drawn_before(user_id: int, lesson: Lesson) -> list[list[str]]:
-    """Return the question ids of the user's earlier draws of this lesson, oldest first."""
-    draws = db.session.scalars(
-        select(QuizAttempt.draw)
-        .where(QuizAttempt.user_id == user_id, QuizAttempt.lesson_id == lesson.id)
+@functools.cache
+def _drawn_before_statement(dialect: str) -> Select:
+    # One row per question drawn, unnested in SQL: Python never decodes whole draws (their
+    # options and versions), which cost a learner retrying many times milliseconds a start.
+    if dialect == "postgresql":
+        entries = func.json_array_elements(QuizAttempt.draw["questions"]).table_valued("value")
+    else:
+        entries = func.json_each(QuizAttempt.draw, "$.questions").table_valued("value")
+    question_id = type_coerce(entries.c.value, JSON)["id"].as_string()
+    return (
+        select(QuizAttempt.id, question_id)
+        .select_from(QuizAttempt)
+        .join(entries, true())
+        .where(
+            QuizAttempt.user_id == bindparam("user_id", type_=Integer()),
+            QuizAttempt.lesson_id == bindparam("lesson_id", type_=Integer()),
+        )
         .order_by(QuizAttempt.id)
     )
-    return [[str(entry["id"]) for entry in draw["questions"]] for draw in draws]
+
+
+def _drawn_before(user_id: int, lesson: Lesson) -> list[list[str]]:
+    """Return the question ids of the user's earlier draws of this lesson, oldest first."""
+    connection = db.session.connection()
+    rows = connection.execute(
+        _drawn_before_statement(connection.dialect.name),
+        {"user_id": user_id, "lesson_id": lesson.id},
+    )
+    draws: dict[int, list[str]] = {}
+    for attempt_id, question_id in rows:
+        draws.setdefault(attempt_id, []).append(question_id)
+    return list(draws.values())
 
 
 def prepare_attempt(user_id: int, lesson: Lesson) -> dict[str, Any]:
