@@ -12,6 +12,12 @@ On SQLite a request that may write takes the write lock when its transaction beg
 record an audit event). A transaction that began as a reader cannot always upgrade to a
 writer once another connection has committed (SQLite then fails at once with "database is
 locked"), so writing requests never start as readers.
+
+A busy POST whose reads and computing take longer than its writes (quiz start and submit)
+is marked ``@reads_first`` instead: it begins as a reader — the session lookup included —
+and writes inside ``write_phase()``, which ends the read transaction and begins a new one
+with the write lock, where the view checks again what its writes depend on. No
+transaction ever upgrades; the lock is held only for the writes and the commit.
 """
 
 from __future__ import annotations
@@ -123,21 +129,34 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 10_000) -> None:
         # never hold the write lock while idle.
         if _READING.get():
             connection.exec_driver_sql("BEGIN")
-        elif _WRITING.get() or (
-            has_request_context()
-            and (request.method not in READ_ONLY_METHODS or g.get("writes", False))
-        ):
+        elif _WRITING.get() or (has_request_context() and _request_writes()):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
 
 
-def _insert(model: type) -> Any:
+def _request_writes() -> bool:
+    """Whether this request's transactions begin with the write lock (outside the blocks)."""
+    if request.method in READ_ONLY_METHODS:
+        return bool(g.get("writes", False))
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "reads_first", False)
+
+
+def _insert(model: type, *, returning_id: bool = False) -> Any:
     """INSERT … ON CONFLICT DO NOTHING with its values bound at execution (compiled once)."""
-    dialect = db.session.get_bind().dialect.name
+    return _insert_statement(model, db.session.get_bind().dialect.name, returning_id)
+
+
+@functools.cache
+def _insert_statement(model: type, dialect: str, returning_id: bool) -> Any:
+    # Built once per model: a statement object reused keeps its cache key, which SQLAlchemy
+    # would otherwise work out again on every execution.
     module = postgresql if dialect == "postgresql" else sqlite
     # The model's Table, not the entity: a Core statement, whose result has the rowcount.
-    return module.insert(cast(Any, model).__table__).on_conflict_do_nothing()
+    table = cast(Any, model).__table__
+    statement = module.insert(table).on_conflict_do_nothing()
+    return statement.returning(table.c.id) if returning_id else statement
 
 
 # Set while a command's transaction must take the SQLite write lock when it begins.
@@ -186,6 +205,58 @@ def write_transaction() -> Iterator[None]:
         _WRITING.reset(token)
 
 
+def reads_first_view(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a POST view that reads first and writes only inside ``write_phase()``.
+
+    Its transaction begins deferred (``BEGIN`` on SQLite), so the session lookup, the view's
+    reads and its computing hold no lock other writers wait for. Apply it below the route
+    decorator (the function registered is the one marked).
+    """
+    cast(Any, view).reads_first = True
+    return view
+
+
+@contextlib.contextmanager
+def write_phase() -> Iterator[None]:
+    """The writes of a ``@reads_first_view``: one transaction with the write lock, one commit.
+
+    Ends the read transaction first, keeping what it loaded (nothing is expired, so using
+    those objects costs no query under the lock), and begins the next with the write lock.
+    What the writes depend on must be checked again inside the block: another request may
+    have committed in between. Commits at the end (a ``return`` inside the block commits
+    too), rolls back if the block raises.
+
+    On SQLite the switch happens on the connection the session holds, under the session's
+    own transaction (the app issues BEGIN itself: pysqlite's transaction handling is off):
+    ``COMMIT`` of the read, ``BEGIN IMMEDIATE``, waiting up to the busy timeout for the lock.
+    Elsewhere the read transaction is committed without expiring anything and the next one
+    begins on the first statement of the block.
+    """
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a reads-first view changed rows before its write phase")
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        connection = session.connection()
+        connection.exec_driver_sql("COMMIT")  # a read transaction: nothing written, no fsync
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        expire = session.expire_on_commit
+        session.expire_on_commit = False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
+    token = _WRITING.set(True)  # a transaction begun inside the block takes the lock at once
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _WRITING.reset(token)
+
+
 def writes(view: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a GET view that writes (an audited export): its transaction takes the write lock.
 
@@ -207,7 +278,7 @@ def insert_returning_id(model: Any, **values: Any) -> int | None:
 
     Like ``insert_ignoring_duplicates``, in one statement that also hands back the new id.
     """
-    return db.session.scalar(_insert(model).returning(model.__table__.c.id), values)
+    return db.session.scalar(_insert(model, returning_id=True), values)
 
 
 def insert_ignoring_duplicates(model: type, **values: Any) -> bool:

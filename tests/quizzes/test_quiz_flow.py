@@ -522,3 +522,25 @@ def test_a_multiple_choice_hint_is_never_said_twice(app):
     assert "选出所有正确的做法" not in head("哪些做法符合规范?(选出所有符合规范的)")
     assert head("哪些做法符合规范?(多选)").count("多选") == 1
     assert "(多选,选出所有正确的做法)" in head("哪些做法符合规范?")
+
+
+def test_the_start_page_counts_the_questions_a_quiz_draws_from(client, login_as, lessons):
+    from training.quizzes.services import graded_question_count
+
+    for lesson in lessons:
+        assert graded_question_count(lesson) == len(lesson_questions(lesson)), lesson.number
+    login_as()
+    page = client.get("/lessons/3.3/quiz").get_data(as_text=True)
+    assert "开始测验" in page
+
+
+def test_earlier_draws_are_unnested_in_sql_oldest_first(app, create_user, lessons):
+    from training.quizzes.services import _drawn_before, start_attempt
+
+    user, other = create_user(), create_user()
+    attempts = [start_attempt(user.id, lessons[3]) for _ in range(4)]
+    start_attempt(other.id, lessons[3])
+    start_attempt(user.id, lessons[4])
+    expected = [sorted(str(entry["id"]) for entry in a.draw["questions"]) for a in attempts]
+    assert [sorted(draw) for draw in _drawn_before(user.id, lessons[3])] == expected
+    assert _drawn_before(create_user().id, lessons[3]) == []

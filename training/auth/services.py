@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -9,10 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, delete, func, select, text, update
+from sqlalchemy import CursorResult, Select, bindparam, delete, func, inspect, select, text, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from training.auth.models import LoginAttempt, Role, SignInMethod, User, UserSession
-from training.db import utcnow
+from training.db import UTCDateTime, utcnow
 from training.extensions import db
 
 
@@ -53,23 +57,74 @@ def password_login_allowed(user: User | None) -> bool:
     )
 
 
+@functools.cache
+def _session_user_statement() -> Select:
+    """The session lookup, built once: the user's columns for a live session token.
+
+    One Core statement on the unique ``token_hash`` index; rows come back without the ORM's
+    loading machinery, which cost more than the query itself on every logged-in request.
+    """
+    users, sessions = User.__table__, UserSession.__table__
+    return (
+        select(*users.columns, sessions.c.method)
+        .join(sessions, sessions.c.user_id == users.c.id)
+        .where(
+            sessions.c.token_hash == bindparam("token_hash"),
+            sessions.c.revoked_at.is_(None),
+            sessions.c.created_at > bindparam("born_after", type_=UTCDateTime()),
+        )
+    )
+
+
+def _attached_user(row: Any) -> User:
+    """Return the session's User for a row of its columns, attached without another query.
+
+    The instance already in the session (a test or CLI app context outliving a request) is
+    returned with its expired columns filled in from the row, as an ORM query would do;
+    otherwise one is made from the row and attached as if loaded, so relationships and
+    changes work as on any loaded user.
+    """
+    session = db.session()
+    found = session.identity_map.get(identity_key(User, (row.id,)))
+    if found is not None:
+        unloaded = inspect(found).unloaded  # expired by a commit: refreshed from the row
+        for key, column in _USER_ATTRIBUTES:
+            if key in unloaded:
+                set_committed_value(found, key, row._mapping[column])
+        return found
+    user = _USER_MAPPER.class_manager.new_instance()
+    state = user.__dict__
+    for key, column in _USER_ATTRIBUTES:
+        state[key] = row._mapping[column]
+    make_transient_to_detached(user)
+    session.add(user)
+    return user
+
+
+_USER_MAPPER = inspect(User)
+_USER_ATTRIBUTES = [(prop.key, prop.columns[0]) for prop in _USER_MAPPER.column_attrs]
+
+
 def load_session_user(token: str) -> User | None:
-    """Return the active user of a live session token, or None."""
+    """Return the active user of a live session token, or None.
+
+    Read from the database on every request, never cached: a logout, a password change or a
+    deactivation in any process refuses the cookie on the very next request.
+    """
     # However busy a session is kept, it ends SESSION_ABSOLUTE_LIFETIME after login (the
     # idle limit, PERMANENT_SESSION_LIFETIME, is the cookie's own).
     born_after = utcnow() - timedelta(seconds=current_app.config["SESSION_ABSOLUTE_LIFETIME"])
-    row = db.session.execute(
-        select(User, UserSession.method)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            UserSession.token_hash == _token_hash(token),
-            UserSession.revoked_at.is_(None),
-            UserSession.created_at > born_after,
+    row = (
+        db.session.connection()
+        .execute(
+            _session_user_statement(),
+            {"token_hash": _token_hash(token), "born_after": born_after},
         )
-    ).first()
-    if row is None or not row.User.active:
+        .first()
+    )
+    if row is None or not row.active:
         return None
-    user = row.User
+    user = _attached_user(row)
     user.session_token = token
     user.session_method = row.method
     return user

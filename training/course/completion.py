@@ -8,13 +8,23 @@ the progress summary — builds on ``read_current`` and ``passed_current`` below
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import CompoundSelect, Select, and_, func, select
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    union_all,
+)
 
-from training.course.lessons import active_lessons
+from training.course.lessons import LessonItem, lesson_list
 from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
 from training.extensions import db
 
@@ -56,16 +66,6 @@ def completed_current(user_id: int | None = None) -> CompoundSelect:
     return read_current(user_id).intersect(passed_current(user_id))
 
 
-def read_lesson_ids(user_id: int) -> set[int]:
-    """Return the ids of lessons (in force or retired) the user read on their own content."""
-    return {row.lesson_id for row in db.session.execute(read_current(user_id, in_force=False))}
-
-
-def passed_lesson_ids(user_id: int) -> set[int]:
-    """Return the ids of lessons (in force or retired) whose quiz the user passed on them."""
-    return {row.lesson_id for row in db.session.execute(passed_current(user_id, in_force=False))}
-
-
 def completed_pairs() -> set[tuple[int, int]]:
     """Return (user id, lesson id) for every lesson in force completed on its content."""
     return {(row[0], row[1]) for row in db.session.execute(completed_current())}
@@ -94,11 +94,24 @@ def read_event(user_id: int, lesson: Lesson) -> ReadEvent | None:
     )
 
 
+class LessonLike(Protocol):
+    """What progress needs of a lesson: a ``Lesson`` row or a cached ``LessonItem``."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def supersedes_id(self) -> int | None: ...
+
+
+L = TypeVar("L", bound=LessonLike)
+
+
 @dataclass(frozen=True)
-class Progress:
+class Progress(Generic[L]):
     """A learner's standing in the course: the lessons in force, read and passed."""
 
-    lessons: list[Lesson]
+    lessons: list[L]
     read_ids: set[int]
     passed_ids: set[int]
 
@@ -112,7 +125,7 @@ class Progress:
         return sum(1 for lesson in self.lessons if lesson.id in self.completed_ids)
 
     @property
-    def retrain(self) -> list[Lesson]:
+    def retrain(self) -> list[L]:
         """Return the lessons in force the learner must study again after a revision."""
         return [lesson for lesson in self.lessons if self.status(lesson) == "retrain"]
 
@@ -122,7 +135,7 @@ class Progress:
             lesson.id in self.completed_ids for lesson in self.lessons
         )
 
-    def status(self, lesson: Lesson, *, completed_previous: bool | None = None) -> str:
+    def status(self, lesson: LessonLike, *, completed_previous: bool | None = None) -> str:
         """Return one of not_started, read, quiz_passed, completed, retrain.
 
         ``completed_previous`` says whether the learner completed the lesson this one
@@ -141,16 +154,30 @@ class Progress:
             return "quiz_passed"
         return "read" if read else "not_started"
 
-    def next_lesson(self) -> Lesson | None:
+    def next_lesson(self) -> L | None:
         return next(
             (lesson for lesson in self.lessons if lesson.id not in self.completed_ids), None
         )
 
 
-def progress_for(user_id: int, lessons: Iterable[Lesson] | None = None) -> Progress:
-    """Return the learner's progress in three queries, whatever the number of lessons."""
-    return Progress(
-        list(lessons) if lessons is not None else active_lessons(),
-        read_lesson_ids(user_id),
-        passed_lesson_ids(user_id),
+@functools.cache
+def _learner_events() -> CompoundSelect:
+    """(0, lesson id) per lesson read and (1, lesson id) per lesson passed, each on its own
+    content, in force or retired, for one learner: the two halves of ``Progress`` in one
+    statement, built once."""
+    user_id = bindparam("user_id", type_=Integer())
+    reads = read_current(in_force=False).where(ReadEvent.user_id == user_id)
+    passes = passed_current(in_force=False).where(QuizAttempt.user_id == user_id)
+    return union_all(
+        select(literal(0).label("passed"), reads.subquery().c.lesson_id),
+        select(literal(1).label("passed"), passes.subquery().c.lesson_id),
     )
+
+
+def progress_for(user_id: int) -> Progress[LessonItem]:
+    """Return the learner's progress: one query, and the cached lesson list (``lesson_list``)."""
+    read_ids: set[int] = set()
+    passed_ids: set[int] = set()
+    for passed, lesson_id in db.session.execute(_learner_events(), {"user_id": user_id}):
+        (passed_ids if passed else read_ids).add(lesson_id)
+    return Progress(lesson_list(), read_ids, passed_ids)

@@ -1,16 +1,57 @@
-"""The lessons in force: installing a version's lessons, listing them, finding a clause's lesson."""
+"""The lessons in force: installing a version's lessons, listing them, finding a clause's lesson.
+
+``lesson_list`` is the list learners' pages show (every column but the texts), kept per
+process: each call reads a version stamp — the id and ``updated_at`` of every lesson in force,
+one short indexed query — and rebuilds the list only when the stamp differs from the one it
+was built under. Any write to a lessons row sets its ``updated_at`` (``onupdate``), so a sync
+or a revision published by another worker or host shows on the next request here; in this
+process ``lessons_changed`` drops the list at once as well.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import ColumnElement, Select, String, select, type_coerce
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import NullType
 
 from training.course.models import Lesson
 from training.course.signals import lessons_changed
 from training.db import utcnow
 from training.extensions import db
+
+
+class _BareColumn(ColumnElement[Any]):
+    """A boolean column as a bare WHERE term: ``lessons.active``, on every dialect.
+
+    SQLAlchemy writes a boolean column as ``lessons.active = 1`` (or ``IS 1``) on SQLite,
+    and SQLite uses a partial index only when the query repeats the index's own WHERE term
+    (``active``) word for word: with ``= 1`` the lookup by number scans the table.
+    """
+
+    inherit_cache = True
+    type = NullType()
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+
+
+@compiles(_BareColumn)
+def _compile_bare(element: _BareColumn, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+def in_force() -> ColumnElement[Any]:
+    """WHERE term for lessons in force, in the form the partial index on ``number`` matches."""
+    return _BareColumn(Lesson.active)
 
 
 @dataclass
@@ -127,8 +168,66 @@ def active_lessons() -> list[Lesson]:
 
 
 def lesson_in_force(number: str) -> Lesson | None:
-    """Return the lesson in force with this number, if any."""
-    return db.session.scalar(select(Lesson).where(Lesson.number == number, Lesson.active.is_(True)))
+    """Return the lesson in force with this number, if any (by the partial index)."""
+    return db.session.scalar(select(Lesson).where(Lesson.number == number, in_force()))
+
+
+@dataclass(frozen=True, slots=True)
+class LessonItem:
+    """A lesson in force as lists and progress show it: every column but its texts."""
+
+    id: int
+    number: str
+    title: str
+    chapter_number: str
+    chapter_title: str
+    position: int
+    content_hash: str
+    supersedes_id: int | None
+    # What changed against the superseded lesson (the home page shows it to retrain).
+    revision_html: str | None
+
+
+_ITEM_COLUMNS = [getattr(Lesson, item.name) for item in fields(LessonItem)]
+_CACHE_KEY = "training.lesson_list"
+
+
+@functools.cache
+def _stamp_statement() -> Select:
+    # updated_at as stored (no parsing into datetimes): the stamp is only compared.
+    return (
+        select(Lesson.id, type_coerce(Lesson.updated_at, String))
+        .where(in_force())
+        .order_by(Lesson.id)
+    )
+
+
+@functools.cache
+def _list_statement() -> Select:
+    return select(*_ITEM_COLUMNS).where(in_force()).order_by(Lesson.position, Lesson.number)
+
+
+def lesson_list() -> list[LessonItem]:
+    """Return the lessons in force in order, without their texts (cached per process).
+
+    Costs one short query while the lessons are unchanged. Read in the caller's transaction,
+    so a sync that has not committed yet shows only to itself; a list built from it is kept
+    under a stamp no committed state has.
+    """
+    stamp = tuple(tuple(row) for row in db.session.execute(_stamp_statement()))
+    cache = current_app.extensions.get(_CACHE_KEY)
+    if cache is not None and cache[0] == stamp:
+        return cache[1]
+    items = [LessonItem(*row) for row in db.session.execute(_list_statement())]
+    current_app.extensions[_CACHE_KEY] = (stamp, items)
+    return items
+
+
+@lessons_changed.connect
+def _forget_lesson_list(sender: object, **extra: object) -> None:
+    """Drop this process's list at once: the lessons in force changed (other processes see
+    the new stamp on their next request)."""
+    current_app.extensions.pop(_CACHE_KEY, None)
 
 
 def lesson_for_clause(clause: str, lesson_numbers: Iterable[str]) -> str | None:

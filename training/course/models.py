@@ -63,7 +63,8 @@ class Lesson(Model):
     # The quiz pass mark from the lesson's bank (e.g. "0.8"); None: the app default.
     quiz_pass_mark: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the row was last written: every UPDATE sets it (the lesson list's version stamp).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("norm_versions.id"))
     # The lesson of the previous version this one replaces (its content changed).
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("lessons.id"))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import frontmatter
+from sqlalchemy import Integer, Row, Select, bindparam, exists, select
 
-from training.course.models import Lesson, ReadEvent
+from training.course.lessons import LessonItem, in_force
+from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
 from training.course.services import learning_recorded
 from training.db import insert_ignoring_duplicates, utcnow
+from training.extensions import db
 from training.lessons.markdown import render_lesson_html
 
 REQUIRED_KEYS = ("number", "title", "chapter", "order", "hash", "source_sha256")
@@ -80,9 +84,50 @@ def record_read(user_id: int, lesson: Lesson) -> bool:
     return inserted
 
 
-def group_by_chapter(lessons: list[Lesson]) -> list[tuple[str, str, list[Lesson]]]:
+@functools.cache
+def _page_statement() -> Select:
+    """The lesson in force with a number (by the partial index), with the learner's read of
+    its current content and whether they passed its quiz on it; built once."""
+    user_id = bindparam("user_id", type_=Integer())
+    read_at = (
+        select(ReadEvent.read_at)
+        .where(
+            ReadEvent.user_id == user_id,
+            ReadEvent.lesson_id == Lesson.id,
+            ReadEvent.lesson_hash == Lesson.content_hash,
+        )
+        .scalar_subquery()
+    )
+    passed = exists().where(
+        QuizAttempt.user_id == user_id,
+        QuizAttempt.lesson_id == Lesson.id,
+        QuizAttempt.lesson_hash == Lesson.content_hash,
+        QuizSubmission.attempt_id == QuizAttempt.id,
+        QuizSubmission.passed.is_(True),
+    )
+    return select(
+        Lesson.id,
+        Lesson.number,
+        Lesson.title,
+        Lesson.chapter_number,
+        Lesson.chapter_title,
+        Lesson.content_hash,
+        Lesson.body_html,
+        Lesson.version_id,
+        read_at.label("read_at"),
+        passed.label("passed"),
+    ).where(Lesson.number == bindparam("number"), in_force())
+
+
+def lesson_page(user_id: int, number: str) -> Row[Any] | None:
+    """Return what the lesson page shows of a lesson in force and the learner, in one query:
+    its columns, ``read_at`` (None if not read on this content) and ``passed``."""
+    return db.session.execute(_page_statement(), {"user_id": user_id, "number": number}).first()
+
+
+def group_by_chapter(lessons: list[LessonItem]) -> list[tuple[str, str, list[LessonItem]]]:
     """Group ordered lessons into (chapter number, chapter title, lessons)."""
-    chapters: list[tuple[str, str, list[Lesson]]] = []
+    chapters: list[tuple[str, str, list[LessonItem]]] = []
     for lesson in lessons:
         if not chapters or chapters[-1][0] != lesson.chapter_number:
             chapters.append((lesson.chapter_number, lesson.chapter_title, []))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -9,12 +10,24 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, insert, select
+from sqlalchemy import (
+    JSON,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    true,
+    type_coerce,
+)
 
 from training.auth.models import User
+from training.course.lessons import in_force
 from training.course.models import (
     Lesson,
     QuizAttempt,
@@ -168,6 +181,19 @@ def graded_question_rows(lesson_ids: Iterable[int]) -> list[QuizQuestion]:
     )
 
 
+def graded_question_count(lesson: Lesson) -> int:
+    """Return how many questions the lesson's quiz draws from (counted, not loaded)."""
+    return db.session.execute(
+        select(func.count())
+        .select_from(QuizQuestion)
+        .where(
+            QuizQuestion.lesson_id == lesson.id,
+            QuizQuestion.drawable(),
+            QuizQuestion.generated.is_(False),
+        )
+    ).scalar_one()
+
+
 def _lesson_question_rows(lesson: Lesson) -> list[QuizQuestion]:
     return graded_question_rows([lesson.id])
 
@@ -222,18 +248,46 @@ def open_attempt(user_id: int, lesson: Lesson) -> QuizAttempt | None:
     )
 
 
-def _drawn_before(user_id: int, lesson: Lesson) -> list[list[str]]:
-    """Return the question ids of the user's earlier draws of this lesson, oldest first."""
-    draws = db.session.scalars(
-        select(QuizAttempt.draw)
-        .where(QuizAttempt.user_id == user_id, QuizAttempt.lesson_id == lesson.id)
+@functools.cache
+def _drawn_before_statement(dialect: str) -> Select:
+    # One row per question drawn, unnested in SQL: Python never decodes whole draws (their
+    # options and versions), which cost a learner retrying many times milliseconds a start.
+    if dialect == "postgresql":
+        entries = func.json_array_elements(QuizAttempt.draw["questions"]).table_valued("value")
+    else:
+        entries = func.json_each(QuizAttempt.draw, "$.questions").table_valued("value")
+    question_id = type_coerce(entries.c.value, JSON)["id"].as_string()
+    return (
+        select(QuizAttempt.id, question_id)
+        .select_from(QuizAttempt)
+        .join(entries, true())
+        .where(
+            QuizAttempt.user_id == bindparam("user_id", type_=Integer()),
+            QuizAttempt.lesson_id == bindparam("lesson_id", type_=Integer()),
+        )
         .order_by(QuizAttempt.id)
     )
-    return [[str(entry["id"]) for entry in draw["questions"]] for draw in draws]
 
 
-def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
-    """Draw questions at random and store the draw, naming the question versions shown."""
+def _drawn_before(user_id: int, lesson: Lesson) -> list[list[str]]:
+    """Return the question ids of the user's earlier draws of this lesson, oldest first."""
+    connection = db.session.connection()
+    rows = connection.execute(
+        _drawn_before_statement(connection.dialect.name),
+        {"user_id": user_id, "lesson_id": lesson.id},
+    )
+    draws: dict[int, list[str]] = {}
+    for attempt_id, question_id in rows:
+        draws.setdefault(attempt_id, []).append(question_id)
+    return list(draws.values())
+
+
+def prepare_attempt(user_id: int, lesson: Lesson) -> dict[str, Any]:
+    """Draw questions at random for a new attempt; return the attempt row's values.
+
+    Reads only (the lesson's questions and the user's earlier draws) and computes the draw:
+    the part of starting an attempt that needs no write lock. ``record_attempt`` stores it.
+    """
     rows = _lesson_question_rows(lesson)
     if not rows:
         raise LookupError(f"lesson {lesson.number} has no quiz questions")
@@ -250,19 +304,50 @@ def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
     stored = draw.as_dict()
     for entry in stored["questions"]:
         entry["version"] = versions[entry["id"]]
-    attempt = QuizAttempt(
-        user_id=user_id,
-        lesson_id=lesson.id,
-        lesson_hash=lesson.content_hash,
-        seed=seed,
-        draw=stored,
-        pass_mark=str(pass_mark_for(lesson)),
-        started_at=utcnow(),
+    return {
+        "user_id": user_id,
+        "lesson_id": lesson.id,
+        "lesson_hash": lesson.content_hash,
+        "seed": seed,
+        "draw": stored,
+        "pass_mark": str(pass_mark_for(lesson)),
+    }
+
+
+def record_attempt(values: Mapping[str, Any]) -> int:
+    """Store a prepared attempt and bring the progress summary up to date; return its id."""
+    table = cast(Table, QuizAttempt.__table__)
+    attempt_id = db.session.execute(
+        insert(table).returning(table.c.id), {**values, "started_at": utcnow()}
+    ).scalar_one()
+    learning_recorded(values["user_id"])
+    return attempt_id
+
+
+def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
+    """Draw questions at random and store the draw, naming the question versions shown."""
+    attempt_id = record_attempt(prepare_attempt(user_id, lesson))
+    return db.session.get_one(QuizAttempt, attempt_id)
+
+
+def lesson_unchanged(lesson_id: int, content_hash: str) -> bool:
+    """Return True if the lesson is still in force with this content (checked before writing
+    what was prepared from it)."""
+    return (
+        db.session.scalar(
+            select(Lesson.id).where(
+                Lesson.id == lesson_id, in_force(), Lesson.content_hash == content_hash
+            )
+        )
+        is not None
     )
-    db.session.add(attempt)
-    db.session.flush()
-    learning_recorded(user_id)
-    return attempt
+
+
+def lock_learner(user_id: int) -> None:
+    """Serialise this learner's attempt-limit checks until the transaction ends (PostgreSQL;
+    SQLite writers are serialised by the write lock)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
 @dataclass(frozen=True)
@@ -323,34 +408,47 @@ class AttemptLimitReached(Exception):
     """QUIZ_MAX_ATTEMPTS submissions of this lesson's current content exist already."""
 
 
-def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bool:
-    """Grade and record the answers once; return False if the attempt was already submitted.
+@dataclass(frozen=True)
+class Graded:
+    """Answers graded against an attempt's draw, ready to be recorded."""
+
+    answers: Mapping[str, list[str]]
+    result: grading.Grade
+    passed: bool
+
+
+def grade_answers(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> Graded:
+    """Grade answers to the attempt (no writes: the questions are the versions it showed)."""
+    result = grading.grade(attempt_draw(attempt), attempt_questions(attempt), answers)
+    return Graded(answers, result, grading.passed(result, Fraction(attempt.pass_mark)))
+
+
+def record_submission(attempt: QuizAttempt, graded: Graded) -> bool:
+    """Record graded answers once; return False if the attempt was already submitted.
 
     The unique attempt id on submissions, with ON CONFLICT DO NOTHING, makes a
     double click, a second tab or a replayed POST leave exactly one row. The
-    attempt limit is checked again here, under a lock on the employee's row
+    attempt limit is checked here, under a lock on the employee's row
     (PostgreSQL; SQLite writers are serialised), so attempts opened in several
     tabs cannot all be submitted. A completing pass issues the certificate in
     the same transaction.
     """
     limit = current_app.config.get("QUIZ_MAX_ATTEMPTS")
     if limit:
-        db.session.execute(select(User.id).where(User.id == attempt.user_id).with_for_update())
+        lock_learner(attempt.user_id)
         already = db.session.scalar(
             select(QuizSubmission.id).where(QuizSubmission.attempt_id == attempt.id)
         )
         if already is None and submitted_count(attempt.user_id, attempt.lesson) >= int(limit):
             raise AttemptLimitReached
-    questions = attempt_questions(attempt)
-    result = grading.grade(attempt_draw(attempt), questions, answers)
-    did_pass = grading.passed(result, Fraction(attempt.pass_mark))
+    result = graded.result
     submission_id = insert_returning_id(
         QuizSubmission,
         attempt_id=attempt.id,
-        answers={qid: list(keys) for qid, keys in answers.items()},
+        answers={qid: list(keys) for qid, keys in graded.answers.items()},
         correct_count=result.correct_count,
         total=result.total,
-        passed=did_pass,
+        passed=graded.passed,
         submitted_at=utcnow(),
     )
     inserted = submission_id is not None
@@ -372,8 +470,13 @@ def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bo
                 for position, item in enumerate(result.per_question)
             ],
         )
-        learning_recorded(attempt.user_id, may_complete=did_pass)
+        learning_recorded(attempt.user_id, may_complete=graded.passed)
     return inserted
+
+
+def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bool:
+    """Grade and record the answers once; return False if the attempt was already submitted."""
+    return record_submission(attempt, grade_answers(attempt, answers))
 
 
 def grade_submission(attempt: QuizAttempt) -> grading.Grade:

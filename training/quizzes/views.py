@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from training.auth.decorators import hr_required
 from training.auth.models import User
@@ -29,7 +30,7 @@ from training.course.certificates import (
     validity,
 )
 from training.course.completion import progress_for, read_event
-from training.course.lessons import clause_lessons
+from training.course.lessons import clause_lessons, lesson_in_force
 from training.course.models import (
     Certificate,
     CertificateRenewal,
@@ -38,6 +39,7 @@ from training.course.models import (
     QuizAttempt,
 )
 from training.course.versions import current_norm_version
+from training.db import reads_first_view, write_phase
 from training.extensions import db
 from training.quizzes import forms, grading, services
 
@@ -56,20 +58,23 @@ def pass_rule(pass_mark: str, total: int) -> str:
 
 
 def _lesson(number: str) -> Lesson:
-    lesson = db.session.scalar(
-        select(Lesson).where(Lesson.number == number, Lesson.active.is_(True))
-    )
+    lesson = lesson_in_force(number)
     if lesson is None:
         abort(404)
     return lesson
 
 
 def _own_attempt(attempt_id: int) -> QuizAttempt:
-    """Return the current user's attempt; another user's is answered as not found."""
-    attempt = db.session.get(QuizAttempt, attempt_id)
+    """Return the current user's attempt with its submission (one query); another user's is
+    answered as not found."""
+    attempt = db.session.get(QuizAttempt, attempt_id, options=[joinedload(QuizAttempt.submission)])
     if attempt is None or attempt.user_id != current_user.id:
         abort(404)
     return attempt
+
+
+def _limit_reached():
+    flash(_("本课测验的作答次数已用完,请联系人事行政部。"), "error")
 
 
 @bp.route("/lessons/<number>/quiz", methods=["GET"])
@@ -82,7 +87,7 @@ def quiz_start(number: str):
     return render_template(
         "quizzes/start.html",
         lesson=lesson,
-        question_count=len(services.lesson_questions(lesson)),
+        question_count=services.graded_question_count(lesson),
         quiz_size=current_app.config["QUIZ_SIZE"],
         pass_mark=services.pass_mark_for(lesson),
         attempts_left=services.attempts_left(current_user.id, lesson),
@@ -91,29 +96,43 @@ def quiz_start(number: str):
 
 
 @bp.route("/lessons/<number>/quiz", methods=["POST"])
+@reads_first_view
 def quiz_new(number: str):
-    """Start a new attempt with a fresh random draw."""
+    """Start a new attempt with a fresh random draw.
+
+    The draw is made from what a read transaction found; the write lock is taken only to
+    check that the lesson and the attempt limit still allow it and to store it.
+    """
     lesson = _lesson(number)
-    left = services.attempts_left(current_user.id, lesson)
-    if left is not None:
-        # With a limit, one open attempt at a time: tabs cannot stockpile draws.
-        existing = services.open_attempt(current_user.id, lesson)
-        if existing is not None:
-            return redirect(url_for("quizzes.attempt", attempt_id=existing.id))
-    if left == 0:
-        flash(_("本课测验的作答次数已用完,请联系人事行政部。"), "error")
-        return redirect(url_for("quizzes.quiz_start", number=number))
     try:
-        attempt_id = services.start_attempt(current_user.id, lesson).id
+        prepared = services.prepare_attempt(current_user.id, lesson)
     except LookupError:
         abort(404)
-    db.session.commit()
+    user_id, lesson_id, content_hash = current_user.id, lesson.id, lesson.content_hash
+    with write_phase():
+        if not services.lesson_unchanged(lesson_id, content_hash):
+            return redirect(url_for("quizzes.quiz_start", number=number))  # a revision came
+        if current_app.config.get("QUIZ_MAX_ATTEMPTS"):
+            # With a limit, one open attempt at a time: tabs cannot stockpile draws.
+            services.lock_learner(user_id)
+            existing = services.open_attempt(user_id, lesson)
+            if existing is not None:
+                return redirect(url_for("quizzes.attempt", attempt_id=existing.id))
+            if services.attempts_left(user_id, lesson) == 0:
+                _limit_reached()
+                return redirect(url_for("quizzes.quiz_start", number=number))
+        attempt_id = services.record_attempt(prepared)
     return redirect(url_for("quizzes.attempt", attempt_id=attempt_id))
 
 
 @bp.route("/quiz/<int:attempt_id>", methods=["GET", "POST"])
+@reads_first_view
 def attempt(attempt_id: int):
-    """Show the attempt's questions and record the answers exactly once."""
+    """Show the attempt's questions and record the answers exactly once.
+
+    Answers are graded from what a read transaction found; the write lock is taken only to
+    record them (the unique submission per attempt makes a second POST record nothing).
+    """
     attempt = _own_attempt(attempt_id)
     if attempt.submission is not None:
         return redirect(url_for("quizzes.result", attempt_id=attempt.id))
@@ -127,14 +146,15 @@ def attempt(attempt_id: int):
         except forms.TamperedForm:
             abort(400)
         if parsed.complete:
-            number = attempt.lesson.number
+            graded = services.grade_answers(attempt, parsed.answers)
+            lesson_id = attempt.lesson_id
             try:
-                services.submit_attempt(attempt, parsed.answers)
+                with write_phase():
+                    services.record_submission(attempt, graded)
             except services.AttemptLimitReached:
-                db.session.rollback()
-                flash(_("本课测验的作答次数已用完,请联系人事行政部。"), "error")
+                _limit_reached()
+                number = db.session.get_one(Lesson, lesson_id).number
                 return redirect(url_for("quizzes.quiz_start", number=number))
-            db.session.commit()
             return redirect(url_for("quizzes.result", attempt_id=attempt_id))
         chosen, missing, invalid_order = parsed.chosen, parsed.unanswered, parsed.invalid_order
     status = 422 if missing or invalid_order else 200
