@@ -21,7 +21,9 @@ from sqlalchemy import func, select
 from training.api import openapi, tokens
 from training.auth.models import User
 from training.course.models import Certificate, Lesson, NormVersion, QuizAttempt, QuizSubmission
+from training.db import company_today
 from training.extensions import db
+from training.reports.dashboard import summary
 from training.reports.status import STATUSES, Filters, employee_rows
 from training.urls import public_url
 
@@ -301,19 +303,16 @@ def attempts():
 @bp.route("/departments")
 def departments():
     """Departments with how many trainees stand at each status."""
-    rows_q = employee_rows(Filters(departments=_departments()))
-    counts: dict[str, dict[str, int]] = {}
-    for department, status, count in db.session.execute(
-        select(rows_q.c.department, rows_q.c.status, func.count())
-        .group_by(rows_q.c.department, rows_q.c.status)
-        .order_by(rows_q.c.department)
-    ):
-        counts.setdefault(department, dict.fromkeys(STATUSES, 0))[status] = count
+    found = summary(company_today(), departments=_departments())
     return _answer(
         {
             "data": [
-                {"name": name, "employees": sum(by.values()), "by_status": by}
-                for name, by in counts.items()
+                {
+                    "name": department.name,
+                    "employees": department.total,
+                    "by_status": {key: department.counts[key] for key in STATUSES},
+                }
+                for department in found.departments
             ]
         }
     )

@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 from training.course.completion import on_current_content
 from training.course.models import Lesson, ProgressSummary, QuizAttempt, QuizSubmission, ReadEvent
+from training.course.signals import progress_changed
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
 
@@ -100,7 +101,8 @@ def refresh_user(user_id: int) -> None:
     interleave their recomputations; SQLite writers are serialised already.
     """
     db.session.flush()
-    insert_ignoring_duplicates(ProgressSummary, user_id=user_id, updated_at=utcnow())
+    if insert_ignoring_duplicates(ProgressSummary, user_id=user_id, updated_at=utcnow()):
+        progress_changed.send(user_ids=[user_id])  # a row this late: its standing too
     row = db.session.scalars(
         select(ProgressSummary).where(ProgressSummary.user_id == user_id).with_for_update()
     ).one()
@@ -115,7 +117,11 @@ def refresh_user(user_id: int) -> None:
 
 
 def rebuild_all() -> int:
-    """Recompute every employee's summary in one statement (after lessons change); return rows."""
+    """Recompute every employee's summary in one statement (after lessons change); return rows.
+
+    Then ``progress_changed`` lets HR's standing columns (``reports.standing``) fill in
+    every row again, adding one for each employee without events.
+    """
     db.session.execute(delete(ProgressSummary))
     progress = _progress_subquery()
     # A declarative model's __table__ is a Table; an INSERT's result is a CursorResult.
@@ -133,4 +139,5 @@ def rebuild_all() -> int:
             )
         ),
     )
+    progress_changed.send(user_ids=None)
     return result.rowcount
