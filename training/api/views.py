@@ -24,6 +24,7 @@ from training.course.models import Certificate, Lesson, NormVersion, QuizAttempt
 from training.db import company_today
 from training.extensions import db
 from training.reports.dashboard import summary
+from training.reports.listing import keyset_page
 from training.reports.status import STATUSES, Filters, employee_rows
 from training.urls import public_url
 
@@ -178,15 +179,7 @@ def employees():
         include_inactive=request.args.get("include_inactive") == "true",
     )
     limit = _limit()
-    rows_q = employee_rows(filters)
-    rows = list(
-        db.session.execute(
-            select(rows_q)
-            .where(rows_q.c.user_id > _cursor())
-            .order_by(rows_q.c.user_id)
-            .limit(limit + 1)
-        )
-    )
+    rows = list(db.session.execute(keyset_page(filters, _cursor(), limit + 1)))
     return _answer(
         {
             "data": [_employee(row) for row in rows[:limit]],
