@@ -120,10 +120,9 @@ def test_quiz_insight_ignores_answers_to_an_earlier_version_of_a_question(app, l
     assert {q["id"] for q in attempt.draw["questions"]} - {edited} == listed
 
 
-def test_dashboard_insight_is_cached_for_the_configured_time(app, lessons):
+def test_dashboard_insight_is_cached_for_the_configured_time(app, lessons, cached_statistics):
     from training.reports.insight import cached_insight
 
-    app.config["INSIGHT_CACHE_SECONDS"] = 60
     assert cached_insight() is cached_insight()
     app.config["INSIGHT_CACHE_SECONDS"] = 0
     assert cached_insight() is not cached_insight()
