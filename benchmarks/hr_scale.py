@@ -5,10 +5,11 @@ root). It builds two databases with ``populate.py`` — 1,000 and 10,000 employe
 each with gunicorn at the same time, logs in as HR on both, and times the HR dashboard, the
 employee list (page 1, default order and by name), and the API's employee list one request
 at a time, alternating short blocks between the two sizes so that each ratio compares the
-same minutes of a shared machine. Then it serves the large database once more with a short
-quiz-insight cache period, so that the dashboard's p99 shows whether a request ever pays
-for the insight's refresh. It prints Markdown and writes ``results/hr_scale.json``;
-``--check`` exits non-zero when a ratio misses its goal.
+same minutes of a shared machine. Then it serves the large database once more with the
+quiz insight's cache period at 10 s and loads the dashboard for a minute, so that its p99
+shows whether a request ever pays for the insight's refresh (seconds at 10,000 employees).
+It prints Markdown and writes ``results/hr_scale.json``; ``--check`` exits non-zero when a
+goal is missed.
 
 ``--database-url`` points it at a PostgreSQL server instead of SQLite files: it creates
 (and afterwards drops) two databases named after the URL's, ``<name>_hr_small`` and
@@ -57,8 +58,8 @@ RESULTS = HERE / "results"
 SMALL, LARGE = 1_000, 10_000
 BLOCK = 5  # requests per page and size before switching to the other size
 ROUNDS = 12  # blocks per page and size
-REFRESH_SECONDS = 2  # the quiz-insight cache period while the refresh is measured
-REFRESH_REQUESTS = 150
+REFRESH_SECONDS = 10  # the quiz-insight cache period while the refresh is measured
+REFRESH_RUN = 60.0  # seconds of dashboard requests, one at a time, 0.1 s apart
 HARD_LIMIT = 1500
 GOALS = {"dashboard": 1.5, "employee_list": 1.3}
 REFRESH_P99_GOAL = 3.0  # dashboard p99 ÷ p50 with the insight refreshing
@@ -235,9 +236,25 @@ def _serve(stack: ExitStack, target: Target, logfile: Path, **env: float) -> Non
     stack.callback(target.client.close)
 
 
+def _until_computed(target: Target) -> None:
+    """Load the dashboard until each worker shows the quiz insight (untimed).
+
+    Where the insight is computed in the background, a worker's first dashboard says
+    "正在计算" until its first run is done; timing starts once eight in a row have it.
+    """
+    assert target.client is not None  # noqa: S101 - served targets only
+    in_a_row, deadline = 0, time.monotonic() + 180
+    while in_a_row < 8 and time.monotonic() < deadline:
+        computing = 'data-insight="computing"' in target.client.get(PAGES["dashboard"]).text
+        in_a_row = 0 if computing else in_a_row + 1
+        if computing:
+            time.sleep(0.5)
+
+
 def interleaved(targets: list[Target]) -> None:
     """Time every page on every target in alternating blocks (warm-up first, untimed)."""
     for target in targets:
+        _until_computed(target)
         for path in PAGES.values():
             for _ in range(3):
                 _get(target, path)
@@ -254,14 +271,16 @@ def interleaved(targets: list[Target]) -> None:
 
 
 def refresh_run(target: Target) -> dict[str, float]:
-    """Time the dashboard while the quiz insight's cache period runs out every few seconds."""
+    """Time the dashboard for a minute while the quiz insight's cache period runs out.
+
+    Untimed first: each worker's first computation (``_until_computed``).
+    """
+    _until_computed(target)
     latencies = []
-    deadline = time.monotonic() + 90
-    for _ in range(REFRESH_REQUESTS):
-        if time.monotonic() > deadline:
-            break
+    deadline = time.monotonic() + REFRESH_RUN
+    while time.monotonic() < deadline:
         latencies.append(_get(target, PAGES["dashboard"]))
-        time.sleep(0.05)
+        time.sleep(0.1)
     return {
         "requests": len(latencies),
         "p50_ms": round(_p(latencies, 50), 1),
