@@ -67,6 +67,9 @@ def _init_extensions(app: Flask) -> None:
     from training.audit import chain
 
     chain.configure(engine)
+    from training.reports import standing
+
+    standing.configure()
 
     # Import models so metadata is complete for migrations.
     from training.api import models as _api_models  # noqa: F401

@@ -72,9 +72,11 @@ class DefaultConfig:
     IMPORT_MAX_BYTES = 5 * 1024 * 1024
     PRACTICE_DESIRED_RETENTION = 0.9  # FSRS target; mastery = recall above it
     PRACTICE_DAILY_SIZE = 10
-    # HR aggregates over all answers (the dashboard's quiz insight, the item analysis, the
-    # practice statistics) are recomputed at most this often, per worker.
+    # HR aggregates (the dashboard's quiz insight, the item analysis: recomputed in the
+    # background; the practice statistics: per worker) are recomputed at most this often (0: in
+    # the request, every time); on an empty cache a request waits this long for the first run.
     INSIGHT_CACHE_SECONDS = 60
+    INSIGHT_WAIT_SECONDS = 0.5
     QUIZ_SIZE = 5  # questions drawn per attempt (all of them if the bank has fewer)
     QUIZ_PASS_MARK = 0.8  # default; a bank's `pass_mark` overrides it for its lesson
     QUIZ_MAX_ATTEMPTS = None  # None: unlimited retries
@@ -375,6 +377,7 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "PRACTICE_DESIRED_RETENTION": _number(0, 1, low_open=True, high_open=True),
     "PRACTICE_DAILY_SIZE": _int(1),
     "INSIGHT_CACHE_SECONDS": _number(0, 86_400, low_open=False, high_open=False),
+    "INSIGHT_WAIT_SECONDS": _number(0, 60, low_open=False, high_open=False),
     "LOGIN_THROTTLE_WINDOW": _int(1),
     "API_RATE_PER_MINUTE": _int(1),
     "API_PAGE_MAX": _int(1),

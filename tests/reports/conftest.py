@@ -117,6 +117,22 @@ def yesterday(today) -> date:
 
 
 @pytest.fixture
+def cached_statistics(app) -> Iterator[None]:
+    """Turn the quiz statistics' cache on (a minute; a first run is waited for in full).
+
+    Afterwards the refreshes still running are waited for and the cache emptied, so no
+    thread outlives the test's database.
+    """
+    from training.reports import items
+
+    app.config["INSIGHT_CACHE_SECONDS"] = 60
+    app.config["INSIGHT_WAIT_SECONDS"] = 30
+    yield
+    items.statistics.wait()
+    items.statistics.forget()
+
+
+@pytest.fixture
 def count_queries(app) -> Callable[[], object]:
     """Return a context manager collecting the SQL statements run inside it."""
 

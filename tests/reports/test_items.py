@@ -133,11 +133,10 @@ def test_the_page_shows_every_item_by_its_scenario_with_its_figures(client, hr, 
     assert client.get("/hr/items?flagged=1").status_code == 200
 
 
-def test_a_bank_change_clears_the_cached_item_analysis(app, lessons):
+def test_a_bank_change_clears_the_cached_item_analysis(app, lessons, cached_statistics):
     from training.quizzes.services import sync_questions
     from training.reports import items
 
-    app.config["INSIGHT_CACHE_SECONDS"] = 600
     first = items.cached_item_analysis()
     assert items.cached_item_analysis() is first  # cached
     sync_questions({}, {})  # every question retired: the questions that can be drawn changed

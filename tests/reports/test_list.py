@@ -153,6 +153,11 @@ def test_page_size_does_not_change_the_number_of_queries(
     assert counts[10] == counts[200]
     # Session and user lookups, plus the departments, the count and the page.
     assert counts[10] <= 8
+    for n in range(220, 260):
+        records.employee(employee_no=f"Q{n:03d}", department=f"部门{n % 11}")
+    with count_queries() as statements:
+        client.get("/hr/employees?per_page=10&sort=progress&dir=desc")
+    assert len(statements) == counts[10]  # nor does the size of the company
 
 
 def test_unknown_query_parameters_never_reach_links(client, hr, lessons):

@@ -21,7 +21,10 @@ from sqlalchemy import func, select
 from training.api import openapi, tokens
 from training.auth.models import User
 from training.course.models import Certificate, Lesson, NormVersion, QuizAttempt, QuizSubmission
+from training.db import company_today
 from training.extensions import db
+from training.reports.dashboard import summary
+from training.reports.listing import keyset_page
 from training.reports.status import STATUSES, Filters, employee_rows
 from training.urls import public_url
 
@@ -176,15 +179,7 @@ def employees():
         include_inactive=request.args.get("include_inactive") == "true",
     )
     limit = _limit()
-    rows_q = employee_rows(filters)
-    rows = list(
-        db.session.execute(
-            select(rows_q)
-            .where(rows_q.c.user_id > _cursor())
-            .order_by(rows_q.c.user_id)
-            .limit(limit + 1)
-        )
-    )
+    rows = list(db.session.execute(keyset_page(filters, _cursor(), limit + 1)))
     return _answer(
         {
             "data": [_employee(row) for row in rows[:limit]],
@@ -301,19 +296,16 @@ def attempts():
 @bp.route("/departments")
 def departments():
     """Departments with how many trainees stand at each status."""
-    rows_q = employee_rows(Filters(departments=_departments()))
-    counts: dict[str, dict[str, int]] = {}
-    for department, status, count in db.session.execute(
-        select(rows_q.c.department, rows_q.c.status, func.count())
-        .group_by(rows_q.c.department, rows_q.c.status)
-        .order_by(rows_q.c.department)
-    ):
-        counts.setdefault(department, dict.fromkeys(STATUSES, 0))[status] = count
+    found = summary(company_today(), departments=_departments())
     return _answer(
         {
             "data": [
-                {"name": name, "employees": sum(by.values()), "by_status": by}
-                for name, by in counts.items()
+                {
+                    "name": department.name,
+                    "employees": department.total,
+                    "by_status": {key: department.counts[key] for key in STATUSES},
+                }
+                for department in found.departments
             ]
         }
     )

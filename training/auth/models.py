@@ -25,6 +25,8 @@ class User(Model):
     """An employee account, identified by 工号 (employee number)."""
 
     __tablename__ = "users"
+    # HR's employee list sorted by name takes its page from this index (工号 breaks ties).
+    __table_args__ = (Index("ix_users_name", "name", "employee_no"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     employee_no: Mapped[str] = mapped_column(String(32), unique=True)

@@ -19,6 +19,7 @@ from sqlalchemy import false, func, select
 
 from training.course.completion import complete_user_ids, progress_for
 from training.course.models import Certificate, CertificateRenewal
+from training.course.signals import progress_changed
 from training.course.versions import current_norm_version
 from training.db import (
     company_today,
@@ -39,14 +40,15 @@ def issue_certificate_if_complete(user_id: int) -> Certificate | None:
     version = current_norm_version()
     if version is None:
         return None
-    insert_ignoring_duplicates(
+    if insert_ignoring_duplicates(
         Certificate,
         user_id=user_id,
         source_sha256=version.source_sha256,
         norm_title=version.title,
         code=certificate_code(),
         issued_at=utcnow(),
-    )
+    ):
+        progress_changed.send(user_ids=[user_id])
     db.session.flush()
     return certificate_for(user_id)
 
@@ -60,9 +62,10 @@ def issue_certificates_for_completed() -> int:
     version = current_norm_version()
     if version is None:
         return 0
-    issued = 0
-    for user_id in sorted(complete_user_ids()):
-        issued += insert_ignoring_duplicates(
+    issued = [
+        user_id
+        for user_id in sorted(complete_user_ids())
+        if insert_ignoring_duplicates(
             Certificate,
             user_id=user_id,
             source_sha256=version.source_sha256,
@@ -70,7 +73,10 @@ def issue_certificates_for_completed() -> int:
             code=certificate_code(),
             issued_at=utcnow(),
         )
-    return issued
+    ]
+    if issued:
+        progress_changed.send(user_ids=issued)
+    return len(issued)
 
 
 def certificate_for(user_id: int) -> Certificate | None:
@@ -202,6 +208,7 @@ def renew(certificate: Certificate, attempt_id: int) -> CertificateRenewal | Non
     db.session.flush()
     if not inserted:
         return None
+    progress_changed.send(user_ids=[certificate.user_id])
     return db.session.scalar(
         select(CertificateRenewal).where(CertificateRenewal.attempt_id == attempt_id)
     )

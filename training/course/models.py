@@ -19,7 +19,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -237,15 +239,36 @@ class CertificateRenewal(Model):
 
 
 class ProgressSummary(Model):
-    """Counts of lessons read, passed and completed on their current content, per employee.
+    """One row per employee: what HR's figures need, kept current (operational, not evidence).
 
-    Read events and quiz submissions stay the evidence; this row only saves
-    HR pages from re-aggregating every event of every employee on each
-    request. It is refreshed in the transaction that records an event and
-    rebuilt whenever lessons change.
+    Counts of lessons read, passed and completed on their current content (refreshed in the
+    transaction that records a read or a submission, rebuilt whenever lessons change), and a
+    copy of the employee's standing inputs: department, active, whether they are a trainee
+    (a learner, or anyone assigned the course), the due date of the assignment in force and
+    when the certificate of the norm version in force became valid (its latest renewal or its
+    issue). ``training.reports.standing`` keeps those in the transaction of whatever changes
+    them. Read events, quiz submissions, assignments and certificates stay the evidence; this
+    row only saves HR pages from re-aggregating every event of every employee on each
+    request. The status itself is not stored: it depends on today (overdue, expired) and on
+    the number of lessons in force, so queries compute it from these columns.
     """
 
     __tablename__ = "progress_summaries"
+    __table_args__ = (
+        # The dashboard's counts: one pass over this index, not over users and assignments.
+        Index(
+            "ix_progress_summaries_standing",
+            "active",
+            "trainee",
+            "department",
+            "completed_count",
+            "started",
+            "due_date",
+            "valid_from",
+        ),
+        # The overdue list: past due dates in order, longest overdue first.
+        Index("ix_progress_summaries_due", "active", "trainee", "due_date"),
+    )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     read_count: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -254,3 +277,8 @@ class ProgressSummary(Model):
     started: Mapped[int] = mapped_column(default=0, server_default="0")
     last_activity: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    department: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    trainee: Mapped[bool] = mapped_column(default=False, server_default=false())
+    due_date: Mapped[date | None]
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 from training.course.completion import on_current_content
 from training.course.models import Lesson, ProgressSummary, QuizAttempt, QuizSubmission, ReadEvent
+from training.course.signals import progress_changed
 from training.db import UTCDateTime, insert_ignoring_duplicates, utcnow
 from training.extensions import db
 
@@ -133,7 +134,8 @@ def refresh_user(user_id: int) -> None:
     """
     db.session.flush()
     now = utcnow()
-    insert_ignoring_duplicates(ProgressSummary, user_id=user_id, updated_at=now)
+    if insert_ignoring_duplicates(ProgressSummary, user_id=user_id, updated_at=now):
+        progress_changed.send(user_ids=[user_id])  # a row this late: its standing too
     # On the session's connection, as Core: through the ORM the prebuilt statement would be
     # annotated anew on each call and lose its memoised cache key (1.3 ms to recompute).
     connection = db.session.connection()
@@ -143,7 +145,11 @@ def refresh_user(user_id: int) -> None:
 
 
 def rebuild_all() -> int:
-    """Recompute every employee's summary in one statement (after lessons change); return rows."""
+    """Recompute every employee's summary in one statement (after lessons change); return rows.
+
+    Then ``progress_changed`` lets HR's standing columns (``reports.standing``) fill in
+    every row again, adding one for each employee without events.
+    """
     db.session.execute(delete(ProgressSummary))
     progress = _progress_subquery()
     # A declarative model's __table__ is a Table; an INSERT's result is a CursorResult.
@@ -161,4 +167,5 @@ def rebuild_all() -> int:
             )
         ),
     )
+    progress_changed.send(user_ids=None)
     return result.rowcount

@@ -18,3 +18,8 @@ questions_changed = _signals.signal("questions-changed")
 # A scheduled job runs (``flask notify send`` from cron): work that is due by the calendar —
 # a revision whose effective date has come — happens now if no request did it first.
 clock_ticked = _signals.signal("clock-ticked")
+# Employees' course records changed beyond their progress counts — a certificate or renewal
+# was issued, or a progress row was created late — (``user_ids``: a list), or every progress
+# row was rebuilt (``user_ids=None``). HR's maintained standing (``reports.standing``) follows,
+# in the same transaction.
+progress_changed = _signals.signal("progress-changed")

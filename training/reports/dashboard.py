@@ -10,10 +10,19 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from training.auth.models import User
 from training.course.certificates import lapsed, recertify_days
+from training.course.models import ProgressSummary
 from training.extensions import db
-from training.reports.listing import Ordering, ordered
-from training.reports.status import COMPLETED, OVERDUE, Filters, employee_rows
+from training.reports.status import (
+    COMPLETED,
+    OVERDUE,
+    STATUSES,
+    Filters,
+    status_conditions,
+    status_select,
+    summary_conditions,
+)
 
 
 @dataclass
@@ -48,18 +57,29 @@ class Summary:
         return sum(self.counts.values())
 
 
-def summary(today: date) -> Summary:
-    """Count active employees by department and status (one grouped query)."""
-    rows = employee_rows(Filters(), today=today)
-    stmt = select(rows.c.department, rows.c.status, func.count()).group_by(
-        rows.c.department, rows.c.status
+def summary(today: date, *, departments: tuple[str, ...] | None = None) -> Summary:
+    """Count active employees by department and status (one grouped query).
+
+    ``departments``: only these (a manager's or an API token's scope).
+
+    It reads the progress rows' standing index alone, never users or assignments, in
+    department order with one count per status, so no sort is needed: the status is
+    computed from the copied due date and validity, compared with today.
+    """
+    row = ProgressSummary
+    conditions = status_conditions(today)
+    stmt = (
+        select(row.department, *[func.count().filter(conditions[key]) for key in STATUSES])
+        .where(*summary_conditions(Filters(departments=departments), today))
+        .group_by(row.department)
     )
     counts: Counter[str] = Counter()
-    departments: dict[str, Department] = {}
-    for department, status, number in db.session.execute(stmt):
-        counts[status] += number
-        departments.setdefault(department, Department(department)).counts[status] += number
-    return Summary(counts, sorted(departments.values(), key=lambda d: d.name))
+    found: dict[str, Department] = {}
+    for department, *numbers in db.session.execute(stmt):
+        by_status = Counter({key: n for key, n in zip(STATUSES, numbers, strict=True) if n})
+        counts.update(by_status)
+        found[department] = Department(department, by_status)
+    return Summary(counts, sorted(found.values(), key=lambda d: d.name))
 
 
 def overdue_rows(
@@ -69,12 +89,23 @@ def overdue_rows(
     department: str | None = None,
     departments: tuple[str, ...] | None = None,
 ) -> list[Any]:
-    """Return the overdue employees (of a department or several), longest overdue first."""
-    rows = employee_rows(
-        Filters(status=OVERDUE, department=department, departments=departments), today=today
+    """Return the overdue employees (of a department or several), longest overdue first.
+
+    The progress rows whose due date is past are read in due-date order from their index
+    until ``limit`` overdue ones are found; only those are joined to users.
+    """
+    filters = Filters(status=OVERDUE, department=department, departments=departments)
+    row = ProgressSummary
+    chosen = (
+        select(row.user_id)
+        .join(User, User.id == row.user_id)
+        .where(row.due_date < today, *summary_conditions(filters, today))
+        .order_by(row.due_date, User.employee_no, User.id)
+        .limit(limit)
     )
-    stmt = ordered(rows, Ordering("due_date")).limit(limit)
-    return list(db.session.execute(stmt))
+    everyone = Filters(include_inactive=True, include_staff=True)
+    stmt = status_select(everyone, today=today).where(User.id.in_(chosen.scalar_subquery()))
+    return list(db.session.execute(stmt.order_by(row.due_date, User.employee_no, User.id)))
 
 
 def expiring_count(today: date) -> int | None:
@@ -86,8 +117,12 @@ def expiring_count(today: date) -> int | None:
     if not days:
         return None
     warn = current_app.config["RECERTIFY_WARN_DAYS"]
-    rows = employee_rows(Filters(status=COMPLETED), today=today)
     # Still completed (not expired) but within the warning days of the end: 将到期.
-    soon = lapsed(rows.c.certificate_valid_from, today, warn_days=warn)
-    stmt = select(func.count()).select_from(rows).where(soon)
+    soon = lapsed(ProgressSummary.valid_from, today, warn_days=warn)
+    filters = Filters(status=COMPLETED)
+    stmt = (
+        select(func.count())
+        .select_from(ProgressSummary)
+        .where(soon, *summary_conditions(filters, today))
+    )
     return db.session.scalar(stmt) or 0

@@ -6,18 +6,15 @@ lesson, answers to the questions' current versions only, counted in the database
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 
 from training.course.lessons import lesson_for_clause
 from training.course.models import Lesson
-from training.course.signals import lessons_changed, questions_changed
 from training.extensions import db
-from training.reports.items import item_analysis
+from training.reports.items import ItemAnalysis, cached_item_analysis, item_analysis
 
 
 @dataclass
@@ -66,9 +63,12 @@ class Insight:
     clause_lesson: dict[str, str | None]
 
 
-def quiz_insight(limit: int = 10) -> Insight:
-    """Return the worst questions and clauses by first-attempt correct rate (five queries)."""
-    analysis = item_analysis()
+def quiz_insight(limit: int = 10, analysis: ItemAnalysis | None = None) -> Insight:
+    """Return the worst questions and clauses by first-attempt correct rate.
+
+    Five queries, or one given the item analysis it is built on.
+    """
+    analysis = analysis if analysis is not None else item_analysis()
     stats = [
         QuestionStat(
             item.question.id,
@@ -99,28 +99,20 @@ def _clause_key(clause: str) -> tuple[int, ...]:
     return tuple(int(part) if part.isdigit() else 0 for part in clause.split("."))
 
 
-_cache: dict[tuple[int, str], tuple[float, Insight]] = {}
+_derived: dict[int, tuple[ItemAnalysis, Insight]] = {}
 
 
-def cached_insight(limit: int = 10) -> Insight:
-    """Return quiz insight, recomputed at most every INSIGHT_CACHE_SECONDS per worker.
+def cached_insight(limit: int = 10) -> Insight | None:
+    """Return quiz insight from the cached item analysis (``items.cached_item_analysis``).
 
-    First-attempt rates are statistics over thousands of answers: a minute's
-    delay changes nothing HR would act on.
+    Derived once per analysis (one query); None while the first analysis is under way.
     """
-    ttl = current_app.config.get("INSIGHT_CACHE_SECONDS", 60)
-    key = (limit, current_app.config["SQLALCHEMY_DATABASE_URI"])
-    now = time.monotonic()
-    hit = _cache.get(key)
-    if ttl > 0 and hit is not None and now - hit[0] < ttl:
+    analysis = cached_item_analysis()
+    if analysis is None:
+        return None
+    hit = _derived.get(limit)
+    if hit is not None and hit[0] is analysis:
         return hit[1]
-    insight = quiz_insight(limit)
-    _cache[key] = (now, insight)
+    insight = quiz_insight(limit, analysis)
+    _derived[limit] = (analysis, insight)
     return insight
-
-
-@lessons_changed.connect
-@questions_changed.connect
-def _forget(sender: object, **extra: object) -> None:
-    """Drop the cached figures: the lessons or questions they describe changed."""
-    _cache.clear()

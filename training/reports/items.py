@@ -13,11 +13,9 @@ learners have answered.
 from __future__ import annotations
 
 import math
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from flask import current_app
 from sqlalchemy import String, and_, case, cast, func, select, true
 
 from training.course.models import Lesson, QuizSubmission
@@ -25,6 +23,7 @@ from training.course.signals import lessons_changed, questions_changed
 from training.extensions import db
 from training.quizzes.items import Question, question_from_dict
 from training.quizzes.models import QuizAnswer, QuizQuestion
+from training.reports.refreshing import Refreshed
 
 MIN_LEARNERS = 30  # flags only mean something once this many have answered
 EASY_ABOVE = 0.95  # facility: nearly everyone right, the item teaches and tests nothing
@@ -198,24 +197,22 @@ def item_analysis() -> ItemAnalysis:
     return ItemAnalysis(ordered, int(first or 0))
 
 
-_cache: dict[str, tuple[float, ItemAnalysis]] = {}
+# Off the request path: served while a background thread refreshes it (reports.refreshing).
+statistics: Refreshed[ItemAnalysis] = Refreshed("item analysis", item_analysis)
 
 
-def cached_item_analysis() -> ItemAnalysis:
-    """Return item analysis, recomputed at most every INSIGHT_CACHE_SECONDS per worker."""
-    ttl = current_app.config.get("INSIGHT_CACHE_SECONDS", 60)
-    key = current_app.config["SQLALCHEMY_DATABASE_URI"]
-    now = time.monotonic()
-    hit = _cache.get(key)
-    if ttl > 0 and hit is not None and now - hit[0] < ttl:
-        return hit[1]
-    analysis = item_analysis()
-    _cache[key] = (now, analysis)
-    return analysis
+def cached_item_analysis() -> ItemAnalysis | None:
+    """Return item analysis at most INSIGHT_CACHE_SECONDS old, refreshed in the background.
+
+    None while the first computation (after a start or a change of lessons or questions)
+    is still under way. First-attempt rates are statistics over thousands of answers: a
+    minute's delay changes nothing HR would act on.
+    """
+    return statistics.get()
 
 
 @lessons_changed.connect
 @questions_changed.connect
 def _forget(sender: object, **extra: object) -> None:
     """Drop the cached figures: the lessons or questions they describe changed."""
-    _cache.clear()
+    statistics.forget()

@@ -1,9 +1,12 @@
 """Each employee's standing in the course, for any filtered set of employees, in one statement.
 
-Everything is computed in SQL from the maintained progress summary
-(``course.progress``), the current assignment and the certificate of the version in force,
-with a CASE for the status, so the same statement serves the dashboard counts, the
-paginated list, the employee page and the exports, on SQLite and PostgreSQL alike.
+Everything is computed in SQL from each employee's maintained progress row
+(``ProgressSummary``: counts from ``course.progress``, and the department, active flag,
+trainee flag, due date in force and certificate validity that ``reports.standing`` copies
+there), with a CASE for the status that compares the due date and the validity with today.
+So the dashboard counts read one index, the list takes its page of users before joining
+anything (``reports.listing``), and the employee page, the exports and the API share the
+same rules, on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -20,17 +23,18 @@ from sqlalchemy import (
     Subquery,
     and_,
     case,
+    false,
     func,
     or_,
     select,
+    true,
 )
 
-from training.assignments.models import Assignment
-from training.assignments.services import current_assignment_ids
-from training.auth.models import Role, User
-from training.course.certificates import lapsed, latest_renewals
-from training.course.models import Certificate, Lesson, NormVersion, ProgressSummary
+from training.auth.models import User
+from training.course.certificates import lapsed
+from training.course.models import Certificate, Lesson, ProgressSummary
 from training.db import company_today
+from training.reports.standing import current_version_digest
 
 NOT_STARTED, IN_PROGRESS, COMPLETED, OVERDUE = "not_started", "in_progress", "completed", "overdue"
 # With periodic recertification on: completed, but the certificate's validity has run out.
@@ -107,17 +111,95 @@ def user_conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def current_version_digest():
-    """Return a scalar subquery of the digest of the norm version in force.
+def needs_users(filters: Filters) -> bool:
+    """Return whether a filter reads columns only ``users`` has (hire dates, name, 工号)."""
+    return bool(filters.hired_from or filters.hired_to or filters.search)
 
-    The same rule as ``course.versions.current_norm_version``: the latest published.
+
+def lessons_in_force() -> Any:
+    """Return a scalar subquery: how many lessons are in force (the course's length)."""
+    return select(func.count(Lesson.id)).where(Lesson.active.is_(True)).scalar_subquery()
+
+
+def status_conditions(today: date, total: Any = None) -> dict[str, ColumnElement[bool]]:
+    """SQL: for a trainee's progress row, the condition of each status today (exclusive).
+
+    The rules, in order: expired (complete, and the certificate's validity is over),
+    completed (every lesson in force read and passed on its current content), overdue (the
+    due date of the assignment in force is past), not started (no read, no submitted quiz),
+    in progress. Each condition excludes the ones before it, so they can be counted side
+    by side (``dashboard.summary``) as well as chosen between (``status_case``).
+    ``total`` is the number of lessons in force (a scalar subquery by default).
     """
+    total = lessons_in_force() if total is None else total
+    row = ProgressSummary
+    complete = and_(total > 0, row.completed_count >= total)
+    # Never NULL (a NOT of it must hold for a completion without a certificate).
+    expired = and_(complete, row.valid_from.is_not(None), lapsed(row.valid_from, today))
+    incomplete = or_(total == 0, row.completed_count < total)
+    late = row.due_date < today
+    not_late = or_(row.due_date.is_(None), row.due_date >= today)
+    return {
+        EXPIRED: expired,
+        COMPLETED: and_(complete, ~expired),
+        OVERDUE: and_(incomplete, late),
+        NOT_STARTED: and_(incomplete, not_late, row.started == 0),
+        IN_PROGRESS: and_(incomplete, not_late, row.started != 0),
+    }
+
+
+def status_case(today: date, total: Any = None) -> ColumnElement[str]:
+    """SQL: an employee's status today, from their progress row (``ProgressSummary``).
+
+    Exempt (not a trainee), else the first of ``status_conditions`` that holds.
+    """
+    conditions = status_conditions(today, total)
+    return case(
+        (ProgressSummary.trainee == false(), EXEMPT),
+        *[(conditions[key], key) for key in (EXPIRED, COMPLETED, OVERDUE, NOT_STARTED)],
+        else_=IN_PROGRESS,
+    )
+
+
+def standing_conditions(filters: Filters, today: date) -> list[ColumnElement[bool]]:
+    """Return WHERE conditions on the progress row: trainees only, and the status filter."""
+    conditions: list[ColumnElement[bool]] = []
+    if not filters.include_staff:
+        conditions.append(ProgressSummary.trainee == true())
+    if filters.status:
+        conditions.append(status_case(today) == filters.status)
+    return conditions
+
+
+def summary_conditions(filters: Filters, today: date) -> list[ColumnElement[bool]]:
+    """Return the WHERE conditions of ``filters`` on the progress row alone.
+
+    For counts, which then read one index of ``progress_summaries`` and never ``users``.
+    Only for filters that ``needs_users`` says nothing of.
+    """
+    row = ProgressSummary
+    conditions: list[ColumnElement[bool]] = []
+    if not filters.include_inactive:
+        conditions.append(row.active == true())
+    if filters.department:
+        conditions.append(row.department == filters.department)
+    if filters.departments is not None:
+        conditions.append(row.department.in_(filters.departments))
+    return conditions + standing_conditions(filters, today)
+
+
+def count_select(filters: Filters, *, today: date | None = None) -> Select:
+    """Return the statement counting the employees that match ``filters``."""
+    today = today or company_today()
+    if needs_users(filters):
+        return (
+            select(func.count())
+            .select_from(User)
+            .join(ProgressSummary, ProgressSummary.user_id == User.id)
+            .where(*user_conditions(filters), *standing_conditions(filters, today))
+        )
     return (
-        select(NormVersion.source_sha256)
-        .where(NormVersion.status == "published")
-        .order_by(NormVersion.published_at.desc(), NormVersion.id.desc())
-        .limit(1)
-        .scalar_subquery()
+        select(func.count()).select_from(ProgressSummary).where(*summary_conditions(filters, today))
     )
 
 
@@ -128,27 +210,13 @@ def status_select(
 
     Columns: user_id, employee_no, name, department, position, email, hire_date,
     active, read_count, passed_count, completed_count, total, last_activity,
-    completed_at, certificate_code, due_date, status.
+    completed_at, certificate_code, certificate_valid_from, due_date, status.
+    The status filter is applied too.
     """
     today = today or company_today()
-    # The summary is kept up to date by the learning events (training.course.progress).
-    progress = ProgressSummary.__table__
-    latest = current_assignment_ids()
-    total = select(func.count(Lesson.id)).where(Lesson.active.is_(True)).scalar_subquery()
-    digest = current_version_digest()
-    completed = func.coalesce(progress.c.completed_count, 0)
-    trainee = or_(User.role == Role.LEARNER, Assignment.id.is_not(None))
-    renewals = latest_renewals()
-    valid_from = func.coalesce(renewals.c.renewed_at, Certificate.issued_at)
-    is_complete = and_(total > 0, completed >= total)
-    status = case(
-        (~trainee, EXEMPT),
-        (and_(is_complete, lapsed(valid_from, today)), EXPIRED),
-        (is_complete, COMPLETED),
-        (Assignment.due_date < today, OVERDUE),
-        (func.coalesce(progress.c.started, 0) == 0, NOT_STARTED),
-        else_=IN_PROGRESS,
-    )
+    # The row is kept up to date by whatever changes it (training.reports.standing).
+    row = ProgressSummary
+    total = lessons_in_force()
     stmt = (
         select(
             User.id.label("user_id"),
@@ -159,40 +227,34 @@ def status_select(
             User.email,
             User.hire_date,
             User.active,
-            func.coalesce(progress.c.read_count, 0).label("read_count"),
-            func.coalesce(progress.c.passed_count, 0).label("passed_count"),
-            completed.label("completed_count"),
+            row.read_count,
+            row.passed_count,
+            row.completed_count,
             total.label("total"),
-            progress.c.last_activity,
+            row.last_activity,
             Certificate.issued_at.label("completed_at"),
             Certificate.code.label("certificate_code"),
-            valid_from.label("certificate_valid_from"),
-            Assignment.due_date,
-            status.label("status"),
+            row.valid_from.label("certificate_valid_from"),
+            row.due_date,
+            status_case(today, total).label("status"),
         )
-        .outerjoin(progress, progress.c.user_id == User.id)
-        .outerjoin(latest, latest.c.user_id == User.id)
-        .outerjoin(Assignment, Assignment.id == latest.c.id)
+        .join(row, row.user_id == User.id)
         .outerjoin(
             Certificate,
-            and_(Certificate.user_id == User.id, Certificate.source_sha256 == digest),
+            and_(
+                Certificate.user_id == User.id,
+                Certificate.source_sha256 == current_version_digest(),
+            ),
         )
-        .outerjoin(renewals, renewals.c.certificate_id == Certificate.id)
-        .where(*user_conditions(filters))
     )
-    if not filters.include_staff and user_id is None:
-        stmt = stmt.where(trainee)
     if user_id is not None:
-        stmt = stmt.where(User.id == user_id)
-    return stmt
+        return stmt.where(User.id == user_id, *user_conditions(filters))
+    return stmt.where(*user_conditions(filters), *standing_conditions(filters, today))
 
 
 def employee_rows(filters: Filters, *, today: date | None = None) -> Subquery:
     """Return the filtered status rows (status filter included) as a subquery to select from."""
-    rows = status_select(filters, today=today).subquery("rows")
-    if filters.status:
-        return select(rows).where(rows.c.status == filters.status).subquery("filtered")
-    return rows
+    return status_select(filters, today=today).subquery("rows")
 
 
 def days_overdue(due: date | None, today: date) -> int:
