@@ -403,10 +403,15 @@ def questions_by_version(hashes: Iterable[str]) -> dict[str, Question]:
     wanted = list(hashes)
     if not wanted:
         return {}
-    rows = db.session.scalars(
-        select(QuestionVersion).where(QuestionVersion.content_hash.in_(wanted))
+    rows = db.session.connection().execute(_versions_statement(), {"hashes": wanted})
+    return {content_hash: question_from_dict(data) for content_hash, data in rows}
+
+
+@functools.cache
+def _versions_statement() -> Select:
+    return select(QuestionVersion.content_hash, QuestionVersion.data).where(
+        QuestionVersion.content_hash.in_(bindparam("hashes", expanding=True))
     )
-    return {row.content_hash: question_from_dict(row.data) for row in rows}
 
 
 def shown_in_order(draw: grading.Draw, questions: Mapping[str, Question]) -> list[ShownQuestion]:
@@ -473,8 +478,8 @@ def record_submission(attempt: QuizAttempt, graded: Graded) -> bool:
     inserted = submission_id is not None
     if inserted:
         versions = {entry["id"]: entry["version"] for entry in attempt.draw["questions"]}
-        db.session.execute(
-            insert(QuizAnswer),
+        db.session.connection().execute(
+            _answers_insert(),
             [
                 {
                     "submission_id": submission_id,
@@ -491,6 +496,11 @@ def record_submission(attempt: QuizAttempt, graded: Graded) -> bool:
         )
         learning_recorded(attempt.user_id, may_complete=graded.passed)
     return inserted
+
+
+@functools.cache
+def _answers_insert() -> Any:
+    return insert(cast(Table, QuizAnswer.__table__))
 
 
 def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bool:
