@@ -25,6 +25,7 @@ write of the app links every row above the head, such a row is adopted by that w
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import zlib
@@ -38,9 +39,11 @@ from sqlalchemy import (
     Engine,
     Index,
     Insert,
+    Integer,
     String,
     Table,
     UniqueConstraint,
+    bindparam,
     event,
     func,
     insert,
@@ -128,23 +131,45 @@ def row_hash(prev: str, table: str, row: RowMapping) -> str:
 _LOCK_KEY = zlib.crc32(b"evidence_chain")  # one advisory lock for every chain (PostgreSQL)
 
 
-def _head(conn: Connection, table: str) -> tuple[int, str]:
-    """Return (row id, hash) of a table's last link; (0, GENESIS) when the chain is empty."""
-    head = conn.execute(
+@functools.cache
+def _head_statement() -> Any:
+    # Built once: linking runs in every evidence-writing commit, under the write lock.
+    return (
         select(ChainLink.row_id, ChainLink.hash)
-        .where(ChainLink.table_name == table)
+        .where(ChainLink.table_name == bindparam("table_name"))
         .order_by(ChainLink.id.desc())
         .limit(1)
-    ).first()
+    )
+
+
+def _head(conn: Connection, table: str) -> tuple[int, str]:
+    """Return (row id, hash) of a table's last link; (0, GENESIS) when the chain is empty."""
+    head = conn.execute(_head_statement(), {"table_name": table}).first()
     return (head.row_id, head.hash) if head else (0, GENESIS)
 
 
-def _unlinked(table: Table, name: str, after: int) -> Any:
+def _unlinked(table: Table, name: str, after: Any) -> Any:
     """Rows of ``table`` with an id past ``after`` that have no link yet."""
     linked = select(ChainLink.id).where(
         ChainLink.table_name == name, ChainLink.row_id == table.c.id
     )
     return select(table).where(table.c.id > after, ~linked.exists())
+
+
+@functools.cache
+def _unlinked_batch(name: str) -> Any:
+    """The next batch of a table's unlinked rows past ``:after``, in id order (built once)."""
+    table = db.metadata.tables[name]
+    return (
+        _unlinked(table, name, bindparam("after", type_=Integer()))
+        .order_by(table.c.id)
+        .limit(BATCH)
+    )
+
+
+@functools.cache
+def _link_insert() -> Any:
+    return insert(ChainLink)
 
 
 def link_rows(conn: Connection, floors: Mapping[str, int | None]) -> int:
@@ -161,15 +186,10 @@ def link_rows(conn: Connection, floors: Mapping[str, int | None]) -> int:
     linked = 0
     for name in sorted(floors):
         head_row, prev = _head(conn, name)
-        table = db.metadata.tables[name]
         floor = floors[name]
         after = head_row if floor is None else floor
         while True:
-            rows = (
-                conn.execute(_unlinked(table, name, after).order_by(table.c.id).limit(BATCH))
-                .mappings()
-                .all()
-            )
+            rows = conn.execute(_unlinked_batch(name), {"after": after}).mappings().all()
             if not rows:
                 break
             links = []
@@ -185,7 +205,7 @@ def link_rows(conn: Connection, floors: Mapping[str, int | None]) -> int:
                     }
                 )
                 prev = digest
-            conn.execute(insert(ChainLink), links)
+            conn.execute(_link_insert(), links)
             linked += len(links)
             after = rows[-1]["id"]
     return linked

@@ -198,6 +198,20 @@ def _lesson_question_rows(lesson: Lesson) -> list[QuizQuestion]:
     return graded_question_rows([lesson.id])
 
 
+@functools.cache
+def _drawable_statement() -> Select:
+    """A lesson's graded questions as (qid, content_hash, data), in bank order (built once)."""
+    return (
+        select(QuizQuestion.qid, QuizQuestion.content_hash, QuizQuestion.data)
+        .where(
+            QuizQuestion.lesson_id == bindparam("lesson_id", type_=Integer()),
+            QuizQuestion.drawable(),
+            QuizQuestion.generated.is_(False),
+        )
+        .order_by(QuizQuestion.position, QuizQuestion.id)
+    )
+
+
 def lesson_questions(lesson: Lesson) -> list[Question]:
     """Return the lesson's active questions in bank order."""
     return [question_from_dict(row.data) for row in _lesson_question_rows(lesson)]
@@ -288,7 +302,7 @@ def prepare_attempt(user_id: int, lesson: Lesson) -> dict[str, Any]:
     Reads only (the lesson's questions and the user's earlier draws) and computes the draw:
     the part of starting an attempt that needs no write lock. ``record_attempt`` stores it.
     """
-    rows = _lesson_question_rows(lesson)
+    rows = db.session.connection().execute(_drawable_statement(), {"lesson_id": lesson.id}).all()
     if not rows:
         raise LookupError(f"lesson {lesson.number} has no quiz questions")
     questions = [question_from_dict(row.data) for row in rows]
@@ -330,17 +344,22 @@ def start_attempt(user_id: int, lesson: Lesson) -> QuizAttempt:
     return db.session.get_one(QuizAttempt, attempt_id)
 
 
+@functools.cache
+def _lesson_unchanged_statement() -> Select:
+    return select(Lesson.id).where(
+        Lesson.id == bindparam("lesson_id", type_=Integer()),
+        in_force(),
+        Lesson.content_hash == bindparam("content_hash"),
+    )
+
+
 def lesson_unchanged(lesson_id: int, content_hash: str) -> bool:
     """Return True if the lesson is still in force with this content (checked before writing
     what was prepared from it)."""
-    return (
-        db.session.scalar(
-            select(Lesson.id).where(
-                Lesson.id == lesson_id, in_force(), Lesson.content_hash == content_hash
-            )
-        )
-        is not None
+    found = db.session.connection().execute(
+        _lesson_unchanged_statement(), {"lesson_id": lesson_id, "content_hash": content_hash}
     )
+    return found.first() is not None
 
 
 def lock_learner(user_id: int) -> None:
@@ -384,10 +403,15 @@ def questions_by_version(hashes: Iterable[str]) -> dict[str, Question]:
     wanted = list(hashes)
     if not wanted:
         return {}
-    rows = db.session.scalars(
-        select(QuestionVersion).where(QuestionVersion.content_hash.in_(wanted))
+    rows = db.session.connection().execute(_versions_statement(), {"hashes": wanted})
+    return {content_hash: question_from_dict(data) for content_hash, data in rows}
+
+
+@functools.cache
+def _versions_statement() -> Select:
+    return select(QuestionVersion.content_hash, QuestionVersion.data).where(
+        QuestionVersion.content_hash.in_(bindparam("hashes", expanding=True))
     )
-    return {row.content_hash: question_from_dict(row.data) for row in rows}
 
 
 def shown_in_order(draw: grading.Draw, questions: Mapping[str, Question]) -> list[ShownQuestion]:
@@ -454,8 +478,8 @@ def record_submission(attempt: QuizAttempt, graded: Graded) -> bool:
     inserted = submission_id is not None
     if inserted:
         versions = {entry["id"]: entry["version"] for entry in attempt.draw["questions"]}
-        db.session.execute(
-            insert(QuizAnswer),
+        db.session.connection().execute(
+            _answers_insert(),
             [
                 {
                     "submission_id": submission_id,
@@ -472,6 +496,11 @@ def record_submission(attempt: QuizAttempt, graded: Graded) -> bool:
         )
         learning_recorded(attempt.user_id, may_complete=graded.passed)
     return inserted
+
+
+@functools.cache
+def _answers_insert() -> Any:
+    return insert(cast(Table, QuizAnswer.__table__))
 
 
 def submit_attempt(attempt: QuizAttempt, answers: Mapping[str, list[str]]) -> bool:
