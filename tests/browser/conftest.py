@@ -6,6 +6,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -22,10 +23,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def live_server(make_app) -> Iterator[str]:
-    """Serve a test app on a free loopback port, CSRF protection on as in production."""
-    app = make_app(WTF_CSRF_ENABLED=True)
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """Serve an app on a free loopback port for the block; yield its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -35,6 +35,13 @@ def live_server(make_app) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+@pytest.fixture
+def live_server(make_app) -> Iterator[str]:
+    """Serve a test app on a free loopback port, CSRF protection on as in production."""
+    with serving(make_app(WTF_CSRF_ENABLED=True)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.browser.conftest import serving
 from tests.quizzes.conftest import form_for_items
 from training.course.certificates import certificate_code
 from training.course.models import Certificate, CertificateRenewal
@@ -22,20 +23,8 @@ SHOTS = Path(__file__).parent.parent.parent / "instance" / "screenshots"
 
 @pytest.fixture
 def recertify_server(make_app):
-    import threading
-
-    from werkzeug.serving import make_server
-
-    app = make_app(WTF_CSRF_ENABLED=True, RECERTIFY_DAYS=365)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(make_app(WTF_CSRF_ENABLED=True, RECERTIFY_DAYS=365)) as url:
+        yield url
 
 
 def test_an_expired_certificate_is_renewed_by_the_refresher_on_a_phone(

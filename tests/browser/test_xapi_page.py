@@ -4,11 +4,10 @@ a phone; the statements arrive at a real ralph LRS."""
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.browser.conftest import serving
 from tests.browser.test_revision_flow import _log_in
 from tests.reports.conftest import Records
 from tests.xapi.conftest import PASSWORD, USER, lrs  # noqa: F401 - fixture
@@ -28,15 +27,8 @@ def xapi_server(make_app, lrs):  # noqa: F811 - the fixture imported above
         XAPI_USERNAME=USER,
         XAPI_PASSWORD=PASSWORD,
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 def test_hr_pushes_the_feed_from_the_page(
