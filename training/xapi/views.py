@@ -3,7 +3,7 @@ push now; queue again what gave up."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -21,9 +21,7 @@ PAGE_ROUNDS = 2  # batches per source a click reads; the timer (`flask xapi push
 @hr_required
 def index():
     """The feed's state."""
-    return render_template(
-        "xapi/index.html", state=feed.status(), enabled=feed.enabled(), config=current_app.config
-    )
+    return render_template("xapi/index.html", state=feed.status(), enabled=feed.enabled())
 
 
 @bp.route("/push", methods=["POST"])
