@@ -45,6 +45,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A SQLite file cannot drop a connection the way a server can: pinging before every
+        # checkout (a statement per request) buys nothing there.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "pool_pre_ping": False,
+        }
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     csrf.init_app(app)
@@ -52,7 +59,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.localize_callback = gettext
     babel.init_app(app)
 
-    from training import errors, logs, security
+    from training import errors, i18n, logs, security
+
+    i18n.init_app(app)
 
     logs.init_app(app)
     security.init_app(app)

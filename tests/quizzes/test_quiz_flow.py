@@ -544,3 +544,18 @@ def test_earlier_draws_are_unnested_in_sql_oldest_first(app, create_user, lesson
     expected = [sorted(str(entry["id"]) for entry in a.draw["questions"]) for a in attempts]
     assert [sorted(draw) for draw in _drawn_before(user.id, lessons[3])] == expected
     assert _drawn_before(create_user().id, lessons[3]) == []
+
+
+def test_a_new_draw_is_ranked_against_the_latest_draws_only(app, create_user, lessons, monkeypatch):
+    from training.quizzes import services
+    from training.quizzes.services import _drawn_before, start_attempt
+
+    monkeypatch.setattr(services, "HISTORY_DRAWS", 3)
+    services._drawn_before_statement.cache_clear()
+    try:
+        user = create_user()
+        attempts = [start_attempt(user.id, lessons[3]) for _ in range(5)]
+        expected = [sorted(str(e["id"]) for e in a.draw["questions"]) for a in attempts[-3:]]
+        assert [sorted(draw) for draw in _drawn_before(user.id, lessons[3])] == expected
+    finally:
+        services._drawn_before_statement.cache_clear()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, String, select, type_coerce
+from sqlalchemy import ColumnElement, Select, String, func, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -192,14 +192,30 @@ _ITEM_COLUMNS = [getattr(Lesson, item.name) for item in fields(LessonItem)]
 _CACHE_KEY = "training.lesson_list"
 
 
+def stamp_columns() -> list[Any]:
+    """What tells whether the lessons in force changed, as three scalar subqueries: how many
+    there are, their latest ``updated_at`` (as stored: it is only compared) and the sum of
+    their ids. A sync bumps ``updated_at`` of every lesson it changes or retires and adds new
+    ones with a new id, so any change moves one of them. Other statements add these columns
+    to save the list a query of its own (``lesson_list(stamp=…)``)."""
+    return [
+        select(func.count(Lesson.id)).where(in_force()).scalar_subquery().label("stamp_count"),
+        select(func.max(type_coerce(Lesson.updated_at, String)))
+        .where(in_force())
+        .scalar_subquery()
+        .label("stamp_updated"),
+        select(func.sum(Lesson.id)).where(in_force()).scalar_subquery().label("stamp_ids"),
+    ]
+
+
 @functools.cache
 def _stamp_statement() -> Select:
-    # updated_at as stored (no parsing into datetimes): the stamp is only compared.
-    return (
-        select(Lesson.id, type_coerce(Lesson.updated_at, String))
-        .where(in_force())
-        .order_by(Lesson.id)
-    )
+    return select(*stamp_columns())
+
+
+def stamp_of(row: Any) -> tuple[Any, ...]:
+    """The stamp in a row that selected ``stamp_columns()``."""
+    return (row.stamp_count, row.stamp_updated, row.stamp_ids)
 
 
 @functools.cache
@@ -207,14 +223,16 @@ def _list_statement() -> Select:
     return select(*_ITEM_COLUMNS).where(in_force()).order_by(Lesson.position, Lesson.number)
 
 
-def lesson_list() -> list[LessonItem]:
+def lesson_list(stamp: tuple[Any, ...] | None = None) -> list[LessonItem]:
     """Return the lessons in force in order, without their texts (cached per process).
 
-    Costs one short query while the lessons are unchanged. Read in the caller's transaction,
-    so a sync that has not committed yet shows only to itself; a list built from it is kept
-    under a stamp no committed state has.
+    Costs one short query while the lessons are unchanged, or none when the caller read the
+    stamp with its own query (``stamp_columns``). Read in the caller's transaction, so a sync
+    that has not committed yet shows only to itself; a list built from it is kept under a
+    stamp no committed state has.
     """
-    stamp = tuple(tuple(row) for row in db.session.execute(_stamp_statement()))
+    if stamp is None:
+        stamp = stamp_of(db.session.execute(_stamp_statement()).one())
     cache = current_app.extensions.get(_CACHE_KEY)
     if cache is not None and cache[0] == stamp:
         return cache[1]

@@ -9,7 +9,7 @@ from typing import Any
 import frontmatter
 from sqlalchemy import Integer, Row, Select, bindparam, exists, select
 
-from training.course.lessons import LessonItem, in_force
+from training.course.lessons import LessonItem, in_force, stamp_columns
 from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
 from training.course.services import learning_recorded
 from training.db import insert_ignoring_duplicates, utcnow
@@ -87,7 +87,8 @@ def record_read(user_id: int, lesson: Lesson) -> bool:
 @functools.cache
 def _page_statement() -> Select:
     """The lesson in force with a number (by the partial index), with the learner's read of
-    its current content and whether they passed its quiz on it; built once."""
+    its current content, whether they passed its quiz on it, and the lesson list's stamp (so
+    the page needs no other query); built once."""
     user_id = bindparam("user_id", type_=Integer())
     read_at = (
         select(ReadEvent.read_at)
@@ -116,6 +117,7 @@ def _page_statement() -> Select:
         Lesson.version_id,
         read_at.label("read_at"),
         passed.label("passed"),
+        *stamp_columns(),
     ).where(Lesson.number == bindparam("number"), in_force())
 
 

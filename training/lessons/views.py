@@ -12,7 +12,7 @@ from markupsafe import Markup
 from training.assignments.services import current_assignments
 from training.course.certificates import certificate_for, recertify_days, validity
 from training.course.completion import progress_for
-from training.course.lessons import lesson_in_force, lesson_list
+from training.course.lessons import lesson_in_force, lesson_list, stamp_of
 from training.course.models import Lesson
 from training.course.versions import fill_effective_date
 from training.db import company_today
@@ -59,13 +59,13 @@ def home():
 def lesson(number: str):
     """Show one lesson and the acknowledgement button.
 
-    Two queries besides the session's: the lesson with the learner's read and pass of it,
-    and the lesson list's version stamp (the list itself is cached).
+    One query besides the session's: the lesson with the learner's read and pass of it and
+    the lesson list's stamp (the list itself is cached).
     """
     lesson = services.lesson_page(current_user.id, number)
     if lesson is None:
         abort(404)
-    lessons = lesson_list()
+    lessons = lesson_list(stamp=stamp_of(lesson))
     index = next((i for i, item in enumerate(lessons) if item.id == lesson.id), None)
     if index is None:  # retired by a revision published a moment ago
         abort(404)

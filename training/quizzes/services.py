@@ -262,10 +262,27 @@ def open_attempt(user_id: int, lesson: Lesson) -> QuizAttempt | None:
     )
 
 
+# The draws a new attempt is ranked against: the learner's latest ones. Each attempt shows a
+# third to a half of a bank, so after this many the least-seen order has gone round the bank
+# several times; older draws change nothing a learner could notice, and reading them all made
+# a start cost grow with every retry.
+HISTORY_DRAWS = 20
+
+
 @functools.cache
 def _drawn_before_statement(dialect: str) -> Select:
     # One row per question drawn, unnested in SQL: Python never decodes whole draws (their
     # options and versions), which cost a learner retrying many times milliseconds a start.
+    latest = (
+        select(QuizAttempt.id)
+        .where(
+            QuizAttempt.user_id == bindparam("user_id", type_=Integer()),
+            QuizAttempt.lesson_id == bindparam("lesson_id", type_=Integer()),
+        )
+        .order_by(QuizAttempt.id.desc())
+        .limit(HISTORY_DRAWS)
+        .subquery()
+    )
     if dialect == "postgresql":
         entries = func.json_array_elements(QuizAttempt.draw["questions"]).table_valued("value")
     else:
@@ -274,17 +291,15 @@ def _drawn_before_statement(dialect: str) -> Select:
     return (
         select(QuizAttempt.id, question_id)
         .select_from(QuizAttempt)
+        .join(latest, latest.c.id == QuizAttempt.id)
         .join(entries, true())
-        .where(
-            QuizAttempt.user_id == bindparam("user_id", type_=Integer()),
-            QuizAttempt.lesson_id == bindparam("lesson_id", type_=Integer()),
-        )
         .order_by(QuizAttempt.id)
     )
 
 
 def _drawn_before(user_id: int, lesson: Lesson) -> list[list[str]]:
-    """Return the question ids of the user's earlier draws of this lesson, oldest first."""
+    """Return the question ids of the user's latest draws of this lesson (at most
+    ``HISTORY_DRAWS``), oldest first."""
     connection = db.session.connection()
     rows = connection.execute(
         _drawn_before_statement(connection.dialect.name),
