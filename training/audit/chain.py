@@ -207,6 +207,8 @@ def link_rows(conn: Connection, floors: Mapping[str, int | None]) -> int:
                 prev = digest
             conn.execute(_link_insert(), links)
             linked += len(links)
+            if len(rows) < BATCH:
+                break  # a short batch was the last: no need to ask again
             after = rows[-1]["id"]
     return linked
 
