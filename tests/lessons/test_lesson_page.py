@@ -143,3 +143,16 @@ def test_acknowledge_form_carries_a_csrf_token_and_the_post_needs_it(
     db.session.rollback()
     assert db.session.scalar(count) == 1
     assert 'data-status="read"' in client.get("/lessons/2.1").get_data(as_text=True)
+
+
+def test_the_course_home_reads_the_learners_assignment_by_index(app, client, login_as, lessons):
+    """The learner's assignment in force is grouped from their own rows, not the company's."""
+    if db.engine.dialect.name != "sqlite":
+        return  # the plan's wording is SQLite's; PostgreSQL pushes the filter down itself
+    login_as()
+    with recorded(db.engine) as seen:
+        assert client.get("/").status_code == 200
+    (statement, parameters), *_ = [(s, p) for s, p in seen if "FROM assignments" in s]
+    found = plan(statement, parameters)
+    assert "SCAN assignments" not in found, found
+    assert "SEARCH assignments USING" in found, found

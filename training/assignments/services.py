@@ -35,13 +35,14 @@ def default_due_date(
     return due
 
 
-def current_assignment_ids():
-    """Return a subquery of the newest assignment id per user."""
-    return (
-        select(func.max(Assignment.id).label("id"), Assignment.user_id)
-        .group_by(Assignment.user_id)
-        .subquery()
-    )
+def current_assignment_ids(user_ids: Iterable[int] | None = None):
+    """Return a subquery of the newest assignment id per user (of ``user_ids`` if given)."""
+    latest = select(func.max(Assignment.id).label("id"), Assignment.user_id)
+    if user_ids is not None:
+        # Filtered inside the grouping: SQLite does not push the caller's filter into it,
+        # and grouped every assignment of the company for one learner's page.
+        latest = latest.where(Assignment.user_id.in_(list(user_ids)))
+    return latest.group_by(Assignment.user_id).subquery()
 
 
 def current_assignments(user_ids: Iterable[int]) -> dict[int, Assignment]:
@@ -49,12 +50,8 @@ def current_assignments(user_ids: Iterable[int]) -> dict[int, Assignment]:
     ids = list(user_ids)
     if not ids:
         return {}
-    latest = current_assignment_ids()
-    rows = db.session.scalars(
-        select(Assignment)
-        .join(latest, latest.c.id == Assignment.id)
-        .where(Assignment.user_id.in_(ids))
-    )
+    latest = current_assignment_ids(ids)
+    rows = db.session.scalars(select(Assignment).join(latest, latest.c.id == Assignment.id))
     return {row.user_id: row for row in rows}
 
 
