@@ -28,7 +28,8 @@ $(VENV)/.installed-dev: pyproject.toml requirements/dev.txt | $(BIN)/python
 
 setup: $(VENV)/.installed
 
-setup-dev: $(VENV)/.installed-dev tests/scorm/node_modules/.installed .venv-ralph/.installed ldap-tools
+setup-dev: $(VENV)/.installed-dev tests/scorm/node_modules/.installed tests/a11y/node_modules/.installed \
+	.venv-ralph/.installed ldap-tools
 
 # Test-only: Debian's OpenLDAP server and tools, which tests/auth/slapd.py starts for the
 # directory sign-in tests (as an unprivileged process on a free port). Installed if missing;
@@ -52,6 +53,11 @@ ldap-tools:
 # Test-only JavaScript: a real SCORM 1.2 runtime and the SCORM 1.2 schemas, from npm.
 tests/scorm/node_modules/.installed: tests/scorm/package.json tests/scorm/package-lock.json
 	npm ci --prefix tests/scorm --no-audit --no-fund --ignore-scripts --silent
+	@touch $@
+
+# Test-only JavaScript: axe-core, the accessibility checker the browser tests inject in every page.
+tests/a11y/node_modules/.installed: tests/a11y/package.json tests/a11y/package-lock.json
+	npm ci --prefix tests/a11y --no-audit --no-fund --ignore-scripts --silent
 	@touch $@
 
 ## Create or upgrade the database, load the lessons, make sure an HR account exists.
