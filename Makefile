@@ -9,7 +9,7 @@ FLASK := $(BIN)/flask --app wsgi
 # project itself is installed on top without resolving again. `make lock` rewrites them.
 JOBS ?= auto
 
-.PHONY: run dev test setup setup-dev db lint bench bench-hr lock clean-venv ldap-tools
+.PHONY: run dev test setup setup-dev db lint bench bench-hr lock clean-venv ldap-tools pgbouncer-tool
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11, 5), "Python >= 3.11.5 is required, found " + sys.version' 
@@ -29,7 +29,7 @@ $(VENV)/.installed-dev: pyproject.toml requirements/dev.txt | $(BIN)/python
 setup: $(VENV)/.installed
 
 setup-dev: $(VENV)/.installed-dev tests/scorm/node_modules/.installed tests/a11y/node_modules/.installed \
-	.venv-ralph/.installed ldap-tools
+	.venv-ralph/.installed ldap-tools pgbouncer-tool
 
 # Test-only: Debian's OpenLDAP server and tools, which tests/auth/slapd.py starts for the
 # directory sign-in tests (as an unprivileged process on a free port). Installed if missing;
@@ -41,6 +41,16 @@ ldap-tools:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils openssl >/dev/null; \
+	fi
+
+# Test-only: Debian's PgBouncer, which tests/app/test_pgbouncer.py starts in front of the test
+# PostgreSQL in transaction mode (as an unprivileged process on a free port).
+pgbouncer-tool:
+	@if ! [ -x /usr/sbin/pgbouncer ]; then \
+		echo "== installing Debian pgbouncer for the connection-pooler test"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
 	fi
 
 # Test-only: the ralph LRS and its xAPI models (ralph-malph), in a virtualenv of their own

@@ -52,6 +52,14 @@ def _init_extensions(app: Flask) -> None:
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
             "pool_pre_ping": False,
         }
+    elif not app.config["DATABASE_PREPARED_STATEMENTS"]:
+        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **options,
+            # psycopg prepares a statement on a server connection once it has run five times;
+            # behind a transaction-mode pooler that connection is not the next one.
+            "connect_args": {**options.get("connect_args", {}), "prepare_threshold": None},
+        }
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     csrf.init_app(app)

@@ -26,6 +26,10 @@ class DefaultConfig:
         "pool_pre_ping": True,
         "json_serializer": lambda value: json.dumps(value, ensure_ascii=False),
     }
+    # PostgreSQL through PgBouncer in transaction mode (before PgBouncer 1.21, or without its
+    # max_prepared_statements): false, since psycopg's server-side prepared statements live on
+    # one server connection and the next transaction may get another one.
+    DATABASE_PREPARED_STATEMENTS = True
     CONTENT_DIR = REPO_ROOT / "content"
     QUIZ_DIR = REPO_ROOT / "quizzes"
 
@@ -391,6 +395,7 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "WTF_CSRF_TIME_LIMIT": _optional_int(60),
     "BASE_URL": _url,
     "SESSION_COOKIE_SECURE": _boolean,
+    "DATABASE_PREPARED_STATEMENTS": _boolean,
     "BABEL_DEFAULT_TIMEZONE": _zone,
     "LOG_LEVEL": _log_level,
     "MAIL_SERVER": _text,
