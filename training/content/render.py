@@ -138,13 +138,27 @@ def _key_points_box(lesson: Lesson, points: tuple[KeyPoint, ...]) -> str:
     )
 
 
-def _marked_text(section: Section, old: Section | None) -> str:
+def _marked_text(section: Section, old: Section | None, *, whole: bool = True) -> str:
     """Return the clause's text with its changes as <del>/<ins>, after a 本次修订 badge.
 
-    Each mark also says in words what it is (新增/删除) to screen readers.
+    ``whole``: the clause's full text, as a list item shows it; otherwise its body, as
+    shown under a heading that carries the title (a changed title is marked first). Each
+    mark also says in words what it is (新增/删除) to screen readers.
     """
     parts = [REVISION_BADGE, " "]
-    for segment in mark_changes(clause_text(old) if old else "", clause_text(section)):
+    if whole:
+        parts.append(_marks(clause_text(old) if old else "", clause_text(section)))
+        return "".join(parts)
+    old_title = old.title if old else ""
+    if title_is_text(section) and normalize_text(old_title) != normalize_text(section.title):
+        parts.append(f"标题：{_marks(old_title, section.title)}。")
+    parts.append(_marks(t.clean(old.body) if old else "", t.clean(section.body)))
+    return "".join(parts)
+
+
+def _marks(old_text: str, new_text: str) -> str:
+    parts = []
+    for segment in mark_changes(old_text, new_text):
         text = escape(segment.text)
         if segment.op == "insert":
             parts.append(f'<ins><span class="visually-hidden">新增：</span>{text}</ins>')
@@ -159,7 +173,8 @@ def _clause_blocks(section: Section, body: str, marks: Marks) -> list[str]:
     """Return a clause's text blocks: marked against its old text when it is in ``marks``."""
     if section.number not in marks:
         return _text_with_callout(body, clause_text(section))
-    return [_marked_text(section, marks[section.number]), *_callout(clause_text(section))]
+    marked = _marked_text(section, marks[section.number], whole=False)
+    return [marked, *_callout(clause_text(section))]
 
 
 def _generated_intro(lesson: Lesson) -> str:
