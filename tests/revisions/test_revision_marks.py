@@ -96,7 +96,7 @@ def test_a_new_hire_sees_the_plain_revised_lesson(app, client, retraining):
 
 def test_the_stored_lesson_keeps_plain_and_marked_texts_apart(retraining):
     lesson = db.session.scalar(select(Lesson).where(Lesson.active, Lesson.number == "4.2"))
-    assert lesson.revised_clauses == ["4.2.1.2"]
+    assert lesson.revised_clauses == {"changed": ["4.2.1.2"], "removed": []}
     assert BADGE in lesson.revision_body_html
     assert BADGE not in lesson.body_html
     unchanged = db.session.scalar(select(Lesson).where(Lesson.active, Lesson.number == "3.3"))
@@ -190,3 +190,38 @@ def test_a_revision_published_in_the_browser_marks_the_lesson_too(
     box = re.search(r'class="key-points">.*?</section>', article, re.S).group()
     assert "三声" not in box  # the outdated point is not shown
     assert "第 4.2.1.2 条已修订" in box
+
+
+REMOVE_3_4_7 = ("3.4.7工作不努力、背后讲别人坏话,影响了公司效益和内部团结。", "")
+
+
+def test_a_deleted_clause_is_listed_struck_through_at_the_end_of_its_lesson(
+    app, client, runner, lessons, revised, create_user, complete_lessons
+):
+    retrainer = create_user(name="复训员工")
+    complete_lessons(retrainer, [lesson.number for lesson in lessons])
+    new_hire = create_user(name="新员工")
+    _publish(runner, revised(REMOVE_3_4_7))
+    lesson = db.session.scalar(select(Lesson).where(Lesson.active, Lesson.number == "3.4"))
+    assert lesson.revised_clauses == {"changed": [], "removed": ["3.4.7"]}
+
+    assert AuthActions(client).login(retrainer.employee_no).status_code == 302
+    page, article = _article(client, "3.4")
+    assert "删除的条款（3.4.7）列在文末" in page
+    removed = article.split('<h2 id="revision-removed">本次删除的条款</h2>', 1)[1]
+    assert "<strong>3.4.7</strong>" in removed
+    assert (
+        '<del><span class="visually-hidden">删除：</span>工作不努力、背后讲别人坏话,'
+        "影响了公司效益和内部团结。</del>"
+    ) in removed
+    assert 'id="s-3.4.7"' not in article  # it is no clause of the lesson any more
+    # Nothing in the lesson changed, so the quiz has no focus.
+    attempt = start_attempt(retrainer.id, db.session.get(Lesson, lesson.id))
+    assert "focus_clauses" not in attempt.draw
+    db.session.rollback()
+
+    AuthActions(client).logout()
+    assert AuthActions(client).login(new_hire.employee_no).status_code == 302
+    _, article = _article(client, "3.4")
+    assert "本次删除的条款" not in article
+    assert "<del>" not in article

@@ -17,7 +17,7 @@ those clauses marked: a 本次修订 badge and its text with ``<del>``/``<ins>``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from training.content import text as t
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # (None for a clause the revision added).
 Marks = Mapping[str, "Section | None"]
 KEY_POINTS_ID = "key-points"
+REMOVED_ID = "revision-removed"
 REVISION_BADGE = '<span class="revision-badge">本次修订</span>'
 
 PARAGRAPH_CHARS = 120  # a long text is split into paragraphs at sentence ends past this
@@ -79,12 +80,16 @@ def _as_sentence(text: str) -> str:
 
 
 def render_lesson_body(
-    lesson: Lesson, points: tuple[KeyPoint, ...] | None = None, marks: Marks | None = None
+    lesson: Lesson,
+    points: tuple[KeyPoint, ...] | None = None,
+    marks: Marks | None = None,
+    removed: Sequence[Section] = (),
 ) -> str:
     """Return the lesson's Markdown body (no front matter), ending in one newline.
 
     ``points`` are the lesson's hand-written 要点, shown in a box before the clause text;
-    ``marks`` the clauses to show with their changes against the previous version.
+    ``marks`` the clauses to show with their changes against the previous version, and
+    ``removed`` the old clauses the revision deleted from the lesson, listed at its end.
     """
     marks = marks or {}
     section = lesson.section
@@ -101,7 +106,30 @@ def render_lesson_body(
         blocks.append(_generated_intro(lesson))
     blocks.extend(body)
     blocks.extend(_children_blocks(section.children, 2, marks))
+    if removed:
+        blocks.append(_removed_block(removed))
     return "\n\n".join(block for block in blocks if block) + "\n"
+
+
+def _removed_block(removed: Sequence[Section]) -> str:
+    """Return the list of clauses the revision deleted, their old text struck through."""
+    items = [
+        f"- **{section.number}** {REVISION_BADGE} {_marks(clause_text(section), '')}"
+        for section in removed
+    ]
+    return "\n".join(
+        [
+            f'<section class="revision-removed" aria-labelledby="{REMOVED_ID}" markdown="1">',
+            "",
+            f"## 本次删除的条款 {{#{REMOVED_ID}}}",
+            "",
+            "以下条款已从规范中删除，不再适用（编号为旧版本的编号）：",
+            "",
+            *items,
+            "",
+            "</section>",
+        ]
+    )
 
 
 def _key_points_box(lesson: Lesson, points: tuple[KeyPoint, ...]) -> str:

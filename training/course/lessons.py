@@ -75,7 +75,7 @@ def install_lessons(
     supersedes: Mapping[str, str] | None = None,
     revision_html: Mapping[str, str] | None = None,
     editorial: Collection[str] = (),
-    revision_marks: Mapping[str, tuple[str, list[str]]] | None = None,
+    revision_marks: Mapping[str, tuple[str, dict[str, list[str]]]] | None = None,
 ) -> SyncReport:
     """Make ``incoming`` the lessons in force (the caller commits); idempotent.
 
@@ -91,7 +91,7 @@ def install_lessons(
     so what learners read and passed still counts and nobody retrains.
 
     ``revision_marks`` maps a lesson number to its text with the revision's changes marked
-    (HTML) and the numbers of the changed clauses; new rows that supersede one keep them.
+    (HTML) and the clauses changed and removed; new rows that supersede one keep them.
     """
     revision_html = revision_html or {}
     revision_marks = revision_marks or {}

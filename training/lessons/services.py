@@ -131,7 +131,7 @@ def _page_statement() -> Select:
 def lesson_page(user_id: int, number: str) -> Row[Any] | None:
     """Return what the lesson page shows of a lesson in force and the learner, in one query:
     its columns, ``read_at`` (None if not read on this content), ``passed`` and
-    ``revised_clauses`` (the clauses marked as changed, for a learner retraining on it)."""
+    ``revised_clauses`` (the clauses changed and removed, for a learner retraining on it)."""
     return db.session.execute(_page_statement(), {"user_id": user_id, "number": number}).first()
 
 

@@ -306,10 +306,11 @@ def cites_any(question: Question, clauses: Collection[str]) -> bool:
 def retraining_focus(user_id: int, lesson: Lesson) -> list[str]:
     """Return the clauses a retraining quiz draws from first: those the revision changed in
     this lesson, when the user is retraining on it (completed the lesson it supersedes)."""
-    if not lesson.revised_clauses or lesson.supersedes_id is None:
+    changed = (lesson.revised_clauses or {}).get("changed") or []
+    if not changed or lesson.supersedes_id is None:
         return []
     retraining = db.session.scalar(select(retraining_on(user_id, lesson.supersedes_id)))
-    return list(lesson.revised_clauses) if retraining else []
+    return list(changed) if retraining else []
 
 
 def prepare_attempt(user_id: int, lesson: Lesson) -> dict[str, Any]:

@@ -75,7 +75,7 @@ class RevisionPlan:
     flagged: list[FlaggedItem] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     # Per superseding lesson: its text with the changed clauses marked, and their numbers.
-    revision_marks: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    revision_marks: dict[str, tuple[str, dict[str, list[str]]]] = field(default_factory=dict)
     # Per lesson: clauses whose 要点 were reviewed against an older text (shown as "待复核").
     stale_summaries: dict[str, list[str]] = field(default_factory=dict)
 
@@ -168,11 +168,12 @@ def _revision_marks(
     supersedes: Mapping[str, str],
     lesson_level: int,
     summaries: Summaries,
-) -> dict[str, tuple[str, list[str]]]:
+) -> dict[str, tuple[str, dict[str, list[str]]]]:
     """Return, per lesson that supersedes one, its HTML with each changed or added clause
-    marked against the old text, and those clauses' numbers (new numbering)."""
+    marked against the old text and the deleted ones listed, and those clauses' numbers
+    ({"changed": new numbers, "removed": old numbers})."""
     planned = {lesson.number: lesson for lesson in plan_lessons(doc, lesson_level)}
-    result: dict[str, tuple[str, list[str]]] = {}
+    result: dict[str, tuple[str, dict[str, list[str]]]] = {}
     for change in impact.content_changed():
         lesson = planned.get(change.new_number or "")
         if lesson is None or lesson.number not in supersedes:
@@ -182,9 +183,16 @@ def _revision_marks(
             for c in change.clauses
             if c.new_number and c.kind in ("changed", "added")
         }
-        if marks:
-            body = render_lesson_body(lesson, summaries.get(lesson.number), marks)
-            result[lesson.number] = (render_lesson_html(body), list(marks))
+        removed = [
+            section
+            for c in change.clauses
+            if c.kind == "removed" and c.old_number
+            if (section := old_doc.find(c.old_number)) is not None
+        ]
+        if marks or removed:
+            body = render_lesson_body(lesson, summaries.get(lesson.number), marks, removed)
+            numbers = {"changed": list(marks), "removed": [s.number for s in removed]}
+            result[lesson.number] = (render_lesson_html(body), numbers)
     return result
 
 
@@ -273,7 +281,7 @@ def plan_revision(
     diff = impact = None
     supersedes: dict[str, str] = {}
     notes: dict[str, str] = {}
-    marks: dict[str, tuple[str, list[str]]] = {}
+    marks: dict[str, tuple[str, dict[str, list[str]]]] = {}
     if old_doc is not None:
         diff = diff_norms(old_doc, doc)
         impact = lesson_impact(old_doc, doc, outline.lesson_level, diff=diff)
