@@ -83,13 +83,14 @@ def seed_doc():
 
 @pytest.fixture
 def content_dir(tmp_path):
-    """Return a scratch content/ with the real outline.yaml and norm source, no lessons.
+    """Return a scratch content/ with the real outline.yaml, 要点 and norm source, no lessons.
 
     A sibling quizzes/ holds the authored distractors, so a build can generate items.
     """
     target = tmp_path / "content"
     (target / "source").mkdir(parents=True)
     shutil.copy(CONTENT / "outline.yaml", target / "outline.yaml")
+    shutil.copy(CONTENT / "summaries.yaml", target / "summaries.yaml")
     shutil.copy(CONTENT / "source" / "service-norm.txt", target / "source" / "service-norm.txt")
     (tmp_path / "quizzes").mkdir()
     shutil.copy(REPO / "quizzes" / "distractors.yaml", tmp_path / "quizzes" / "distractors.yaml")

@@ -5,8 +5,11 @@ import pytest
 
 from training.content.lessons import generate_lessons, plan_lessons, render_lesson
 from training.content.render import render_lesson_body
+from training.content.summaries import load_summaries
 from training.lessons.markdown import load_lesson_file, render_lesson_html
 from training.norm.model import NormDocument
+
+from .conftest import CONTENT
 
 SEED_LESSONS = ["1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5"]
 SEED_LESSONS += ["3.1", "3.2", "3.3", "3.4", "4.1", "4.2", "5"]
@@ -14,11 +17,20 @@ SEED_LESSONS += ["3.1", "3.2", "3.3", "3.4", "4.1", "4.2", "5"]
 
 @pytest.fixture(scope="module")
 def seed_html(seed_doc):
-    """Return {lesson number: (lesson, rendered HTML)} for the seed."""
+    """Return {lesson number: (lesson, rendered HTML)} for the seed, with its 要点."""
+    summaries = load_summaries(CONTENT / "summaries.yaml")
     return {
-        lesson.number: (lesson, render_lesson_html(render_lesson_body(lesson)))
+        lesson.number: (
+            lesson,
+            render_lesson_html(render_lesson_body(lesson, summaries.get(lesson.number))),
+        )
         for lesson in plan_lessons(seed_doc)
     }
+
+
+KEY_POINTS_RE = re.compile(
+    r'<section aria-labelledby="key-points" class="key-points">.*?</section>', re.S
+)
 
 
 def callouts(html):
@@ -127,7 +139,7 @@ def test_clause_numbers_stay_visible(seed_html):
 def test_no_text_of_the_norm_is_lost(seed_html, plain_text):
     for lesson, html in seed_html.values():
         # Callouts and key points repeat the text; the lesson proper must hold all of it.
-        proper = html.split('<h2 id="要点">')[0]
+        proper = KEY_POINTS_RE.sub("", html)
         proper = re.sub(
             r"<blockquote>\s*<p><strong>标准用语.*?</blockquote>", "", proper, flags=re.S
         )
@@ -173,14 +185,21 @@ def test_runs_of_leaf_clauses_become_lists(seed_html):
     assert html.count('<li><a id="s-2.2.') == 8
 
 
-def test_each_lesson_has_title_intro_and_key_points(seed_html):
+def test_each_lesson_has_title_then_key_points_box_then_its_text(seed_html):
     for lesson, html in seed_html.values():
         assert html.startswith(f'<h1 id="s-{lesson.number}">{lesson.number} {lesson.title}</h1>')
-        assert re.match(r"<h1[^>]*>.*?</h1>\n<p>", html)
-        assert '<h2 id="要点">要点</h2>' in html
-    points = seed_html["4.2"][1].split('<h2 id="要点">要点</h2>')[1]
-    assert '<a href="#s-4.2.1">4.2.1 电话联系</a>' in points
-    assert points.count("<li>") == 4
+        # The box comes right after the title, before any of the clause text.
+        assert re.match(
+            r'<h1[^>]*>.*?</h1>\n<section aria-labelledby="key-points" class="key-points">\n'
+            r'<h2 id="key-points">本课要点</h2>\n<ul>\n<li>',
+            html,
+        ), lesson.number
+        rest = KEY_POINTS_RE.sub("", html)
+        assert re.match(r"<h1[^>]*>.*?</h1>\n\n?<p>", rest), lesson.number
+        assert "要点" not in rest  # the old cut-off copy at the bottom is gone
+    box = KEY_POINTS_RE.search(seed_html["4.2"][1]).group()
+    assert '<a href="#s-4.2.1.2">4.2.1.2</a>' in box  # each point links to its clauses
+    assert 3 <= box.count("<li>") <= 6
 
 
 def test_generation_is_deterministic(seed_doc):

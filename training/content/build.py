@@ -8,6 +8,7 @@ from pathlib import Path
 
 from training.content.lessons import LESSON_ID_RE, generate_lessons
 from training.content.outline import OUTLINE_FILE, Outline, load_outline
+from training.content.summaries import SUMMARIES_FILE, load_summaries
 from training.norm.model import NormDocument
 
 LESSONS_DIR = "lessons"
@@ -50,13 +51,17 @@ def source_label(source: Path, content_dir: Path) -> str:
 def expected_lessons(content_dir: Path, source: Path | None = None) -> dict[str, str]:
     """Return the lesson files a fresh build would write, as {file name: text}.
 
-    Raises OutlineError or NormParseError; nothing is written.
+    Raises OutlineError, SummaryError or NormParseError; nothing is written.
     """
     outline = load_outline(content_dir / OUTLINE_FILE)
+    summaries = load_summaries(content_dir / SUMMARIES_FILE)
     source = source if source is not None else outline.source_path()
     doc = parse_norm(source, outline)
     return generate_lessons(
-        doc, source=source_label(source, content_dir), lesson_level=outline.lesson_level
+        doc,
+        source=source_label(source, content_dir),
+        lesson_level=outline.lesson_level,
+        summaries=summaries,
     )
 
 

@@ -14,9 +14,15 @@ from typing import Any
 import frontmatter
 import yaml
 
-from training.content.build import LESSONS_DIR, expected_lessons, is_generated_lesson
-from training.content.lessons import LESSON_ID_RE, lesson_hash
+from training.content.build import LESSONS_DIR, expected_lessons, is_generated_lesson, parse_norm
+from training.content.lessons import LESSON_ID_RE, lesson_hash, plan_lessons
 from training.content.outline import OUTLINE_FILE, OutlineError, load_outline
+from training.content.summaries import (
+    SUMMARIES_FILE,
+    SummaryError,
+    load_summaries,
+    summary_problems,
+)
 from training.norm.model import NormParseError
 
 REBUILD = "run `flask content build`"
@@ -117,6 +123,8 @@ def check_lessons(content_dir: Path, app: Any = None) -> list[Problem]:
         return problems  # reported by check_outline; nothing to compare against
     try:
         expected = expected_lessons(content_dir)
+    except SummaryError:
+        return problems  # reported by check_summaries
     except OutlineError as exc:
         return [*problems, Problem(display_path(exc.path, content_dir), exc.place, exc.message)]
     except NormParseError as exc:
@@ -163,9 +171,41 @@ def _difference(actual: str, expected: str) -> tuple[str, str]:
     return f"line {line}", f"differs from a fresh build (hand-edited?); {REBUILD}"
 
 
+def check_summaries(content_dir: Path, app: Any = None) -> list[Problem]:
+    """Check summaries.yaml: every lesson has 要点, reviewed against its clauses' current text."""
+    path = content_dir / SUMMARIES_FILE
+    shown = display_path(path, content_dir)
+    if not path.is_file():
+        return [Problem(shown, "file", "missing; write the 本课要点 of every lesson")]
+    try:
+        summaries = load_summaries(path)
+    except SummaryError as exc:
+        return [Problem(shown, exc.place, exc.message)]
+    if check_outline(content_dir, app):
+        return []  # reported by check_outline
+    outline = load_outline(content_dir / OUTLINE_FILE)
+    try:
+        doc = parse_norm(outline.source_path(), outline)
+    except (OutlineError, NormParseError):
+        return []  # reported by check_lessons
+    lessons = plan_lessons(doc, outline.lesson_level)
+    problems = [
+        Problem(shown, lesson.number, message)
+        for lesson in lessons
+        for message in summary_problems(lesson.number, lesson.covered, summaries.get(lesson.number))
+    ]
+    known = {lesson.number for lesson in lessons}
+    problems.extend(
+        Problem(shown, number, "not a lesson of the current norm; remove or renumber it")
+        for number in summaries
+        if number not in known
+    )
+    return problems
+
+
 # Features that build on the content add their checks here (the quiz banks do, when the app
 # registers its commands), so this module never imports them.
-CHECKS: list[Check] = [check_outline, check_lessons]
+CHECKS: list[Check] = [check_outline, check_summaries, check_lessons]
 
 
 def run_checks(content_dir: Path, app: Any = None) -> list[Problem]:

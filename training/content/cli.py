@@ -15,6 +15,7 @@ from training.content.build import build
 from training.content.check import run_checks
 from training.content.generated import DistractorError
 from training.content.outline import OUTLINE_FILE, OutlineError, load_outline
+from training.content.summaries import SummaryError
 from training.norm.model import NormParseError
 
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
@@ -51,7 +52,7 @@ def build_command(source: Path | None) -> None:
         _fail(f"{exc}\nNothing was written.")
     except NormParseError as exc:
         _fail(f"{exc}\nNothing was written.")
-    except OutlineError as exc:
+    except (OutlineError, SummaryError) as exc:
         _fail(f"{exc}\nNothing was written.")
     except FileNotFoundError as exc:
         _fail(f"{exc.filename}: file not found\nNothing was written.")
@@ -100,7 +101,7 @@ def outline_command(source: Path, as_json: bool, raw: bool) -> None:
 
 @content_cli.command("check")
 def check_command() -> None:
-    """Validate content/: outline, lesson front matter, lessons equal a fresh build."""
+    """Validate content/: outline, 要点, lesson front matter, lessons equal a fresh build."""
     problems = run_checks(content_dir(), current_app)
     for problem in problems:
         click.echo(str(problem), err=True)

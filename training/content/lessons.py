@@ -11,6 +11,7 @@ import yaml
 
 from training.content import text as t
 from training.content.render import render_lesson_body
+from training.content.summaries import Summaries
 from training.norm.model import NormDocument, Section
 
 LESSON_ID_RE = re.compile(r"lesson-\d+(?:\.\d+)*")
@@ -105,7 +106,9 @@ def front_matter(lesson: Lesson, *, source: str, source_sha256: str) -> dict:
     }
 
 
-def render_lesson(lesson: Lesson, *, source: str, source_sha256: str) -> str:
+def render_lesson(
+    lesson: Lesson, *, source: str, source_sha256: str, summaries: Summaries | None = None
+) -> str:
     """Return the full lesson file: YAML front matter, a blank line, the Markdown body."""
     meta = yaml.safe_dump(
         front_matter(lesson, source=source, source_sha256=source_sha256),
@@ -113,14 +116,21 @@ def render_lesson(lesson: Lesson, *, source: str, source_sha256: str) -> str:
         allow_unicode=True,
         width=10_000,
     )
-    return f"---\n{meta}---\n\n{render_lesson_body(lesson)}"
+    points = (summaries or {}).get(lesson.number)
+    return f"---\n{meta}---\n\n{render_lesson_body(lesson, points)}"
 
 
-def generate_lessons(doc: NormDocument, *, source: str, lesson_level: int = 2) -> dict[str, str]:
-    """Return every lesson file of the norm as {file name: text}."""
+def generate_lessons(
+    doc: NormDocument,
+    *,
+    source: str,
+    lesson_level: int = 2,
+    summaries: Summaries | None = None,
+) -> dict[str, str]:
+    """Return every lesson file of the norm as {file name: text}, with its 要点 if given."""
     files: dict[str, str] = {}
     for lesson in plan_lessons(doc, lesson_level):
         files[lesson.filename] = render_lesson(
-            lesson, source=source, source_sha256=doc.source_sha256
+            lesson, source=source, source_sha256=doc.source_sha256, summaries=summaries
         )
     return files

@@ -13,16 +13,19 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     CompoundSelect,
     Integer,
     Select,
     and_,
     bindparam,
+    exists,
     func,
     literal,
     select,
     union_all,
 )
+from sqlalchemy.orm import aliased
 
 from training.course.lessons import LessonItem, lesson_list
 from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
@@ -64,6 +67,30 @@ def passed_current(user_id: int | None = None, *, in_force: bool = True) -> Sele
 def completed_current(user_id: int | None = None) -> CompoundSelect:
     """Select (user_id, lesson_id) of lessons in force both read and passed on their content."""
     return read_current(user_id).intersect(passed_current(user_id))
+
+
+def retraining_on(user_id: Any, superseded_id: Any) -> ColumnElement[bool]:
+    """SQL truth: the user completed the superseded lesson, on that lesson's content.
+
+    That is who retrains on a lesson after a revision (status "retrain" until they complete
+    it again); a new hire, who never completed the old lesson, is not. ``user_id`` is a
+    value or a bind parameter; ``superseded_id`` a value or the outer query's
+    ``Lesson.supersedes_id``.
+    """
+    old = aliased(Lesson)
+    read = exists().where(
+        ReadEvent.user_id == user_id,
+        ReadEvent.lesson_id == old.id,
+        ReadEvent.lesson_hash == old.content_hash,
+    )
+    passed = exists().where(
+        QuizAttempt.user_id == user_id,
+        QuizAttempt.lesson_id == old.id,
+        QuizAttempt.lesson_hash == old.content_hash,
+        QuizSubmission.attempt_id == QuizAttempt.id,
+        QuizSubmission.passed.is_(True),
+    )
+    return exists().where(old.id == superseded_id, read, passed)
 
 
 def completed_pairs() -> set[tuple[int, int]]:

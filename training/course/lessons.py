@@ -75,6 +75,7 @@ def install_lessons(
     supersedes: Mapping[str, str] | None = None,
     revision_html: Mapping[str, str] | None = None,
     editorial: Collection[str] = (),
+    revision_marks: Mapping[str, tuple[str, dict[str, list[str]]]] | None = None,
 ) -> SyncReport:
     """Make ``incoming`` the lessons in force (the caller commits); idempotent.
 
@@ -88,8 +89,12 @@ def install_lessons(
     A lesson numbered in ``editorial`` (HR judged its change editorial) keeps the row it
     supersedes instead: the new text replaces the old on that row, ``content_hash`` stays,
     so what learners read and passed still counts and nobody retrains.
+
+    ``revision_marks`` maps a lesson number to its text with the revision's changes marked
+    (HTML) and the clauses changed and removed; new rows that supersede one keep them.
     """
     revision_html = revision_html or {}
+    revision_marks = revision_marks or {}
     active = list(db.session.scalars(select(Lesson).where(Lesson.active.is_(True))))
     by_hash = {lesson.shown_hash: lesson for lesson in active}
     by_number = {lesson.number: lesson for lesson in active}
@@ -117,15 +122,19 @@ def install_lessons(
                 old.active = True
                 old.version_id = version_id
                 old.revision_html = revision_html.get(values["number"])
+                old.revision_body_html = old.revised_clauses = None  # nobody retrains on it
                 old.updated_at = utcnow()
                 report.editorial.append(values["number"])
                 continue
+            marked, clauses = revision_marks.get(values["number"], (None, None))
             lesson = Lesson(
                 **values,
                 active=True,
                 version_id=version_id,
                 supersedes_id=old.id if old is not None else None,
                 revision_html=revision_html.get(values["number"]),
+                revision_body_html=marked if old is not None else None,
+                revised_clauses=clauses if old is not None else None,
                 updated_at=utcnow(),
             )
             db.session.add(lesson)
@@ -140,6 +149,9 @@ def install_lessons(
             version_id is not None and lesson.version_id != version_id
         )
         lesson.active = True
+        if supersedes is not None and lesson.revision_body_html is not None:
+            # Unchanged by this revision: an earlier revision's marks no longer apply.
+            lesson.revision_body_html = lesson.revised_clauses = None
         if changed:
             for key, value in values.items():
                 setattr(lesson, key, value)

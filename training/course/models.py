@@ -72,6 +72,12 @@ class Lesson(Model):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("lessons.id"))
     # What changed against the superseded lesson: HTML with <ins>/<del> per clause.
     revision_html: Mapped[str | None] = mapped_column(Text)
+    # The lesson's text with that revision's changes marked inside each changed clause
+    # (本次修订 badge, <ins>/<del>) and the deleted ones listed, shown to employees
+    # retraining on it; and the clause numbers: {"changed": new numbers (changed or added,
+    # whose questions their retraining quiz draws first), "removed": old numbers}.
+    revision_body_html: Mapped[str | None] = mapped_column(Text)
+    revised_clauses: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
     # The hash of the text shown, when an editorial revision changed it in place: reads and
     # passes keep counting against ``content_hash``, the content learners were credited for.
     text_hash: Mapped[str | None] = mapped_column(String(64))

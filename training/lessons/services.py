@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import frontmatter
-from sqlalchemy import Integer, Row, Select, bindparam, exists, select
+from sqlalchemy import Integer, Row, Select, and_, bindparam, case, exists, select
 
+from training.course.completion import retraining_on
 from training.course.lessons import LessonItem, in_force, stamp_columns
 from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
 from training.course.services import learning_recorded
@@ -88,7 +89,11 @@ def record_read(user_id: int, lesson: Lesson) -> bool:
 def _page_statement() -> Select:
     """The lesson in force with a number (by the partial index), with the learner's read of
     its current content, whether they passed its quiz on it, and the lesson list's stamp (so
-    the page needs no other query); built once."""
+    the page needs no other query); built once.
+
+    A learner retraining on the lesson (they completed the one it supersedes) gets its text
+    with the revision's changes marked (``revision_marked``); everyone else the plain text.
+    """
     user_id = bindparam("user_id", type_=Integer())
     read_at = (
         select(ReadEvent.read_at)
@@ -106,6 +111,9 @@ def _page_statement() -> Select:
         QuizSubmission.attempt_id == QuizAttempt.id,
         QuizSubmission.passed.is_(True),
     )
+    marked = and_(
+        Lesson.revision_body_html.is_not(None), retraining_on(user_id, Lesson.supersedes_id)
+    )
     return select(
         Lesson.id,
         Lesson.number,
@@ -113,7 +121,8 @@ def _page_statement() -> Select:
         Lesson.chapter_number,
         Lesson.chapter_title,
         Lesson.content_hash,
-        Lesson.body_html,
+        case((marked, Lesson.revision_body_html), else_=Lesson.body_html).label("body_html"),
+        case((marked, Lesson.revised_clauses), else_=None).label("revised_clauses"),
         Lesson.version_id,
         read_at.label("read_at"),
         passed.label("passed"),
@@ -123,7 +132,8 @@ def _page_statement() -> Select:
 
 def lesson_page(user_id: int, number: str) -> Row[Any] | None:
     """Return what the lesson page shows of a lesson in force and the learner, in one query:
-    its columns, ``read_at`` (None if not read on this content) and ``passed``."""
+    its columns, ``read_at`` (None if not read on this content), ``passed`` and
+    ``revised_clauses`` (the clauses changed and removed, for a learner retraining on it)."""
     return db.session.execute(_page_statement(), {"user_id": user_id, "number": number}).first()
 
 

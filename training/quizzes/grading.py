@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -86,6 +86,7 @@ def make_draw(
     size: int = 5,
     *,
     history: Sequence[Sequence[str]] = (),
+    focus: Collection[str] = (),
 ) -> Draw:
     """Pick up to ``size`` distinct questions and shuffle their options, determined by the seed.
 
@@ -93,6 +94,11 @@ def make_draw(
     first. Questions they have seen least come first; at most ``RETRY_OVERLAP`` of the
     draw repeats the previous attempt, and a set drawn before is not drawn again, as long
     as the bank holds enough other questions.
+
+    ``focus`` names questions drawn before all others (those on the clauses a revision
+    changed, for a learner retraining): as many as fit, shown first, exempt from the
+    retry rules; the rest of the draw is filled as usual. Without it the draw is exactly
+    what it would be without the parameter.
     """
     if size < 1:
         raise ValueError("a draw needs at least one question")
@@ -100,29 +106,41 @@ def make_draw(
     count = min(size, len(bank.questions))
     seen = Counter(qid for earlier in history for qid in earlier)
     last = set(history[-1]) if history else set()
-    ranked = sorted(bank.questions, key=lambda q: (seen[q.id], rng.random()))
+    focus = frozenset(focus)
+    # One rng call per question, in bank order, with or without focus.
+    ranked = sorted(bank.questions, key=lambda q: (q.id not in focus, seen[q.id], rng.random()))
     cap = math.floor(RETRY_OVERLAP * count)
     picked: list[Question] = []
     deferred: list[Question] = []
     for question in ranked:
         if len(picked) == count:
             break
-        if question.id in last and sum(q.id in last for q in picked) >= cap:
+        if (
+            question.id in last
+            and question.id not in focus
+            and sum(q.id in last for q in picked) >= cap
+        ):
             deferred.append(question)
         else:
             picked.append(question)
     picked.extend(deferred[: count - len(picked)])
-    picked = _avoid_earlier_sets(picked, ranked, [frozenset(e) for e in history], cap)
+    picked = _avoid_earlier_sets(picked, ranked, [frozenset(e) for e in history], cap, focus)
     rng.shuffle(picked)
+    picked.sort(key=lambda q: q.id not in focus)  # stable: focus first, each part shuffled
     return Draw(seed=rng_seed, questions=tuple(_draw_one(q, rng) for q in picked))
 
 
 def _avoid_earlier_sets(
-    picked: list[Question], ranked: list[Question], earlier: list[frozenset[str]], cap: int
+    picked: list[Question],
+    ranked: list[Question],
+    earlier: list[frozenset[str]],
+    cap: int,
+    keep: frozenset[str] = frozenset(),
 ) -> list[Question]:
     """Swap in the next-ranked questions until the set differs from every earlier draw.
 
-    A swap that keeps the overlap with the previous draw within ``cap`` is preferred.
+    A swap that keeps the overlap with the previous draw within ``cap`` is preferred;
+    questions in ``keep`` are never swapped out.
     """
     if frozenset(q.id for q in picked) not in earlier:
         return picked
@@ -130,6 +148,8 @@ def _avoid_earlier_sets(
     spare = [q for q in ranked if q not in picked]
     fallback = None
     for slot in range(len(picked) - 1, -1, -1):
+        if picked[slot].id in keep:
+            continue
         for candidate in spare:
             trial = [*picked[:slot], candidate, *picked[slot + 1 :]]
             ids = frozenset(q.id for q in trial)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from training.auth.models import User
+from training.course.completion import retraining_on
 from training.course.lessons import in_force
 from training.course.models import (
     Lesson,
@@ -311,11 +312,29 @@ def _drawn_before(user_id: int, lesson: Lesson) -> list[list[str]]:
     return list(draws.values())
 
 
+def cites_any(question: Question, clauses: Collection[str]) -> bool:
+    """Return True if the question cites one of the clauses or a clause beneath one."""
+    cited = {*question.cites, *([question.source_clause] if question.source_clause else [])}
+    return any(c == n or c.startswith(n + ".") for c in cited for n in clauses)
+
+
+def retraining_focus(user_id: int, lesson: Lesson) -> list[str]:
+    """Return the clauses a retraining quiz draws from first: those the revision changed in
+    this lesson, when the user is retraining on it (completed the lesson it supersedes)."""
+    changed = (lesson.revised_clauses or {}).get("changed") or []
+    if not changed or lesson.supersedes_id is None:
+        return []
+    retraining = db.session.scalar(select(retraining_on(user_id, lesson.supersedes_id)))
+    return list(changed) if retraining else []
+
+
 def prepare_attempt(user_id: int, lesson: Lesson) -> dict[str, Any]:
     """Draw questions at random for a new attempt; return the attempt row's values.
 
     Reads only (the lesson's questions and the user's earlier draws) and computes the draw:
     the part of starting an attempt that needs no write lock. ``record_attempt`` stores it.
+    A learner retraining after a revision gets the questions on the changed clauses first;
+    the draw then records those clauses (``focus_clauses``).
     """
     rows = db.session.connection().execute(_drawable_statement(), {"lesson_id": lesson.id}).all()
     if not rows:
@@ -324,13 +343,18 @@ def prepare_attempt(user_id: int, lesson: Lesson) -> dict[str, Any]:
     versions = {row.qid: row.content_hash for row in rows}
     seed = secrets.randbits(31)
     bank = Bank(lesson=lesson.number, path=Path(), questions=tuple(questions))
+    clauses = retraining_focus(user_id, lesson)
+    focus = [q.id for q in questions if cites_any(q, clauses)] if clauses else []
     draw = grading.make_draw(
         bank,
         seed,
         size=current_app.config["QUIZ_SIZE"],
         history=_drawn_before(user_id, lesson),
+        focus=focus,
     )
     stored = draw.as_dict()
+    if clauses:
+        stored["focus_clauses"] = clauses
     for entry in stored["questions"]:
         entry["version"] = versions[entry["id"]]
     return {

@@ -22,8 +22,11 @@ from training.content.generated import (
 from training.content.impact import LessonImpact, lesson_impact
 from training.content.lessons import generate_lessons, plan_lessons
 from training.content.outline import OUTLINE_FILE, load_outline
+from training.content.render import render_lesson_body
+from training.content.summaries import SUMMARIES_FILE, Summaries, SummaryError, load_summaries
 from training.course.models import NormVersion, VersionStatus
 from training.extensions import db
+from training.lessons.markdown import render_lesson_html
 from training.lessons.services import lesson_values
 from training.norm.diff import (
     NormDiff,
@@ -71,6 +74,10 @@ class RevisionPlan:
     pass_marks: dict[str, Fraction]
     flagged: list[FlaggedItem] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Per superseding lesson: its text with the changed clauses marked, and their numbers.
+    revision_marks: dict[str, tuple[str, dict[str, list[str]]]] = field(default_factory=dict)
+    # Per lesson: clauses whose 要点 were reviewed against an older text (shown as "待复核").
+    stale_summaries: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def blocked(self) -> bool:
@@ -154,6 +161,62 @@ def _revision_notes(diff: NormDiff, impact: LessonImpact, lessons: list[str]) ->
     }
 
 
+def _revision_marks(
+    doc: NormDocument,
+    old_doc: NormDocument,
+    impact: LessonImpact,
+    supersedes: Mapping[str, str],
+    lesson_level: int,
+    summaries: Summaries,
+) -> dict[str, tuple[str, dict[str, list[str]]]]:
+    """Return, per lesson that supersedes one, its HTML with each changed or added clause
+    marked against the old text and the deleted ones listed, and those clauses' numbers
+    ({"changed": new numbers, "removed": old numbers})."""
+    planned = {lesson.number: lesson for lesson in plan_lessons(doc, lesson_level)}
+    result: dict[str, tuple[str, dict[str, list[str]]]] = {}
+    for change in impact.content_changed():
+        lesson = planned.get(change.new_number or "")
+        if lesson is None or lesson.number not in supersedes:
+            continue
+        marks = {
+            c.new_number: old_doc.find(c.old_number) if c.old_number else None
+            for c in change.clauses
+            if c.new_number and c.kind in ("changed", "added")
+        }
+        removed = [
+            section
+            for c in change.clauses
+            if c.kind == "removed" and c.old_number
+            if (section := old_doc.find(c.old_number)) is not None
+        ]
+        if marks or removed:
+            body = render_lesson_body(lesson, summaries.get(lesson.number), marks, removed)
+            numbers = {"changed": list(marks), "removed": [s.number for s in removed]}
+            result[lesson.number] = (render_lesson_html(body), numbers)
+    return result
+
+
+def _stale_summaries(doc: NormDocument, lesson_level: int, summaries: Summaries) -> dict:
+    """Return {lesson number: clauses its 要点 cite whose text changed since review}."""
+    found: dict[str, list[str]] = {}
+    for lesson in plan_lessons(doc, lesson_level):
+        hashes = {s.number: s.hash for s in lesson.covered}
+        stale = {
+            c for point in summaries.get(lesson.number, ()) for c in point.stale_clauses(hashes)
+        }
+        if stale:
+            found[lesson.number] = sorted(stale)
+    return found
+
+
+def _summaries(content_dir: Path) -> Summaries:
+    """Return the lessons' 要点; a broken file shows none (`flask content check` names it)."""
+    try:
+        return load_summaries(content_dir / SUMMARIES_FILE)
+    except SummaryError:
+        return {}
+
+
 def _generated_questions(
     doc: NormDocument, quiz_dir: Path, lessons: list[str], label: str, problems: list[str]
 ) -> dict[str, list[Question]]:
@@ -208,15 +271,17 @@ def plan_revision(
             "如需恢复旧版本的内容,请在文件中做出修订后再导入。"
         )
     lesson_numbers = [lesson.number for lesson in plan_lessons(doc, outline.lesson_level)]
+    summaries = _summaries(content_dir)
     lessons = [
         lesson_values(name, text)
         for name, text in generate_lessons(
-            doc, source=filename, lesson_level=outline.lesson_level
+            doc, source=filename, lesson_level=outline.lesson_level, summaries=summaries
         ).items()
     ]
     diff = impact = None
     supersedes: dict[str, str] = {}
     notes: dict[str, str] = {}
+    marks: dict[str, tuple[str, dict[str, list[str]]]] = {}
     if old_doc is not None:
         diff = diff_norms(old_doc, doc)
         impact = lesson_impact(old_doc, doc, outline.lesson_level, diff=diff)
@@ -226,6 +291,7 @@ def plan_revision(
             if c.content_changed and c.new_number and c.old_number
         }
         notes = _revision_notes(diff, impact, lesson_numbers)
+        marks = _revision_marks(doc, old_doc, impact, supersedes, outline.lesson_level, summaries)
 
     clauses = {s.number for s in doc.walk()}
     authored, bank_problems = load_banks(quiz_dir, clause_numbers=None, lesson_numbers=None)
@@ -286,4 +352,6 @@ def plan_revision(
         pass_marks={lesson: bank.pass_mark for lesson, bank in authored.items() if bank.pass_mark},
         flagged=flagged,
         problems=problems,
+        revision_marks=marks,
+        stale_summaries=_stale_summaries(doc, outline.lesson_level, summaries),
     )

@@ -142,6 +142,7 @@ def publish_revision(
         supersedes=plan.supersedes,
         revision_html=plan.revision_html,
         editorial=editorial,
+        revision_marks=plan.revision_marks,
     )
     sync_questions(plan.questions, plan.pass_marks)
     held = holds.hold_questions(version)
