@@ -21,6 +21,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from training.banks import services
+from training.content.text import unwrap
 from training.course.models import Lesson
 from training.quizzes.grading import required_correct
 from training.quizzes.items import Question
@@ -37,13 +38,18 @@ def _question_json(question: Question) -> dict:
     return {
         "id": question.id,
         "kind": question.kind,
-        "scenario": question.scenario,
-        "prompt": question.prompt,
+        "scenario": unwrap(question.scenario),
+        "prompt": unwrap(question.prompt),
         "options": [
-            {"key": o.key, "text": o.text, "correct": o.correct, "feedback": o.feedback}
+            {
+                "key": o.key,
+                "text": unwrap(o.text),
+                "correct": o.correct,
+                "feedback": unwrap(o.feedback),
+            }
             for o in question.options
         ],
-        "feedback": question.feedback,
+        "feedback": unwrap(question.feedback),
         "cites": list(question.cites),
     }
 

@@ -28,6 +28,25 @@ def clean(text: str) -> str:
     return " ".join(text.split())
 
 
+# Chinese characters and the full-width punctuation around them: a line broken next to one of
+# these was wrapped for the editor, and Chinese puts no space where it joins.
+_CJK = "\u2e80-\u9fff\u3000-\u303f\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+_WRAP_RE = re.compile(r"[ \t]*\n[ \t]*")
+_CJK_WRAP_RE = re.compile(rf"(?<=[{_CJK}])\n|\n(?=[{_CJK}])")
+
+
+def unwrap(text: str) -> str:
+    """Join the lines of a bank's wrapped text as a reader expects: without a space next to a
+    Chinese character (a browser would show the line break as one), with one between Latin
+    words. Paragraphs (an empty line) stay apart."""
+    paragraphs = re.split(r"\n[ \t]*\n", text.strip())
+    joined = []
+    for paragraph in paragraphs:
+        lines = _WRAP_RE.sub("\n", paragraph)
+        joined.append(_CJK_WRAP_RE.sub("", lines).replace("\n", " "))
+    return "\n\n".join(joined)
+
+
 def top_level_positions(text: str, chars: str) -> list[int]:
     """Return indexes of ``chars`` that are outside brackets and quotes."""
     depth = 0

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from training.auth.decorators import hr_required
 from training.auth.models import User
+from training.content.text import unwrap
 from training.course.certificates import (
     certificate_for,
     latest_certificate,
@@ -44,6 +45,11 @@ from training.extensions import db
 from training.quizzes import forms, grading, services
 
 bp = Blueprint("quizzes", __name__, template_folder="templates")
+
+
+# Question texts are wrapped in the bank files; shown joined (every page that shows questions
+# uses the macros of quizzes/_question.html, whatever blueprint renders it).
+bp.add_app_template_filter(unwrap, "unwrap")
 
 
 @bp.app_template_global()
