@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
@@ -57,11 +59,11 @@ def _plan(statement: str, parameters) -> str:
 
 
 def _lookups(action) -> list[tuple[str, object]]:
-    """Run ``action``; return the statements it ran that compare lower(users.employee_no)."""
+    """Run ``action``; return the statements it ran that compare lower(<table>.employee_no)."""
     seen: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if "lower(users.employee_no)" in statement:
+        if re.search(r"lower\(\w+\.employee_no\)", statement):
             seen.append((statement, parameters))
 
     event.listen(db.engine, "before_cursor_execute", capture)
@@ -143,3 +145,23 @@ def test_the_audit_filter_matches_the_employee_no_in_another_case(client, login_
     page = client.get("/hr/audit/?actor=hr7001").get_data(as_text=True)
     assert "审计乙" in page
     assert hr.employee_no in page
+
+
+def test_the_api_lookup_by_employee_no_uses_the_index(app, client, create_user):
+    from training.api import tokens
+
+    create_user(employee_no="E4201")
+    _row, secret = tokens.create("test", None, actor=None)
+    db.session.commit()
+    answers = []
+
+    def ask():
+        answers.append(
+            client.get("/api/v1/employees/e4201", headers={"Authorization": f"Bearer {secret}"})
+        )
+
+    statement, parameters = _lookups(ask)[0]
+    assert answers[0].status_code == 200
+    assert answers[0].get_json()["employee_no"] == "E4201"
+    plan = _plan(statement, parameters)
+    assert "uq_users_employee_no_lower" in plan, plan
