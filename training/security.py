@@ -7,7 +7,6 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from training.auth import services
-from training.auth.models import SignInMethod
 from training.extensions import login_manager
 
 CSP = (
@@ -84,11 +83,7 @@ def require_login():
         return None  # the API takes bearer tokens, never the session (training.api.views)
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    if (
-        current_user.must_change_password
-        and current_user.session_method == SignInMethod.PASSWORD
-        and endpoint not in PASSWORD_CHANGE_ENDPOINTS
-    ):
+    if services.password_change_pending(current_user) and endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         # A one-time password is replaced before anything else; someone who signed in
         # through the directory did not use it.
         return redirect(url_for("auth.change_password"))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import warnings
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -14,9 +18,31 @@ FIRST_REVISION = "e0d1881b0236"
 
 
 def test_models_match_migrations(app):
-    with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    with warnings.catch_warnings():
+        if db.engine.dialect.name == "sqlite":
+            # SQLite's reflection cannot read expression indexes, so Alembic skips comparing
+            # this one (PostgreSQL compares it); that it exists is checked below.
+            warnings.filterwarnings(
+                "ignore", r".*expression-based index '?uq_users_employee_no_lower"
+            )
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
     assert diff == []
+
+
+def test_employee_no_lower_index_exists(app):
+    if db.engine.dialect.name == "sqlite":
+        sql = "SELECT sql FROM sqlite_master WHERE name = 'uq_users_employee_no_lower'"
+    else:
+        sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_users_employee_no_lower'"
+    definition = db.session.scalar(text(sql))
+    assert definition is not None
+    assert "UNIQUE" in definition.upper()
+    # PostgreSQL spells it lower((employee_no)::text).
+    spelled = re.sub(r'"|::text', "", definition.lower()).replace(
+        "((employee_no))", "(employee_no)"
+    )
+    assert "lower(employee_no)" in spelled
 
 
 def test_upgrade_from_previous_revision_keeps_data(make_app, tmp_path):
@@ -122,3 +148,36 @@ def test_attempt_snapshots_become_question_versions(make_app, tmp_path):
         )
         assert answer.version == attempt.draw["questions"][0]["version"]
         db.engine.dispose()
+
+
+def _insert_user(employee_no: str) -> None:
+    db.session.execute(
+        text(
+            "INSERT INTO users (employee_no, name, department, position, email, role,"
+            " must_change_password, active, created_at) VALUES (:no, '甲', '销售部', '', '',"
+            " 'learner', false, true, '2026-01-01 00:00:00+00:00')"
+        ),
+        {"no": employee_no},
+    )
+    db.session.commit()
+
+
+def test_employee_no_index_refuses_accounts_differing_only_in_case(app):
+    downgrade(revision="4ff134eab7d0")
+    _insert_user("E1")
+    _insert_user("e1")
+    _insert_user("E2")
+    with pytest.raises(SystemExit) as stopped:  # Flask-Migrate logs the error and exits
+        upgrade()
+    refused = stopped.value.__context__
+    assert isinstance(refused, RuntimeError)
+    assert "工号仅大小写不同" in str(refused)
+    assert "E1 / e1" in str(refused)
+    assert "E2" not in str(refused)
+    db.session.rollback()
+    # Nothing was changed: both accounts are there as they were.
+    assert sorted(db.session.scalars(select(User.employee_no))) == ["E1", "E2", "e1"]
+    db.session.execute(text("DELETE FROM users WHERE employee_no = 'e1'"))
+    db.session.commit()
+    upgrade()
+    assert db.session.scalar(select(User.name).where(User.employee_no_is("e1"))) == "甲"

@@ -245,7 +245,8 @@ def test_every_evidence_table_is_chained(app):
     """The chain's list names real tables, each with an integer id to order it by."""
     tables = MetaData()
     for name in chain.EVIDENCE:
-        table = Table(name, tables, autoload_with=db.engine)
+        # Not the tables its foreign keys name: SQLite cannot reflect users' expression index.
+        table = Table(name, tables, autoload_with=db.engine, resolve_fks=False)
         assert "id" in table.c
 
 

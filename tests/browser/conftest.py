@@ -63,3 +63,18 @@ def page():
         finally:
             context.close()
             browser.close()
+
+
+def log_out(page) -> None:
+    """Log out through the header: 退出 is in the account menu (the one-time password page
+    shows it on its own)."""
+    account = page.locator('[data-nav-group="account"] summary')
+    if account.count():
+        account.click()
+    page.get_by_role("button", name="退出").click()
+
+
+def open_from_menu(page, menu: str, link: str) -> None:
+    """Open one of HR's pages through its header menu (员工, 培训, 报表, 内容, 审计, …)."""
+    page.locator("details.nav-menu > summary", has_text=menu).first.click()
+    page.get_by_role("link", name=link, exact=True).click()

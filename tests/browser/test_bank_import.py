@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.browser.conftest import log_out, open_from_menu
 from tests.browser.test_revision_flow import _log_in
 from training.auth.models import Role
 from training.banks import formats, services
@@ -53,10 +54,10 @@ def test_upload_preview_publish_then_the_quiz_shows_it(
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= size["width"], width
         page.screenshot(path=str(tmp_path / f"banks-{size['width']}.png"), full_page=True)
-        page.get_by_role("button", name="退出").click()
+        log_out(page)
 
     _log_in(page, live_server, hr.employee_no)
-    page.get_by_role("link", name="题库").click()
+    open_from_menu(page, "内容", "题库")
     page.get_by_label("课程").select_option("1.1")
     page.get_by_label("题库文件").set_input_files(str(workbook))
     page.get_by_role("button", name="上传并预览").click()
@@ -68,7 +69,7 @@ def test_upload_preview_publish_then_the_quiz_shows_it(
     page.wait_for_url(re.compile(r".*/hr/content/banks/$"))
     assert "已发布第 1.1 课题库" in page.locator(".flashes").inner_text()
     assert page.locator('tr[data-lesson="1.1"] [data-source="upload"]').count() == 1
-    page.get_by_role("button", name="退出").click()
+    log_out(page)
 
     _log_in(page, live_server, learner.employee_no)
     page.goto(f"{live_server}/lessons/1.1/quiz")

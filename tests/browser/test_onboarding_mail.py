@@ -108,9 +108,11 @@ def test_imported_staff_get_invitations_and_one_sets_a_password_from_the_mail(
     phone.get_by_label("新密码", exact=True).fill("Quiet-Reception-2026")
     phone.get_by_label("再次输入新密码").fill("Quiet-Reception-2026")
     phone.get_by_role("button", name="设置密码").click()
-    phone.wait_for_url(f"{base}/login")
-    phone.get_by_label("工号").fill("N102")
-    phone.get_by_label("密码").fill("Quiet-Reception-2026")
+    phone.wait_for_url(f"{base}/login?employee_no=N102")
+    # The 工号 is filled in and the cursor waits in the password field.
+    assert phone.get_by_label("工号").input_value() == "N102"
+    assert phone.evaluate("document.activeElement.id") == "password"
+    phone.keyboard.type("Quiet-Reception-2026")
     phone.get_by_role("button", name="登录").click()
     phone.wait_for_url(f"{base}/")
     notice = phone.locator(f'[data-due="{due.isoformat()}"]')

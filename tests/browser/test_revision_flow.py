@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.browser.conftest import log_out, open_from_menu
 from tests.revisions.conftest import EFFECTIVE as TODAY
 from training.auth.models import Role
 from training.course.models import Lesson, QuizAttempt, QuizSubmission, ReadEvent
@@ -74,7 +75,7 @@ def test_upload_preview_publish_then_employee_must_retrain(
     )
 
     _log_in(page, live_server, hr.employee_no)
-    page.get_by_role("link", name="规范版本").click()
+    open_from_menu(page, "内容", "规范版本")
     page.get_by_role("link", name="导入修订版规范").click()
     page.get_by_label("规范文件").set_input_files(str(revised))
     page.get_by_label("版本名称").fill("2027 年修订版")
@@ -88,7 +89,7 @@ def test_upload_preview_publish_then_employee_must_retrain(
     page.get_by_role("button", name="确认发布").click()
     page.wait_for_url(f"{live_server}/hr/norm/")
     assert "1 人需复训" in page.content()
-    page.get_by_role("button", name="退出").click()
+    log_out(page)
 
     _log_in(page, live_server, employee.employee_no)
     notice = page.locator("#revision")

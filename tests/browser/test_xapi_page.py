@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.browser.conftest import serving
+from tests.browser.conftest import log_out, open_from_menu, serving
 from tests.browser.test_revision_flow import _log_in
 from tests.reports.conftest import Records
 from tests.xapi.conftest import PASSWORD, USER, lrs  # noqa: F401 - fixture
@@ -48,7 +48,7 @@ def test_hr_pushes_the_feed_from_the_page(
     for size in ({"width": 1366, "height": 900}, {"width": 360, "height": 780}):
         page.set_viewport_size(size)
         _log_in(page, xapi_server, hr.employee_no)
-        page.get_by_role("link", name="学习记录").click()
+        open_from_menu(page, "报表", "学习记录")
         assert page.locator("h1").inner_text() == "学习记录(xAPI)"
         if size["width"] > 1000:
             page.get_by_role("button", name="立即推送").click()
@@ -59,6 +59,6 @@ def test_hr_pushes_the_feed_from_the_page(
         page.screenshot(path=f"{shots}/xapi-{size['width']}.png", full_page=True)
         assert width <= size["width"], width
         page.screenshot(path=f"{shots}/xapi-{size['width']}.png", full_page=True)
-        page.get_by_role("button", name="退出").click()
+        log_out(page)
     held = {s["actor"]["account"]["name"] for s in lrs.all()}
     assert "E9001" in held

@@ -69,7 +69,7 @@ def test_created_employee_can_set_a_password_with_the_link(client, hr):
         f"/set-password/{token}",
         data={"new_password": "Sunny-Harbour-58", "confirm": "Sunny-Harbour-58"},
     )
-    assert response.headers["Location"] == "/login"
+    assert response.headers["Location"] == "/login?employee_no=E2001"
     login = client.post("/login", data={"employee_no": "E2001", "password": "Sunny-Harbour-58"})
     assert login.headers["Location"] == "/"
 

@@ -173,12 +173,14 @@ def test_row_that_became_invalid_after_preview_means_nothing_is_written(
     client, hr, upload, csv_file, create_user
 ):
     html = upload(csv_file(ROWS)).get_data(as_text=True)
-    create_user(employee_no="e3003")  # now row 4 differs only in case from an employee
+    # Row 3 (E3002, no role given) now finds this manager, whatever the case of the 工号, and a
+    # manager must have departments to head.
+    create_user(employee_no="e3002", role=Role.MANAGER)
     response = client.post("/hr/employees/import/confirm", data=_confirm_data(html))
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "未导入任何数据" in page
-    assert "<td>4</td><td>工号</td>" in page
+    assert "<td>3</td><td>负责部门</td>" in page
     assert _count(User) == 2
     assert _count(AuditEvent) == 0
     assert _count(Assignment) == 0

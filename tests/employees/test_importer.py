@@ -239,9 +239,20 @@ def test_existing_employee_no_is_an_update_not_a_problem():
     assert validate([_row(2, employee_no="E1001")], existing) == []
 
 
-def test_employee_no_differing_only_in_case_from_an_existing_one_is_refused():
-    problems = validate([_row(2, employee_no="e1001")], {"E1001": _existing()})
-    assert problems == [RowProblem(2, "工号", "工号与已有员工 E1001 仅大小写不同。")]
+def test_employee_no_differing_only_in_case_updates_the_existing_employee():
+    existing = {"E1001": _existing()}
+    rows = [_row(2, employee_no="e1001", department="客服部")]
+    assert validate(rows, existing) == []
+    result = plan(rows, existing)
+    assert result.new == []
+    [(record, changes)] = result.updated
+    assert record.employee_no == "E1001"  # the employee keeps the 工号 as stored
+    assert "department" in changes
+
+
+def test_rows_whose_employee_no_differ_only_in_case_are_duplicates():
+    problems = validate([_row(2, employee_no="E7"), _row(3, employee_no="e7")], {})
+    assert problems == [RowProblem(3, "工号", "工号与第 2 行重复。")]
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,7 @@ def test_link_sets_the_password_and_goes_to_login(client, create_user, issue):
     assert user.employee_no in page.get_data(as_text=True)
     response = _set(client, path)
     assert response.status_code == 302
-    assert response.headers["Location"] == "/login"
+    assert response.headers["Location"] == f"/login?employee_no={user.employee_no}"
     db.session.refresh(user)
     assert verify_password(user.password_hash, NEW_PASSWORD)
     assert user.must_change_password is False

@@ -36,22 +36,24 @@ def test_dashboard_counts_statuses_of_active_employees(
     assert count("overdue") == 1
 
 
-def test_dashboard_draws_a_bar_per_department_in_svg(client, hr, lessons, records):
+def test_dashboard_draws_a_bar_per_department_with_text_labels(client, hr, lessons, records):
     for department in ("销售部", "技术部", "客服部"):
         records.employee(department=department)
     records.complete(records.employee(department="销售部"), lessons)
 
     html = client.get("/hr/").get_data(as_text=True)
 
-    svg = html[html.index("<svg") : html.index("</svg>")]
-    assert 'role="img"' in svg
-    assert "aria-label=" in svg
-    assert "<title>" in svg
-    assert svg.count('class="bar"') == 3  # HR (人事行政部, not assigned) is not a trainee
+    chart = html[html.index('<ul class="bar-chart"') : html.index("</figure>")]
+    assert 'aria-label="各部门培训完成率"' in chart
+    assert chart.count('class="bar-row"') == 3  # HR (人事行政部, not assigned) is not a trainee
+    assert chart.count('<rect class="bar" width=') == 3
+    # Labels and figures are HTML text (they keep their size on a phone), not SVG <text>.
+    assert "<text" not in chart
     for department in ("销售部", "技术部", "客服部"):
-        assert f">{department}</text>" in svg
-    assert ">50%(1/2)</text>" in svg
-    assert "<table" in html[html.index("</svg>") :]  # the data table fallback
+        assert f'<span class="bar-label">{department}</span>' in chart
+    assert '<span class="bar-value">50%（1/2）</span>' in chart
+    assert '<rect class="bar" width="50.0"' in chart
+    assert "<table" in html[html.index("</figure>") :]  # the data table
 
 
 def test_dashboard_lists_overdue_employees_with_days_and_links(client, hr, lessons, records, today):

@@ -16,10 +16,10 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from training.api import openapi, tokens
-from training.auth.models import User
+from training.auth.models import User, employee_no_matches
 from training.course.models import Certificate, Lesson, NormVersion, QuizAttempt, QuizSubmission
 from training.db import company_today
 from training.extensions import db
@@ -194,7 +194,7 @@ def employee(employee_no: str):
     filters = Filters(departments=_departments(), include_inactive=True, include_staff=True)
     rows_q = employee_rows(filters)
     row = db.session.execute(
-        select(rows_q).where(func.lower(rows_q.c.employee_no) == employee_no.lower())
+        select(rows_q).where(employee_no_matches(rows_q.c.employee_no, employee_no))
     ).first()
     if row is None:
         raise ApiError(404, "no such employee")
@@ -267,7 +267,7 @@ def attempts():
         .order_by(QuizAttempt.id)
     )
     if request.args.get("employee_no"):
-        stmt = stmt.where(func.lower(User.employee_no) == request.args["employee_no"].lower())
+        stmt = stmt.where(User.employee_no_is(request.args["employee_no"]))
     if request.args.get("lesson"):
         stmt = stmt.where(Lesson.number == request.args["lesson"])
     rows, cursor = _paged(stmt)

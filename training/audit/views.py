@@ -22,7 +22,7 @@ from training.audit import chain
 from training.audit.models import AuditEvent
 from training.audit.services import ACTIONS, record
 from training.auth.decorators import hr_required
-from training.auth.models import User
+from training.auth.models import User, employee_no_matches
 from training.db import company_today, company_zone, local_day_start, page_number, writes
 from training.extensions import db
 from training.forms import choices
@@ -92,9 +92,9 @@ def filtered_events(form: AuditFilterForm) -> Select[tuple[AuditEvent]]:
     if form.action.data:
         stmt = stmt.where(AuditEvent.action == form.action.data)
     if form.actor.data and form.actor.data.strip():
-        stmt = stmt.where(actor.employee_no == form.actor.data.strip())
+        stmt = stmt.where(employee_no_matches(actor.employee_no, form.actor.data.strip()))
     if form.target.data and form.target.data.strip():
-        stmt = stmt.where(target.employee_no == form.target.data.strip())
+        stmt = stmt.where(employee_no_matches(target.employee_no, form.target.data.strip()))
     if form.date_from.data:
         stmt = stmt.where(AuditEvent.at >= local_day_start(form.date_from.data))
     if form.date_to.data:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
+import re
+import string
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.db import UTCDateTime, one_of, utcnow
@@ -19,6 +22,26 @@ class Role(enum.StrEnum):
     LEARNER = "learner"
     MANAGER = "manager"  # a department head: their departments' progress, nothing else of HR's
     HR = "hr"
+
+
+# What a 工号 may be (HR's forms and the import check it; the login page's prefill too).
+EMPLOYEE_NO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+EMPLOYEE_NO_MAX = 32
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def fold_employee_no(employee_no: str) -> str:
+    """Return a 工号 as lookups compare it: ASCII letters lower-cased, nothing else changed.
+
+    This is what SQL ``lower()`` does to a 工号 on both databases (SQLite's lower() folds ASCII
+    only; a 工号 is letters, digits, ``-`` and ``_``), so Python and the index agree.
+    """
+    return employee_no.translate(_ASCII_LOWER)
+
+
+def employee_no_matches(column: Any, employee_no: str) -> ColumnElement[bool]:
+    """The condition "``column`` (a users.employee_no, maybe aliased) is this 工号", any case."""
+    return func.lower(column) == fold_employee_no(employee_no)
 
 
 class User(Model):
@@ -79,6 +102,20 @@ class User(Model):
     def get_id(self) -> str | None:
         return self.session_token
 
+    @classmethod
+    def employee_no_is(cls, employee_no: str) -> ColumnElement[bool]:
+        """The condition "this account's 工号 is ``employee_no``", whatever the letters' case.
+
+        Every lookup by 工号 uses it: it compares ``lower(employee_no)``, which the unique
+        index ``uq_users_employee_no_lower`` holds, so no lookup reads the whole table.
+        """
+        return employee_no_matches(cls.employee_no, employee_no)
+
+    @classmethod
+    def employee_no_in(cls, employee_nos: Iterable[str]) -> ColumnElement[bool]:
+        """The condition "this account's 工号 is one of ``employee_nos``", whatever the case."""
+        return func.lower(cls.employee_no).in_({fold_employee_no(no) for no in employee_nos})
+
     @property
     def is_hr(self) -> bool:
         return self.role == Role.HR
@@ -97,6 +134,11 @@ class User(Model):
     managed: Mapped[list[ManagedDepartment]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+
+
+# 工号 are unique whatever their case ("e1001" is E1001), and every lookup by 工号 compares
+# lower(employee_no) (User.employee_no_is), which this index answers on SQLite and PostgreSQL.
+Index("uq_users_employee_no_lower", func.lower(User.employee_no), unique=True)
 
 
 class ManagedDepartment(Model):

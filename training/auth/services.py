@@ -57,6 +57,19 @@ def password_login_allowed(user: User | None) -> bool:
     )
 
 
+def password_change_pending(user: Any) -> bool:
+    """Return True if the signed-in user must replace a one-time password before anything else.
+
+    Someone who signed in through the directory did not use it, so they are not held.
+    """
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.must_change_password
+        and user.session_method == SignInMethod.PASSWORD
+    )
+
+
 @functools.cache
 def _session_user_statement() -> Select:
     """The session lookup, built once: the user's columns for a live session token.

@@ -24,7 +24,7 @@ import enum
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from training.auth import directory, passwords, services
@@ -74,7 +74,7 @@ def check(employee_no: str, password: str) -> Checked:
     config = current_app.config
     rehashed = None
     with reads_first():  # commits the attempt, then argon2 runs in a read transaction
-        local = db.session.scalar(select(User).where(User.employee_no == employee_no))
+        local = db.session.scalar(select(User).where(User.employee_no_is(employee_no)))
         allowed = services.password_login_allowed(local)
         ok = passwords.verify_password(
             local.password_hash if local is not None and allowed else None, password
@@ -130,9 +130,7 @@ def finish(checked: Checked) -> Decision:
         return Decision(None, None, Refusal.CREDENTIALS)
     else:
         found = db.session.scalars(
-            select(User)
-            .where(func.lower(User.employee_no) == checked.directory.employee_no.lower())
-            .limit(2)
+            select(User).where(User.employee_no_is(checked.directory.employee_no)).limit(2)
         ).all()
         if len(found) > 1:
             return Decision(None, checked.method, Refusal.AMBIGUOUS)
@@ -177,9 +175,7 @@ def provision(result: DirectoryResult) -> User | None:
         with db.session.begin_nested():  # another worker may create the same account first
             db.session.add(user)
     except IntegrityError:
-        return db.session.scalar(
-            select(User).where(func.lower(User.employee_no) == employee_no.lower())
-        )
+        return db.session.scalar(select(User).where(User.employee_no_is(employee_no)))
     account_provisioned.send(user=user, source=SignInMethod.LDAP.value)
     security_event("user.provisioned", user_id=user.id, method=SignInMethod.LDAP.value)
     return user

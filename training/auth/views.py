@@ -22,7 +22,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from training.auth import directory, links, passwords, services, signin
 from training.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
-from training.auth.models import SignInMethod, User
+from training.auth.models import EMPLOYEE_NO_MAX, EMPLOYEE_NO_RE, SignInMethod, User
 from training.db import reads_first, utcnow
 from training.extensions import db
 from training.logs import security_event
@@ -74,12 +74,28 @@ REFUSALS = {
 }
 
 
+def prefilled_employee_no() -> str | None:
+    """The 工号 the login page was opened for (``?employee_no=``, after setting a password).
+
+    Only a well-formed 工号 is taken; anything else is ignored and the field stays empty.
+    """
+    value = request.args.get("employee_no", "")
+    if len(value) <= EMPLOYEE_NO_MAX and EMPLOYEE_NO_RE.fullmatch(value):
+        return value
+    return None
+
+
 def _login_page(form: LoginForm, status: int = 200):
     """The login form, which says which account to use when the directory is on."""
     config = current_app.config
+    prefilled = False
+    if request.method == "GET" and not form.employee_no.data:
+        form.employee_no.data = prefilled_employee_no()
+        prefilled = form.employee_no.data is not None
     return render_template(
         "auth/login.html",
         form=form,
+        prefilled=prefilled,
         directory=directory.enabled(config),
         password_roles=config["PASSWORD_LOGIN_ROLES"],
     ), status
@@ -166,6 +182,12 @@ def may_change_password(user: User) -> bool:
     return services.password_login_allowed(user)
 
 
+@bp.app_template_global()
+def password_change_pending(user: User) -> bool:
+    """Whether the header shows only the brand and 退出: a one-time password comes first."""
+    return services.password_change_pending(user)
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password():
@@ -236,6 +258,7 @@ def set_password(token: str):
         security_event("link.used", user_id=user.id, purpose=link.purpose, address=client_address())
         logout_user()
         session.clear()
-        flash(_("密码已设置,请用工号和新密码登录。"), "success")
-        return redirect(url_for("auth.login"))
+        flash(_("密码已设置，请输入新密码登录。"), "success")
+        # The 工号 is filled in on the login page: it is no secret, and it was checked as one.
+        return redirect(url_for("auth.login", employee_no=user.employee_no))
     return render_template("auth/set_password.html", form=form, user=user)

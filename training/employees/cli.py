@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from training.audit.services import record
@@ -55,12 +55,12 @@ def ensure_hr(employee_no: str, name: str, department: str) -> None:
     if has_hr is not None:
         click.echo("An active HR account exists; nothing to do.")
         return
-    if db.session.scalar(select(User.id).where(User.employee_no == employee_no)):
+    if db.session.scalar(select(User.id).where(User.employee_no_is(employee_no))):
         raise click.ClickException(
             f"工号 {employee_no} is taken by a non-HR account; pass --employee-no"
         )
     password = _create(employee_no, name, department, Role.HR)
-    created = db.session.scalar(select(User).where(User.employee_no == employee_no))
+    created = db.session.scalar(select(User).where(User.employee_no_is(employee_no)))
     record("user.create", f"创建首个人事账号 {employee_no}({name})", target=created)
     db.session.commit()
     click.echo("Created the first HR account.")
@@ -98,9 +98,7 @@ def create(
     problem = importer.check_employee_no(employee_no) or importer.check_email(email)
     if problem:
         raise click.ClickException(problem)
-    taken = db.session.scalar(
-        select(User.employee_no).where(func.lower(User.employee_no) == employee_no.lower())
-    )
+    taken = db.session.scalar(select(User.employee_no).where(User.employee_no_is(employee_no)))
     if taken:
         raise click.ClickException(f"工号 {taken} already exists")
     account = services.create_employee(

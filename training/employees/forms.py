@@ -8,7 +8,7 @@ from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import DateField, EmailField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
@@ -142,9 +142,7 @@ class EmployeeForm(ProfileFields):
 
     def validate_employee_no(self, field):
         """Refuse a 工号 that exists, also when it differs only in upper/lower case."""
-        taken = db.session.scalar(
-            select(User.employee_no).where(func.lower(User.employee_no) == field.data.lower())
-        )
+        taken = db.session.scalar(select(User.employee_no).where(User.employee_no_is(field.data)))
         if taken is not None:
             raise ValidationError(_l("工号 %(no)s 已存在。", no=taken))
 

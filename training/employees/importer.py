@@ -12,8 +12,10 @@ import io
 import re
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+
+from training.auth.models import EMPLOYEE_NO_RE, fold_employee_no
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 # A sheet that inflates beyond this is refused before openpyxl reads it (zip bombs).
@@ -48,7 +50,6 @@ ROLE_LABELS = {"learner": "员工", "manager": "部门负责人", "hr": "人事"
 # 负责部门 lists departments separated by any of these.
 _DEPARTMENT_SEPARATORS = re.compile(r"[、,，;；/]+")
 
-EMPLOYEE_NO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 LIMITS = {"employee_no": 32, "name": 100, "department": 100, "position": 100, "email": 255}
 
@@ -381,11 +382,19 @@ def check_email(value: str) -> str | None:
     return None
 
 
+def by_folded_employee_no(existing: Mapping[str, ExistingUser]) -> dict[str, ExistingUser]:
+    """Return the existing employees keyed by their 工号 as compared (see fold_employee_no)."""
+    return {fold_employee_no(user.employee_no): user for user in existing.values()}
+
+
 def validate(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> list[RowProblem]:
-    """Return every problem of every row, in row order; an existing 工号 is an update, not one."""
+    """Return every problem of every row, in row order; an existing 工号 is an update, not one.
+
+    工号 match whatever their case, among the rows and against ``existing``: "e1001" is E1001.
+    """
     problems: list[RowProblem] = []
     first_seen: dict[str, int] = {}
-    existing_folded = {no.casefold(): no for no in existing}
+    existing = by_folded_employee_no(existing)
     for row in rows:
 
         def add(key: str, message: str, row: ImportRow = row) -> None:
@@ -395,14 +404,11 @@ def validate(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> lis
         if message:
             add("employee_no", message)
         else:
-            folded = row.employee_no.casefold()
+            folded = fold_employee_no(row.employee_no)
             if folded in first_seen:
                 add("employee_no", f"工号与第 {first_seen[folded]} 行重复。")
             else:
                 first_seen[folded] = row.row_number
-            taken = existing_folded.get(folded)
-            if taken is not None and taken != row.employee_no:
-                add("employee_no", f"工号与已有员工 {taken} 仅大小写不同。")
         for key, label in (("name", "姓名"), ("department", "部门")):
             value = getattr(row, key)
             if not value:
@@ -426,7 +432,7 @@ def validate(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> lis
         role = parse_role(row.role) if row.role else None
         if row.role and role is None:
             add("role", f"未知角色“{row.role}”,应为 员工、部门负责人 或 人事。")
-        current = existing.get(row.employee_no)
+        current = existing.get(fold_employee_no(row.employee_no))
         if role is None and current is not None:
             role = current.role
         managed = parse_departments(row.managed) if row.managed else ()
@@ -461,12 +467,15 @@ def to_record(row: ImportRow) -> EmployeeRecord:
 def plan(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> ImportPlan:
     """Sort valid rows into new, updated (with the changes) and unchanged employees."""
     result = ImportPlan()
+    existing = by_folded_employee_no(existing)
     for row in rows:
         record = to_record(row)
-        current = existing.get(record.employee_no)
+        current = existing.get(fold_employee_no(record.employee_no))
         if current is None:
             result.new.append(record)
             continue
+        # The employee keeps the 工号 as stored; the row only found them ("e1001" is E1001).
+        record = replace(record, employee_no=current.employee_no)
         changes = changes_for(record, current)
         if changes:
             result.updated.append((record, changes))

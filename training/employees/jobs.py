@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from training.auth import links
-from training.auth.models import User
+from training.auth.models import User, fold_employee_no
 from training.db import utcnow
 from training.employees import importer, services
 from training.employees.importer import ImportPlan, ImportTable, RowProblem
@@ -36,7 +36,10 @@ def check_import(
     import_plan = importer.plan(table.rows, existing)
     # An import must not take HR rights from the person running it.
     for record, changes in import_plan.updated:
-        if record.employee_no == actor.employee_no and "role" in changes:
+        if (
+            fold_employee_no(record.employee_no) == fold_employee_no(actor.employee_no)
+            and "role" in changes
+        ):
             problems.append(
                 RowProblem(record.row_number, "角色", _("不能通过导入更改自己的角色。"))
             )

@@ -15,7 +15,7 @@ from training.assignments import services as assignments
 from training.audit.services import record
 from training.auth import links
 from training.auth import services as auth_services
-from training.auth.models import ManagedDepartment, Role, User
+from training.auth.models import ManagedDepartment, Role, User, fold_employee_no
 from training.course.completion import progress_for
 from training.course.lessons import active_lessons
 from training.employees.importer import EmployeeRecord, ExistingUser, ImportPlan
@@ -297,11 +297,11 @@ def apply_import(
     if import_plan.updated:
         wanted = [rec.employee_no for rec, _ in import_plan.updated]
         users = {
-            user.employee_no: user
-            for user in db.session.scalars(select(User).where(User.employee_no.in_(wanted)))
+            fold_employee_no(user.employee_no): user
+            for user in db.session.scalars(select(User).where(User.employee_no_in(wanted)))
         }
         for done, (rec, changes) in enumerate(import_plan.updated, len(new_users) + 1):
-            _update_employee(users[rec.employee_no], rec, changes, actor=actor)
+            _update_employee(users[fold_employee_no(rec.employee_no)], rec, changes, actor=actor)
             if progress is not None:
                 progress(done)
         result.updated = len(import_plan.updated)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Row, Select, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from training.auth.models import User
+from training.auth.models import User, employee_no_matches
 from training.extensions import db
 from training.notifications.models import Channel, Delivery, Notification, Outcome, QueueEntry
 
@@ -93,7 +93,7 @@ def listing(status: Status | None = None, search: str = "") -> Select[Any]:
         stmt = stmt.where(
             or_(
                 Notification.address.ilike(like),
-                recipient.employee_no == search,
+                employee_no_matches(recipient.employee_no, search),
                 recipient.name.ilike(like),
             )
         )

@@ -20,7 +20,7 @@ practice_cli = AppGroup("practice", help="Practice (练习) maintenance.")
 def rebuild_command(employee_no: str | None) -> None:
     """Rebuild FSRS cards from the practice reviews (after a scheduler change, or to verify)."""
     if employee_no:
-        user_id = db.session.scalar(select(User.id).where(User.employee_no == employee_no))
+        user_id = db.session.scalar(select(User.id).where(User.employee_no_is(employee_no)))
         if user_id is None:
             raise click.ClickException(f"no employee with 工号 {employee_no}")
         user_ids = [user_id]
