@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import log_out
 from tests.browser.test_revision_flow import _complete_everything, _log_in
 from tests.revisions.conftest import EFFECTIVE
 from training.extensions import db
@@ -87,7 +88,7 @@ def test_retraining_employee_sees_key_points_first_and_the_change_marked(
     page.locator('li:has([id="s-4.2.1.2"])').scroll_into_view_if_needed()
     _shot(page, tmp_path, f"4.2-retraining-clause-{viewport}")
 
-    page.get_by_role("button", name="退出").click()
+    log_out(page)
     _log_in(page, live_server, new_hire.employee_no)
     page.goto(f"{live_server}/lessons/4.2")
     assert page.locator(".lesson .revision-badge").count() == 0

@@ -12,7 +12,7 @@ SQLite cannot reflect an expression index: a later batch_alter_table('users') th
 create this index again (tests/app/test_migrations.py checks it exists at head).
 
 Revision ID: b8d4f2a6c913
-Revises: 4ff134eab7d0
+Revises: 5b1e7c2d9a30
 Create Date: 2026-12-03 11:30:00.000000
 
 """
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b8d4f2a6c913'
-down_revision = '4ff134eab7d0'
+down_revision = '5b1e7c2d9a30'
 branch_labels = None
 depends_on = None
 
