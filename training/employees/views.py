@@ -356,6 +356,7 @@ def import_upload():
             form.file.errors.append(_("文件是空的。"))
         else:
             upload = uploads.store(data, filename, current_user.id)
+            db.session.commit()  # kept before the preview: any app host can confirm it
             return _preview(upload)
     return render_template("employees/import_upload.html", form=form)
 
@@ -389,8 +390,8 @@ def import_confirm():
         policy=policy,
         actor=current_user,
     )
+    uploads.delete(upload.upload_id)  # in the job's transaction: a second confirm finds none
     db.session.commit()
-    uploads.delete(upload.upload_id)
     # The import runs outside this request (or, with JOBS_RUN = "inline", right here).
     runner.start(current_app._get_current_object())  # type: ignore[attr-defined]
     return redirect(url_for("jobs.show", job_id=job.id))
