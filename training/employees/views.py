@@ -276,6 +276,11 @@ def assign_department():
 
 # Import: upload → preview (nothing written) → confirm (all or nothing).
 
+# The preview lists this many new and changed employees each, and this many problems: a
+# 100,000-row file gets its counts and every problem's count, not a page of 100,000 rows.
+PREVIEW_ROWS = 200
+PREVIEW_PROBLEMS = 500
+
 
 def _check_upload(upload: uploads.StoredUpload):
     """Parse and validate a stored upload against the current database."""
@@ -325,6 +330,8 @@ def _preview(
         due_dates=due_dates,
         late=sum(1 for due in due_dates.values() if due < today),
         today=today,
+        shown_rows=PREVIEW_ROWS,
+        shown_problems=PREVIEW_PROBLEMS,
     ), status
 
 
@@ -415,7 +422,7 @@ def import_job_links(job_id: int):
         return redirect(url_for("jobs.show", job_id=job.id))
     issued = import_jobs.issue_links(job, actor=_actor())
     db.session.commit()
-    accounts = [(user.employee_no, user.name, links.link_url(token)) for user, token in issued]
+    accounts = [(no, name, links.link_url(token)) for no, name, token in issued]
     return render_template(
         "employees/import_done.html",
         result=job.result,

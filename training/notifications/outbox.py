@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from training.audit.services import record
 from training.auth import links
@@ -89,6 +90,51 @@ def enqueue(
         )
     )
     return notification_id
+
+
+BATCH = 2000  # notifications per INSERT of ``enqueue_many`` (their bodies are a few kB each)
+
+
+def enqueue_many(messages: list[dict[str, Any]]) -> dict[str, int]:
+    """Queue many notifications at once, each unless one with its key exists; return
+    {key: id} of those queued now.
+
+    Each message has the keyword arguments of ``enqueue`` (``kind`` and ``channel`` as
+    enums, no ``due_at``: due now). Multi-row INSERTs in the caller's transaction (flush
+    only), for an import that invites thousands of new employees.
+    """
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    table = cast(Table, Notification.__table__)
+    statement = module.insert(table).on_conflict_do_nothing().returning(table.c.id, table.c.key)
+    now = utcnow()
+    queued: dict[str, int] = {}
+    for start in range(0, len(messages), BATCH):
+        rows = [
+            {
+                "key": message["key"],
+                "kind": message["kind"].value,
+                "channel": message["channel"].value,
+                "user_id": message.get("user_id"),
+                "address": message["address"],
+                "subject": message["subject"],
+                "body_text": message["body_text"],
+                "body_html": message.get("body_html", ""),
+                "payload": message.get("payload") or {},
+                "created_at": now,
+            }
+            for message in messages[start : start + BATCH]
+        ]
+        for row in db.session.execute(statement, rows):
+            queued[row.key] = row.id
+    entries = [
+        {"notification_id": notification_id, "due_at": now, "attempts": 0}
+        for notification_id in queued.values()
+    ]
+    queue = insert(cast(Table, QueueEntry.__table__))
+    for start in range(0, len(entries), BATCH):
+        db.session.execute(queue, entries[start : start + BATCH])
+    return queued
 
 
 def sender_name() -> str:
