@@ -113,7 +113,7 @@ def test_a_job_in_a_thread_of_the_web_process(app, client, hr, upload, csv_file)
 def test_a_runner_killed_mid_import_leaves_nothing_and_the_next_one_imports_once(
     app, client, hr, upload, csv_file, database_url, tmp_path, queued
 ):
-    rows = 3000
+    rows = 15_000  # the import takes seconds: the kill lands inside it
     html = upload(csv_file(_rows(rows))).get_data(as_text=True)
     client.post("/hr/employees/import/confirm", data=_confirm_data(html))
     db.session.commit()

@@ -8,6 +8,7 @@ import time
 from datetime import date
 
 import pytest
+from jinja2 import ChoiceLoader, DictLoader
 from sqlalchemy import select
 
 from tests.employees.conftest import confirm_data as _confirm_data
@@ -196,8 +197,9 @@ def test_bulk_invitations_are_the_messages_one_invitation_writes(app, lessons, c
         create_user(employee_no="M1", name="<b>张&三</b>", email="m1@example.com"),
         create_user(employee_no="M2", name="李四", email="m2@example.com"),
         create_user(employee_no="M3", name="王五", email=""),
+        create_user(employee_no="M4", name="赵六", email="m4@example.com"),
     ]
-    due = {"M1": date(2026, 1, 15), "M2": None, "M3": date(2026, 1, 15)}
+    due = {"M1": date(2026, 1, 15), "M2": None, "M3": date(2026, 1, 15), "M4": date(2027, 6, 1)}
     queued = messages.invitations(
         [
             messages.Invitee(
@@ -207,22 +209,55 @@ def test_bulk_invitations_are_the_messages_one_invitation_writes(app, lessons, c
         ],
         lessons,
     )
-    assert queued == 2  # M3 has no address
+    assert queued == 3  # M3 has no address
+    mailed = [people[0], people[1], people[3]]
     fields = (Notification.key, Notification.subject, Notification.body_text)
     fields += (Notification.body_html, Notification.address)
     bulk = {
         row.user_id: tuple(row)[1:]
         for row in db.session.execute(select(Notification.user_id, *fields))
     }
-    assert _count(QueueEntry) == 2
+    assert _count(QueueEntry) == 3
     db.session.rollback()
-    for user in people[:2]:
+    for user in mailed:
         messages.invitation(user, due[user.employee_no], lessons)
         db.session.flush()
         single = db.session.execute(select(*fields).where(Notification.user_id == user.id)).one()
         assert bulk[user.id] == tuple(single)
         db.session.rollback()
+    assert "2027-06-01" in bulk[people[3].id][2]
     key, subject, text, html, address = bulk[people[0].id]
     assert (key, address) == (f"invitation:{people[0].id}:M1", "m1@example.com")
     assert "&lt;b&gt;张&amp;三&lt;/b&gt;" in html
     assert "<b>张&三</b>" in text
+
+
+def test_bulk_invitations_render_each_message_when_a_template_uses_a_value_otherwise(
+    app, lessons, create_user
+):
+    # A subject that counts the name's characters cannot be filled in from a stand-in.
+    loader = app.jinja_env.loader
+    app.jinja_env.loader = ChoiceLoader(
+        [
+            DictLoader({"notifications/invitation.subject.txt": "{{ user.name|length }} 个字"}),
+            loader,
+        ]
+    )
+    app.jinja_env.cache.clear()
+    try:
+        people = [
+            create_user(employee_no="N1", name="张三", email="n1@example.com"),
+            create_user(employee_no="N2", name="欧阳明月", email="n2@example.com"),
+        ]
+        invitees = [
+            messages.Invitee(user.id, user.employee_no, user.name, user.email, None)
+            for user in people
+        ]
+        assert messages.invitations(invitees, lessons) == 2
+        subjects = dict(
+            db.session.execute(select(Notification.user_id, Notification.subject)).tuples().all()
+        )
+        assert subjects == {people[0].id: "2 个字", people[1].id: "4 个字"}
+    finally:
+        app.jinja_env.loader = loader
+        app.jinja_env.cache.clear()

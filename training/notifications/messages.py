@@ -89,35 +89,49 @@ class Invitee:
 
 # Stand-ins for an invitee's own values while a message is rendered once for many people:
 # characters no template writes and no escaping changes.
-_MARKS = {"name": "\x1fname\x1f", "employee_no": "\x1fno\x1f", "email": "\x1femail\x1f"}
-_MARK_RE = re.compile("\x1f(name|no|email)\x1f")
-_MARK_FIELD = {"name": "name", "no": "employee_no", "email": "email"}
+_MARK_RE = re.compile("\x1f(name|no|email|due)\x1f")
 
 
 @dataclass(frozen=True)
 class _Marked:
-    id: int
-    employee_no: str = _MARKS["employee_no"]
-    name: str = _MARKS["name"]
-    email: str = _MARKS["email"]
+    """An invitee whose every value is a stand-in."""
+
+    id: int = 0
+    employee_no: str = "\x1fno\x1f"
+    name: str = "\x1fname\x1f"
+    email: str = "\x1femail\x1f"
+
+
+class _MarkedDate:
+    """A due date as a stand-in: a template writes it with ``isoformat()`` (or as text)."""
+
+    def isoformat(self) -> str:
+        return "\x1fdue\x1f"
+
+    __str__ = isoformat
 
 
 def _fill(text: str, invitee: Invitee, *, html: bool) -> str:
-    def value(match: re.Match[str]) -> str:
-        raw = getattr(invitee, _MARK_FIELD[match.group(1)])
-        return str(escape(raw)) if html else raw
-
-    return _MARK_RE.sub(value, text)
+    values = {
+        "name": invitee.name,
+        "no": invitee.employee_no,
+        "email": invitee.email,
+        "due": invitee.due_date.isoformat() if invitee.due_date else "",
+    }
+    if html:
+        values = {key: str(escape(value)) for key, value in values.items()}
+    return _MARK_RE.sub(lambda match: values[match.group(1)], text)
 
 
 def invitations(invitees: Sequence[Invitee], lessons: Sequence[Lesson]) -> int:
     """Queue the invitations of many new accounts at once (an import); return how many.
 
     The same messages ``invitation`` queues, one per invitee with an e-mail address. The
-    templates are rendered once per due date with stand-ins for the invitee's name, 工号 and
-    address, which are then filled in (escaped in the HTML part). The first invitee's message
-    is also rendered the ordinary way and must come out the same, otherwise (a template that
-    uses the values in some other way) every message is rendered on its own.
+    templates are rendered twice — with a due date and without — with stand-ins for the
+    invitee's name, 工号, address and due date, which are then filled in (escaped in the HTML
+    part). The first message with a due date and the first without are also rendered the
+    ordinary way and must come out the same; otherwise (a template that uses the values in
+    some other way) every message is rendered on its own.
     """
     mailed = [invitee for invitee in invitees if invitee.email]
     if not mailed:
@@ -130,14 +144,15 @@ def invitations(invitees: Sequence[Invitee], lessons: Sequence[Lesson]) -> int:
         "lessons": lessons,
         "hours": current_app.config["PASSWORD_LINK_HOURS"],
     }
-    rendered: dict[date | None, tuple[str, str, str]] = {}
+    rendered = {
+        dated: _render(
+            "invitation", user=_Marked(), due_date=_MarkedDate() if dated else None, **context
+        )
+        for dated in {invitee.due_date is not None for invitee in mailed}
+    }
 
     def fast(invitee: Invitee) -> tuple[str, str, str]:
-        if invitee.due_date not in rendered:
-            rendered[invitee.due_date] = _render(
-                "invitation", user=_Marked(0), due_date=invitee.due_date, **context
-            )
-        subject, text, html = rendered[invitee.due_date]
+        subject, text, html = rendered[invitee.due_date is not None]
         return (
             _fill(subject, invitee, html=False),
             _fill(text, invitee, html=False),
@@ -147,7 +162,9 @@ def invitations(invitees: Sequence[Invitee], lessons: Sequence[Lesson]) -> int:
     def slow(invitee: Invitee) -> tuple[str, str, str]:
         return _render("invitation", user=invitee, due_date=invitee.due_date, **context)
 
-    render = fast if fast(mailed[0]) == slow(mailed[0]) else slow
+    samples = {invitee.due_date is not None: invitee for invitee in reversed(mailed)}
+    same = all(fast(sample) == slow(sample) for sample in samples.values())
+    render = fast if same else slow
     messages = []
     for invitee in mailed:
         subject, text, html = render(invitee)
