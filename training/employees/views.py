@@ -26,7 +26,7 @@ from training.audit import services as audit
 from training.auth import links
 from training.auth.decorators import hr_required
 from training.auth.models import Role, User
-from training.db import company_today
+from training.db import company_today, reads_first
 from training.employees import forms, importer, provisioning, services, uploads
 from training.employees import jobs as import_jobs
 from training.extensions import db
@@ -364,7 +364,8 @@ def import_upload():
         else:
             upload = uploads.store(data, filename, current_user.id)
             db.session.commit()  # kept before the preview: any app host can confirm it
-            return _preview(upload)
+            with reads_first():  # parsing and checking: no SQLite write lock held meanwhile
+                return _preview(upload)
     return render_template("employees/import_upload.html", form=form)
 
 
@@ -375,25 +376,30 @@ def import_confirm():
     form = forms.ImportConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    # DataRequired: the id is text once the form validates.
-    upload = uploads.load(cast(str, form.upload_id.data), current_user.id)
-    if upload is None:
-        flash(_("预览已过期(超过一小时)或已导入,请重新上传文件。"), "error")
-        return redirect(url_for("employees.import_upload"))
-    _table, problems, import_plan = _check_upload(upload)
-    policy = _policy(form.policy.data)
-    if import_plan is None:
-        flash(_("预览之后数据发生了变化,文件中有问题,未导入任何数据。"), "error")
-        return _preview(upload, status=409, policy=policy)
-    if import_plan.fingerprint() != form.fingerprint.data:
-        flash(_("预览之后数据发生了变化,请核对新的预览后再次确认。"), "warning")
-        return _preview(upload, status=409, changed=True, policy=policy)
+    # Parsing and checking a large file again takes seconds: on SQLite, without holding the
+    # write lock (other employees' writes go on); the job checks it once more anyway.
+    with reads_first():
+        # DataRequired: the id is text once the form validates.
+        upload = uploads.load(cast(str, form.upload_id.data), current_user.id)
+        if upload is None:
+            flash(_("预览已过期(超过一小时)或已导入,请重新上传文件。"), "error")
+            return redirect(url_for("employees.import_upload"))
+        _table, problems, import_plan = _check_upload(upload)
+        policy = _policy(form.policy.data)
+        if import_plan is None:
+            flash(_("预览之后数据发生了变化,文件中有问题,未导入任何数据。"), "error")
+            return _preview(upload, status=409, policy=policy)
+        fingerprint = import_plan.fingerprint()
+        if fingerprint != form.fingerprint.data:
+            flash(_("预览之后数据发生了变化,请核对新的预览后再次确认。"), "warning")
+            return _preview(upload, status=409, changed=True, policy=policy)
+    # Two confirms at once queue one job: its key is the upload's.
     job = import_jobs.enqueue_import(
         upload.data,
         upload_id=upload.upload_id,
         filename=upload.filename,
         sha256=upload.sha256,
-        fingerprint=import_plan.fingerprint(),
+        fingerprint=fingerprint,
         policy=policy,
         actor=current_user,
     )
