@@ -358,9 +358,12 @@ def _insert_employees(
     now = utcnow()
     today = today or company_today()
     users = cast(Table, User.__table__)
-    statement = insert(users).returning(users.c.id, users.c.employee_no)
+    # Plain batched INSERTs, then the ids by 工号: an INSERT … RETURNING of thousands of rows
+    # costs psycopg more than the INSERT itself (it rewrites every placeholder).
+    statement = insert(users)
     ids: dict[str, int] = {}
     for start in range(0, len(records), BATCH):
+        chunk = records[start : start + BATCH]
         rows = [
             {
                 "employee_no": rec.employee_no,
@@ -375,9 +378,18 @@ def _insert_employees(
                 "active": True,
                 "created_at": now,
             }
-            for rec in records[start : start + BATCH]
+            for rec in chunk
         ]
-        ids.update((row.employee_no, row.id) for row in db.session.execute(statement, rows))
+        db.session.execute(statement, rows)
+        ids.update(
+            db.session.execute(
+                select(users.c.employee_no, users.c.id).where(
+                    users.c.employee_no.in_([rec.employee_no for rec in chunk])
+                )
+            )
+            .tuples()
+            .all()
+        )
         if progress is not None:
             progress(min(start + BATCH, len(records)) // 2)  # the second half: what follows
     managed = [

@@ -93,6 +93,7 @@ def enqueue(
 
 
 BATCH = 2000  # notifications per INSERT of ``enqueue_many`` (their bodies are a few kB each)
+LOOKUP = 5000  # keys per IN (…) list, well inside SQLite's and PostgreSQL's bind limits
 
 
 def enqueue_many(messages: list[dict[str, Any]]) -> dict[str, int]:
@@ -100,16 +101,27 @@ def enqueue_many(messages: list[dict[str, Any]]) -> dict[str, int]:
     {key: id} of those queued now.
 
     Each message has the keyword arguments of ``enqueue`` (``kind`` and ``channel`` as
-    enums, no ``due_at``: due now). Multi-row INSERTs in the caller's transaction (flush
-    only), for an import that invites thousands of new employees.
+    enums, no ``due_at``: due now). Batched INSERTs in the caller's transaction (flush
+    only), for an import that invites thousands of new employees: the keys already taken
+    are looked up first, the rest inserted (``ON CONFLICT DO NOTHING`` still), then their
+    ids read back by key. No RETURNING: a multi-row INSERT … RETURNING of thousands of mail
+    bodies costs the driver more than the INSERT (psycopg rewrites its every placeholder).
     """
+    table = cast(Table, Notification.__table__)
+    keys = [message["key"] for message in messages]
+    taken: set[str] = set()
+    for start in range(0, len(keys), LOOKUP):
+        taken.update(
+            db.session.scalars(
+                select(table.c.key).where(table.c.key.in_(keys[start : start + LOOKUP]))
+            )
+        )
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    table = cast(Table, Notification.__table__)
-    statement = module.insert(table).on_conflict_do_nothing().returning(table.c.id, table.c.key)
+    statement = module.insert(table).on_conflict_do_nothing()
     now = utcnow()
-    queued: dict[str, int] = {}
-    for start in range(0, len(messages), BATCH):
+    fresh = [message for message in messages if message["key"] not in taken]
+    for start in range(0, len(fresh), BATCH):
         rows = [
             {
                 "key": message["key"],
@@ -123,10 +135,22 @@ def enqueue_many(messages: list[dict[str, Any]]) -> dict[str, int]:
                 "payload": message.get("payload") or {},
                 "created_at": now,
             }
-            for message in messages[start : start + BATCH]
+            for message in fresh[start : start + BATCH]
         ]
-        for row in db.session.execute(statement, rows):
-            queued[row.key] = row.id
+        db.session.execute(statement, rows)
+    queued: dict[str, int] = {}
+    fresh_keys = [message["key"] for message in fresh]
+    for start in range(0, len(fresh_keys), LOOKUP):
+        chunk = fresh_keys[start : start + LOOKUP]
+        queued.update(
+            db.session.execute(
+                select(table.c.key, table.c.id).where(
+                    table.c.key.in_(chunk), table.c.created_at == now
+                )
+            )
+            .tuples()
+            .all()
+        )
     entries = [
         {"notification_id": notification_id, "due_at": now, "attempts": 0}
         for notification_id in queued.values()
