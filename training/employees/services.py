@@ -171,8 +171,8 @@ def create_employees(
     """Add new employees without passwords, assign the course and issue their setup links.
 
     Learners are assigned the course on hire; HR staff and managers only when HR assigns it
-    (until then they are left out of completion figures). One flush for all of them: an
-    import of thousands of rows must not make a round trip per row.
+    (until then they are left out of completion figures). One flush for all of them. (An
+    import writes its new employees with ``_insert_employees``: the same rows, in batches.)
     """
     for user in users:
         user.password_hash = None
