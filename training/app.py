@@ -95,6 +95,7 @@ def _init_extensions(app: Flask) -> None:
     from training.auth import models as _auth_models  # noqa: F401
     from training.banks import models as _bank_models  # noqa: F401
     from training.course import models as _course_models  # noqa: F401
+    from training.employees import models as _employee_models  # noqa: F401
     from training.jobs import models as _job_models  # noqa: F401
     from training.notifications import models as _notification_models  # noqa: F401
     from training.practice import models as _practice_models  # noqa: F401

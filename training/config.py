@@ -42,7 +42,7 @@ class DefaultConfig:
     SESSION_COOKIE_SECURE = True
     PERMANENT_SESSION_LIFETIME = 12 * 3600  # idle: a cookie unused this long is gone
     SESSION_ABSOLUTE_LIFETIME = 12 * 3600  # a session ends this long after login, busy or not
-    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 24 * 1024 * 1024  # an import file up to IMPORT_MAX_BYTES, and the form
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
     LOGIN_THROTTLE_WINDOW = 15 * 60
@@ -73,7 +73,10 @@ class DefaultConfig:
     RETRAIN_DAYS = 14  # after a revision: retraining due = effective date + this many days
     BASE_URL = "http://127.0.0.1:5000"  # for links printed by commands, outside a request
     PASSWORD_LINK_HOURS = 72  # how long a set-password or reset link stays valid
-    IMPORT_MAX_BYTES = 5 * 1024 * 1024
+    # An employee list (or a revised norm) of at most this size; 100,000 employees with every
+    # column filled take about 10 MB as CSV, 4 MB as XLSX.
+    IMPORT_MAX_BYTES = 20 * 1024 * 1024
+    IMPORT_MAX_ROWS = 100_000  # employees per import file (the header not counted)
     PRACTICE_DESIRED_RETENTION = 0.9  # FSRS target; mastery = recall above it
     PRACTICE_DAILY_SIZE = 10
     # HR aggregates (the dashboard's quiz insight, the item analysis: recomputed in the
@@ -377,6 +380,7 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "RECERTIFY_QUIZ_SIZE": _int(1),
     "PASSWORD_LINK_HOURS": _int(1),
     "IMPORT_MAX_BYTES": _int(1),
+    "IMPORT_MAX_ROWS": _int(1),
     "MAX_CONTENT_LENGTH": _int(1),
     "PRACTICE_DESIRED_RETENTION": _number(0, 1, low_open=True, high_open=True),
     "PRACTICE_DAILY_SIZE": _int(1),

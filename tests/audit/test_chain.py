@@ -256,3 +256,27 @@ def test_the_audit_page_shows_the_chain_heads(app, client, login_as):
     page = client.get("/hr/audit/").get_data(as_text=True)
     assert chain.fingerprint(chain.heads()) in page
     assert "防篡改" in page
+
+
+def test_a_rows_link_hash_is_the_one_it_always_was():
+    # Chains written by earlier versions must still verify: the hash of a row never changes.
+    from datetime import UTC, date, datetime
+
+    from training.audit.chain import row_hash
+
+    row = {
+        "id": 7,
+        "at": datetime(2026, 12, 3, 11, 0, 5, 123456, tzinfo=UTC),
+        "actor_id": None,
+        "channel": "web",
+        "action": "user.create",
+        "summary": "创建员工 张三(E1)",
+        "details": {"b": [1, "二"], "a": True},
+        "due": date(2026, 1, 2),
+        "flag": False,
+        "score": 0.5,
+        "blob": b"\x00\xff",
+    }
+    assert row_hash("0" * 64, "audit_events", row) == (
+        "5b6192353452cb64ce09660c509f42861ab9c019e6bcd80011dcac0860643c61"
+    )

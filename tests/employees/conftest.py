@@ -9,6 +9,8 @@ from collections.abc import Callable
 import openpyxl
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from training.auth.models import Role, User
 from training.extensions import db
@@ -52,10 +54,15 @@ def upload(client, imports_dir) -> Callable[..., object]:
     """Return a function that posts a file to the import form."""
 
     def post(data: bytes, filename: str = "staff.csv"):
+        # Encoded here, in memory: the test client would spool a body past 500 kB to a
+        # temporary file it never closes (a ResourceWarning, an error in this suite).
+        boundary, body = encode_multipart(
+            {"file": FileStorage(io.BytesIO(data), filename, content_type="text/csv")}
+        )
         return client.post(
             "/hr/employees/import",
-            data={"file": (io.BytesIO(data), filename)},
-            content_type="multipart/form-data",
+            data=body,
+            content_type=f"multipart/form-data; boundary={boundary}",
         )
 
     return post

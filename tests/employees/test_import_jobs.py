@@ -113,7 +113,7 @@ def test_a_job_in_a_thread_of_the_web_process(app, client, hr, upload, csv_file)
 def test_a_runner_killed_mid_import_leaves_nothing_and_the_next_one_imports_once(
     app, client, hr, upload, csv_file, database_url, tmp_path, queued
 ):
-    rows = 3000
+    rows = 15_000  # the import takes seconds: the kill lands inside it
     html = upload(csv_file(_rows(rows))).get_data(as_text=True)
     client.post("/hr/employees/import/confirm", data=_confirm_data(html))
     db.session.commit()
@@ -229,3 +229,44 @@ def test_a_claim_on_this_host_holds_while_its_process_lives(app, hr):
     job.claimed_until = utcnow() - timedelta(hours=1)  # a long SQLite job cannot renew it
     db.session.commit()
     assert runner.claim() is None  # this process is alive: not taken over
+
+
+_ELSEWHERE: dict = {}
+
+
+@runner.register("test_progress_elsewhere")
+def _progress_seen_from_another_host(job: Job, progress: runner.Progress) -> dict:
+    """Reports progress, then has HR look at the job's page on another app host."""
+    progress(4, 10)
+    _ELSEWHERE["page"] = _ELSEWHERE["client"].get(f"/hr/jobs/{job.id}").get_data(as_text=True)
+    return {}
+
+
+def test_a_running_jobs_progress_shows_on_every_app_host(app, make_app, client, hr, tmp_path):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite sites are one host: progress stays in instance/jobs/ there")
+    app.instance_path = str(tmp_path / "host-a")
+    other = make_app()
+    other.instance_path = str(tmp_path / "host-b")
+    _ELSEWHERE["client"] = other.test_client()
+    _ELSEWHERE["client"].set_cookie("training_session", client.get_cookie("training_session").value)
+    job = runner.enqueue("test_progress_elsewhere", title="进度", params={}, actor=hr)
+    db.session.commit()
+    assert runner.run_pending() == [(job.id, JobState.DONE)]
+    assert "正在处理:4 / 10" in _ELSEWHERE.pop("page")
+    # The progress went to the job's row, not to a file of the host that ran it.
+    assert not (tmp_path / "host-a" / "jobs").exists()
+
+
+def test_progress_on_sqlite_is_read_from_the_runners_file(app, hr, tmp_path):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("on PostgreSQL progress is read from the job's row")
+    app.instance_path = str(tmp_path)
+    job = runner.enqueue("employee_import", title="导入员工:x.csv", params={}, actor=hr)
+    db.session.commit()
+    assert runner.claim() == job.id
+    db.session.rollback()
+    job = db.session.get(Job, job.id)
+    runner.Progress(job.id)(7, 9)
+    assert (tmp_path / "jobs" / f"{job.id}.json").exists()
+    assert runner.progress_of(job) == (7, 9)

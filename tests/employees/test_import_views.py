@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
-import json
-import os
 import re
-import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.employees.conftest import confirm_data as _confirm_data
 from tests.employees.conftest import count_rows as _count
@@ -18,7 +16,9 @@ from training.assignments.models import Assignment
 from training.audit.models import AuditEvent
 from training.auth.models import PasswordLink, Role, User
 from training.course.models import Certificate, QuizAttempt, ReadEvent
+from training.employees.models import StagedUpload
 from training.extensions import db
+from training.jobs.models import Job
 
 ROWS = [
     ["E3001", "赵一", "销售部", "2024-03-01", "zhao@example.com", "销售", "员工"],
@@ -42,9 +42,13 @@ def test_preview_shows_counts_and_writes_nothing(client, hr, upload, csv_file, i
     assert _count(User) == 1
     assert _count(AuditEvent) == 0
     assert _count(Assignment) == 0
-    stored = sorted(path.name for path in imports_dir.iterdir())
-    assert len(stored) == 2  # the bytes and their sha256/metadata
-    assert _confirm_data(html)["upload_id"] in stored
+    # Kept in the database (any app host can confirm it), not in the instance folder.
+    stored = db.session.scalars(select(StagedUpload)).all()
+    assert [row.id for row in stored] == [_confirm_data(html)["upload_id"]]
+    assert (stored[0].user_id, stored[0].filename) == (hr.id, "staff.csv")
+    assert stored[0].data == csv_file(ROWS)
+    assert stored[0].sha256 == hashlib.sha256(csv_file(ROWS)).hexdigest()
+    assert not imports_dir.exists()
 
 
 def test_preview_lists_every_problem_with_its_row_and_offers_no_confirm(
@@ -101,7 +105,7 @@ def test_oversized_upload_is_refused(make_app, create_user, tmp_path, csv_file):
             content_type="multipart/form-data",
         )
         assert "大小限制" in response.get_data(as_text=True)
-        assert not (tmp_path / "imports").exists() or not any((tmp_path / "imports").iterdir())
+        assert _count(StagedUpload) == 0
 
 
 def test_confirm_creates_accounts_with_course_and_links_shown_once(
@@ -148,7 +152,7 @@ def test_confirm_creates_accounts_with_course_and_links_shown_once(
     assert event.details["filename"] == "staff.csv"
     assert len(event.details["sha256"]) == 64
     assert _count(AuditEvent, AuditEvent.action == "user.create") == 3
-    assert list(imports_dir.iterdir()) == []  # the upload is deleted after commit
+    assert _count(StagedUpload) == 0  # the upload is deleted with the job's queueing
     # Confirming again finds no upload: nothing is imported twice.
     again = client.post("/hr/employees/import/confirm", data=_confirm_data(html))
     assert again.status_code == 302
@@ -272,10 +276,7 @@ def test_import_cannot_change_the_importers_own_role(client, hr, upload, csv_fil
 def test_expired_upload_cannot_be_confirmed(client, hr, upload, csv_file, imports_dir):
     html = upload(csv_file(ROWS)).get_data(as_text=True)
     data = _confirm_data(html)
-    meta_path = imports_dir / f"{data['upload_id']}.json"
-    meta = json.loads(meta_path.read_text("utf-8"))
-    meta["created"] -= 3601
-    meta_path.write_text(json.dumps(meta), "utf-8")
+    _age(data["upload_id"], timedelta(seconds=3601))
     response = client.post("/hr/employees/import/confirm", data=data)
     assert response.status_code == 302
     assert response.headers["Location"] == "/hr/employees/import"
@@ -283,12 +284,11 @@ def test_expired_upload_cannot_be_confirmed(client, hr, upload, csv_file, import
 
 
 def test_old_uploads_are_pruned(client, hr, upload, csv_file, imports_dir):
-    upload(csv_file(ROWS))
-    old = time.time() - 7200
-    for path in imports_dir.iterdir():
-        os.utime(path, (old, old))
-    upload(csv_file(ROWS))
-    assert len(list(imports_dir.iterdir())) == 2
+    old = _confirm_data(upload(csv_file(ROWS)).get_data(as_text=True))["upload_id"]
+    recent = _confirm_data(upload(csv_file(ROWS)).get_data(as_text=True))["upload_id"]
+    _age(old, timedelta(hours=2))
+    newest = _confirm_data(upload(csv_file(ROWS)).get_data(as_text=True))["upload_id"]
+    assert set(db.session.scalars(select(StagedUpload.id))) == {recent, newest}
 
 
 def test_another_hr_user_cannot_confirm_my_upload(
@@ -302,7 +302,13 @@ def test_another_hr_user_cannot_confirm_my_upload(
     )
     response = client.post("/hr/employees/import/confirm", data=_confirm_data(html))
     assert response.status_code == 302
+    assert response.headers["Location"] == "/hr/employees/import"
     assert _count(User) == 2
+    assert _count(Job) == 0
+    # Nor see its preview.
+    preview = client.get(f"/hr/employees/import/{_confirm_data(html)['upload_id']}/preview")
+    assert preview.headers["Location"] == "/hr/employees/import"
+    assert _count(StagedUpload) == 1  # still there for its owner
 
 
 @pytest.mark.parametrize("upload_id", ["../../secret_key", "x", "a" * 65, ""])
@@ -317,7 +323,44 @@ def test_tampered_upload_id_is_refused(client, hr, imports_dir, upload_id):
 def test_tampered_stored_bytes_are_refused(client, hr, upload, csv_file, imports_dir):
     html = upload(csv_file(ROWS)).get_data(as_text=True)
     data = _confirm_data(html)
-    (imports_dir / data["upload_id"]).write_bytes(csv_file(ROWS[:1]))
+    # Someone with access to the database swaps the bytes but cannot match the sha256.
+    db.session.execute(
+        update(StagedUpload)
+        .where(StagedUpload.id == data["upload_id"])
+        .values(data=csv_file(ROWS[:1]))
+    )
+    db.session.commit()
     response = client.post("/hr/employees/import/confirm", data=data)
     assert response.status_code == 302
+    assert response.headers["Location"] == "/hr/employees/import"
     assert _count(User) == 1
+    assert _count(Job) == 0
+
+
+def test_a_preview_on_one_app_host_is_confirmed_on_another(
+    app, make_app, client, hr, upload, csv_file, imports_dir, tmp_path
+):
+    # Two hosts behind a load balancer: own instance folders, one database, one secret key.
+    html = upload(csv_file(ROWS)).get_data(as_text=True)
+    db.session.commit()  # the test shares the request's session: end its transaction
+    other = make_app()
+    other.instance_path = str(tmp_path / "other-host")
+    assert other.instance_path != app.instance_path
+    other_client = other.test_client()
+    cookie = client.get_cookie("training_session")  # the browser sends it to either host
+    other_client.set_cookie("training_session", cookie.value)
+    response = other_client.post("/hr/employees/import/confirm", data=_confirm_data(html))
+    assert response.status_code == 302
+    assert re.fullmatch(r"/hr/jobs/\d+", response.headers["Location"])
+    db.session.rollback()
+    assert _count(User) == 4
+    assert _count(StagedUpload) == 0
+    assert not imports_dir.exists()
+    assert not (tmp_path / "other-host" / "imports").exists()
+
+
+def _age(upload_id: str, by: timedelta) -> None:
+    """Make a stored upload older by ``by``."""
+    row = db.session.get(StagedUpload, upload_id)
+    row.created_at -= by
+    db.session.commit()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, cast
 
 from flask import has_request_context
 from flask_login import current_user
+from sqlalchemy import Table, insert
 
 from training.audit.models import AuditEvent
 from training.auth.models import User
@@ -83,7 +84,7 @@ def record(
     event = AuditEvent(
         at=utcnow(),
         actor_id=actor.id if actor else None,
-        channel=_CHANNEL.get() or ("web" if has_request_context() else "cli"),
+        channel=_channel(),
         action=action,
         target_user_id=target.id if target is not None else None,
         summary=summary,
@@ -91,3 +92,42 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def _channel() -> str:
+    return _CHANNEL.get() or ("web" if has_request_context() else "cli")
+
+
+BATCH = 5000  # rows per INSERT statement of ``record_many``
+
+
+def record_many(
+    action: str,
+    events: Iterable[tuple[int | None, str, dict[str, Any]]],
+    *,
+    actor: User | None = None,
+) -> int:
+    """Add many events of one action at once — (target user id, summary, details) each — with
+    multi-row INSERTs in the caller's transaction (an import of thousands of employees);
+    return how many. The same rows as ``record`` writes, without an ORM object each."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user._get_current_object()
+    at, actor_id, channel = utcnow(), actor.id if actor else None, _channel()
+    rows = [
+        {
+            "at": at,
+            "actor_id": actor_id,
+            "channel": channel,
+            "action": action,
+            "target_user_id": target,
+            "summary": summary,
+            "details": details,
+        }
+        for target, summary, details in events
+    ]
+    statement = insert(cast(Table, AuditEvent.__table__))  # Core: no ORM object per row
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(statement, rows[start : start + BATCH])
+    return len(rows)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, cast
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Table, func, insert, select, update
 
 from training.auth.models import PasswordLink, User
 from training.db import utcnow
@@ -88,6 +89,36 @@ def issue_link(
         )
     )
     return token
+
+
+BATCH = 5000  # rows per INSERT of ``issue_setup_links``
+
+
+def issue_setup_links(user_ids: Iterable[int], actor: User | None = None) -> dict[int, str]:
+    """Store a setup link for each of these accounts at once and return {user id: token}.
+
+    For accounts that have no links yet (created in this transaction, or never handed one):
+    nothing is revoked. As ``issue_link``: each token is 256 random bits, only its sha256 is
+    stored (a random token needs no slow hash), the caller audits and commits.
+    """
+    now = utcnow()
+    expires = now + timedelta(hours=current_app.config["PASSWORD_LINK_HOURS"])
+    tokens = {user_id: secrets.token_urlsafe(32) for user_id in user_ids}
+    rows = [
+        {
+            "token_hash": token_hash(token),
+            "user_id": user_id,
+            "purpose": "setup",
+            "created_by_id": actor.id if actor else None,
+            "created_at": now,
+            "expires_at": expires,
+        }
+        for user_id, token in tokens.items()
+    ]
+    statement = insert(cast(Table, PasswordLink.__table__))
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(statement, rows[start : start + BATCH])
+    return tokens
 
 
 def usable_link(token: str) -> PasswordLink | None:

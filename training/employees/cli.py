@@ -129,7 +129,9 @@ def import_command(file: Path, dry_run: bool) -> None:
     max_bytes = current_app.config["IMPORT_MAX_BYTES"]
     with file.open("rb") as handle:
         data = handle.read(max_bytes + 1)
-    table = importer.parse_file(data, file.name, max_bytes=max_bytes)
+    table = importer.parse_file(
+        data, file.name, max_bytes=max_bytes, max_rows=current_app.config["IMPORT_MAX_ROWS"]
+    )
     problems = table.problems
     if not problems:
         existing = services.existing_users()
@@ -166,8 +168,8 @@ def import_command(file: Path, dry_run: bool) -> None:
     if result.created:
         click.echo("Set-password links for the new accounts (shown once):")
         for account in result.created:
-            user = account.user
-            click.echo(f"{user.employee_no}\t{user.name}\t{links.link_url(account.link_token)}")
+            url = links.link_url(account.token) if account.token else ""
+            click.echo(f"{account.employee_no}\t{account.name}\t{url}")
 
 
 def register(app: Flask) -> None:

@@ -14,7 +14,6 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, Va
 
 from training.auth.models import Role, User
 from training.employees import importer
-from training.employees.importer import MAX_IMPORT_ROWS
 from training.extensions import db
 from training.forms import choices
 
@@ -157,8 +156,6 @@ class ImportUploadForm(FlaskForm):
             "CSV(UTF-8 或 Excel 默认的 GBK 编码)或 Excel .xlsx 文件,第一行为表头:"
             "工号、姓名、部门、入职日期,可选 邮箱、岗位、角色(员工/部门负责人/人事)、"
             "负责部门(部门负责人所管的部门,多个用顿号分隔)。填了邮箱的新员工会收到设置密码的邀请邮件。"
-            "每个文件最多 %(rows)s 行。",
-            rows=MAX_IMPORT_ROWS,
         ),
         render_kw={"accept": ".csv,.xlsx,text/csv"},
     )

@@ -1,19 +1,30 @@
-"""Uploaded employee lists kept between preview and confirmation (instance/imports/)."""
+"""Uploads kept between preview and confirmation: a row of ``staged_uploads`` each.
+
+In the database, not on one host's disk, so that with several app hosts behind a load
+balancer the confirmation can reach another host than the preview did. An upload is only
+handed back to the user who made it, within an hour, and only if its bytes still have the
+sha256 taken when it was stored. The caller commits (``store`` before the preview is shown,
+``delete`` with the work the confirmation does, so the two commit together).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 import secrets
-import time
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from flask import current_app
+from sqlalchemy import CursorResult, select
+from sqlalchemy import delete as sql_delete
 
-MAX_AGE_SECONDS = 3600
+from training.db import utcnow
+from training.employees.models import StagedUpload
+from training.extensions import db
+
+MAX_AGE = timedelta(hours=1)
+MAX_AGE_SECONDS = int(MAX_AGE.total_seconds())
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
@@ -26,67 +37,66 @@ class StoredUpload:
     sha256: str
     filename: str
     user_id: int
-    created: float
-
-
-def _folder() -> Path:
-    return Path(current_app.instance_path) / "imports"
+    created: float  # seconds since the epoch
 
 
 def store(data: bytes, filename: str, user_id: int) -> StoredUpload:
-    """Keep an upload for confirmation; old ones are removed on the way."""
-    folder = _folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    """Keep an upload for confirmation (flush; the caller commits); old ones are pruned."""
     prune()
-    upload_id = secrets.token_urlsafe(24)
-    sha256 = hashlib.sha256(data).hexdigest()
-    created = time.time()
-    meta = {"sha256": sha256, "filename": filename, "user_id": user_id, "created": created}
-    _write(folder / upload_id, data)
-    _write(folder / f"{upload_id}.json", json.dumps(meta).encode("utf-8"))
-    return StoredUpload(upload_id, data, sha256, filename, user_id, created)
-
-
-def _write(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    now = utcnow()
+    row = StagedUpload(
+        id=secrets.token_urlsafe(24),
+        user_id=user_id,
+        filename=filename[:255],
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        created_at=now,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return StoredUpload(row.id, data, row.sha256, row.filename, user_id, now.timestamp())
 
 
 def load(upload_id: str, user_id: int) -> StoredUpload | None:
     """Return an upload of this user that is under an hour old and unaltered, else None."""
     if not _ID_RE.fullmatch(upload_id or ""):
         return None
-    folder = _folder()
-    try:
-        meta = json.loads((folder / f"{upload_id}.json").read_text("utf-8"))
-        data = (folder / upload_id).read_bytes()
-    except (OSError, ValueError):
+    row = db.session.execute(
+        select(
+            StagedUpload.user_id,
+            StagedUpload.filename,
+            StagedUpload.data,
+            StagedUpload.sha256,
+            StagedUpload.created_at,
+        ).where(StagedUpload.id == upload_id)
+    ).first()
+    if row is None or row.user_id != user_id or _expired(row.created_at):
         return None
-    if meta.get("user_id") != user_id or time.time() - meta["created"] > MAX_AGE_SECONDS:
+    data = bytes(row.data)
+    if not secrets.compare_digest(hashlib.sha256(data).hexdigest(), row.sha256):
         return None
-    if hashlib.sha256(data).hexdigest() != meta["sha256"]:
-        return None
-    return StoredUpload(upload_id, data, meta["sha256"], meta["filename"], user_id, meta["created"])
+    return StoredUpload(
+        upload_id, data, row.sha256, row.filename, user_id, row.created_at.timestamp()
+    )
+
+
+def _expired(created: datetime, now: datetime | None = None) -> bool:
+    return (now or utcnow()) - created > MAX_AGE
 
 
 def delete(upload_id: str) -> None:
-    """Remove an upload (after it was committed)."""
+    """Remove an upload (in the transaction that acted on it; the caller commits)."""
     if not _ID_RE.fullmatch(upload_id or ""):
         return
-    for path in (_folder() / upload_id, _folder() / f"{upload_id}.json"):
-        path.unlink(missing_ok=True)
+    db.session.execute(sql_delete(StagedUpload).where(StagedUpload.id == upload_id))
 
 
-def prune(now: float | None = None) -> None:
-    """Remove uploads older than an hour."""
-    folder = _folder()
-    if not folder.is_dir():
-        return
-    cutoff = (now or time.time()) - MAX_AGE_SECONDS
-    for path in folder.iterdir():
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-        except OSError:
-            continue  # another worker removed it first
+def prune(now: datetime | None = None) -> int:
+    """Remove uploads older than an hour; return how many (the caller commits)."""
+    cutoff = (now or utcnow()) - MAX_AGE
+    # A DELETE's result is a CursorResult, which has the row count.
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(sql_delete(StagedUpload).where(StagedUpload.created_at < cutoff)),
+    )
+    return result.rowcount

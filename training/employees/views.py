@@ -26,7 +26,7 @@ from training.audit import services as audit
 from training.auth import links
 from training.auth.decorators import hr_required
 from training.auth.models import Role, User
-from training.db import company_today
+from training.db import company_today, reads_first
 from training.employees import forms, importer, provisioning, services, uploads
 from training.employees import jobs as import_jobs
 from training.extensions import db
@@ -276,6 +276,11 @@ def assign_department():
 
 # Import: upload → preview (nothing written) → confirm (all or nothing).
 
+# The preview lists this many new and changed employees each, and this many problems: a
+# 100,000-row file gets its counts and every problem's count, not a page of 100,000 rows.
+PREVIEW_ROWS = 200
+PREVIEW_PROBLEMS = 500
+
 
 def _check_upload(upload: uploads.StoredUpload):
     """Parse and validate a stored upload against the current database."""
@@ -325,6 +330,8 @@ def _preview(
         due_dates=due_dates,
         late=sum(1 for due in due_dates.values() if due < today),
         today=today,
+        shown_rows=PREVIEW_ROWS,
+        shown_problems=PREVIEW_PROBLEMS,
     ), status
 
 
@@ -356,7 +363,9 @@ def import_upload():
             form.file.errors.append(_("文件是空的。"))
         else:
             upload = uploads.store(data, filename, current_user.id)
-            return _preview(upload)
+            db.session.commit()  # kept before the preview: any app host can confirm it
+            with reads_first():  # parsing and checking: no SQLite write lock held meanwhile
+                return _preview(upload)
     return render_template("employees/import_upload.html", form=form)
 
 
@@ -367,30 +376,35 @@ def import_confirm():
     form = forms.ImportConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    # DataRequired: the id is text once the form validates.
-    upload = uploads.load(cast(str, form.upload_id.data), current_user.id)
-    if upload is None:
-        flash(_("预览已过期(超过一小时)或已导入,请重新上传文件。"), "error")
-        return redirect(url_for("employees.import_upload"))
-    _table, problems, import_plan = _check_upload(upload)
-    policy = _policy(form.policy.data)
-    if import_plan is None:
-        flash(_("预览之后数据发生了变化,文件中有问题,未导入任何数据。"), "error")
-        return _preview(upload, status=409, policy=policy)
-    if import_plan.fingerprint() != form.fingerprint.data:
-        flash(_("预览之后数据发生了变化,请核对新的预览后再次确认。"), "warning")
-        return _preview(upload, status=409, changed=True, policy=policy)
+    # Parsing and checking a large file again takes seconds: on SQLite, without holding the
+    # write lock (other employees' writes go on); the job checks it once more anyway.
+    with reads_first():
+        # DataRequired: the id is text once the form validates.
+        upload = uploads.load(cast(str, form.upload_id.data), current_user.id)
+        if upload is None:
+            flash(_("预览已过期(超过一小时)或已导入,请重新上传文件。"), "error")
+            return redirect(url_for("employees.import_upload"))
+        _table, problems, import_plan = _check_upload(upload)
+        policy = _policy(form.policy.data)
+        if import_plan is None:
+            flash(_("预览之后数据发生了变化,文件中有问题,未导入任何数据。"), "error")
+            return _preview(upload, status=409, policy=policy)
+        fingerprint = import_plan.fingerprint()
+        if fingerprint != form.fingerprint.data:
+            flash(_("预览之后数据发生了变化,请核对新的预览后再次确认。"), "warning")
+            return _preview(upload, status=409, changed=True, policy=policy)
+    # Two confirms at once queue one job: its key is the upload's.
     job = import_jobs.enqueue_import(
         upload.data,
         upload_id=upload.upload_id,
         filename=upload.filename,
         sha256=upload.sha256,
-        fingerprint=import_plan.fingerprint(),
+        fingerprint=fingerprint,
         policy=policy,
         actor=current_user,
     )
+    uploads.delete(upload.upload_id)  # in the job's transaction: a second confirm finds none
     db.session.commit()
-    uploads.delete(upload.upload_id)
     # The import runs outside this request (or, with JOBS_RUN = "inline", right here).
     runner.start(current_app._get_current_object())  # type: ignore[attr-defined]
     return redirect(url_for("jobs.show", job_id=job.id))
@@ -414,7 +428,7 @@ def import_job_links(job_id: int):
         return redirect(url_for("jobs.show", job_id=job.id))
     issued = import_jobs.issue_links(job, actor=_actor())
     db.session.commit()
-    accounts = [(user.employee_no, user.name, links.link_url(token)) for user, token in issued]
+    accounts = [(no, name, links.link_url(token)) for no, name, token in issued]
     return render_template(
         "employees/import_done.html",
         result=job.result,

@@ -13,8 +13,10 @@ has run out or, on the same host, as soon as the claiming process is gone, and r
 from the start. No partial work, no work done twice.
 
 Progress is reported while the job's transaction is open, so it cannot be written in that
-transaction: it goes to a small file in ``instance/jobs/`` (and on PostgreSQL also to the
-job's row, on a separate connection, which renews the lease).
+transaction. On PostgreSQL it goes to the job's row on a separate connection (which also
+renews the lease), so the progress page on any app host reads it there. SQLite cannot take
+a second writer while the job holds the write lock, and a SQLite site is one host by nature:
+there it goes to a small file in ``instance/jobs/``.
 """
 
 from __future__ import annotations
@@ -338,12 +340,13 @@ class Progress:
             self._write()
 
     def _write(self) -> None:
-        path = _progress_path(self.job_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"done": self.done, "total": self.total}), "utf-8")
-        os.replace(temporary, path)
-        if db.engine.dialect.name == "postgresql":
+        if db.engine.dialect.name != "postgresql":
+            path = _progress_path(self.job_id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text(json.dumps({"done": self.done, "total": self.total}), "utf-8")
+            os.replace(temporary, path)
+        else:
             with db.engine.connect() as conn:  # not the job's transaction: others see it now
                 conn.execute(
                     update(Job)
@@ -357,13 +360,15 @@ class Progress:
                 conn.commit()
 
     def clear(self) -> None:
-        _progress_path(self.job_id).unlink(missing_ok=True)
+        if db.engine.dialect.name != "postgresql":
+            _progress_path(self.job_id).unlink(missing_ok=True)
 
 
 def progress_of(job: Job) -> tuple[int, int]:
-    """Return (done, total) for a job: its row, or the runner's latest report while it runs."""
+    """Return (done, total) for a job: its row (on PostgreSQL, where the runner reports to
+    the row, whichever host runs it), or on SQLite the runner's latest report while it runs."""
     done, total = job.progress_done, job.progress_total
-    if job.state == JobState.RUNNING:
+    if job.state == JobState.RUNNING and db.engine.dialect.name != "postgresql":
         try:
             reported = json.loads(_progress_path(job.id).read_text("utf-8"))
             done, total = max(done, int(reported["done"])), max(total, int(reported["total"]))

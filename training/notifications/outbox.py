@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from training.audit.services import record
 from training.auth import links
@@ -89,6 +90,75 @@ def enqueue(
         )
     )
     return notification_id
+
+
+BATCH = 2000  # notifications per INSERT of ``enqueue_many`` (their bodies are a few kB each)
+LOOKUP = 5000  # keys per IN (…) list, well inside SQLite's and PostgreSQL's bind limits
+
+
+def enqueue_many(messages: list[dict[str, Any]]) -> dict[str, int]:
+    """Queue many notifications at once, each unless one with its key exists; return
+    {key: id} of those queued now.
+
+    Each message has the keyword arguments of ``enqueue`` (``kind`` and ``channel`` as
+    enums, no ``due_at``: due now). Batched INSERTs in the caller's transaction (flush
+    only), for an import that invites thousands of new employees: the keys already taken
+    are looked up first, the rest inserted (``ON CONFLICT DO NOTHING`` still), then their
+    ids read back by key. No RETURNING: a multi-row INSERT … RETURNING of thousands of mail
+    bodies costs the driver more than the INSERT (psycopg rewrites its every placeholder).
+    """
+    table = cast(Table, Notification.__table__)
+    keys = [message["key"] for message in messages]
+    taken: set[str] = set()
+    for start in range(0, len(keys), LOOKUP):
+        taken.update(
+            db.session.scalars(
+                select(table.c.key).where(table.c.key.in_(keys[start : start + LOOKUP]))
+            )
+        )
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table).on_conflict_do_nothing()
+    now = utcnow()
+    fresh = [message for message in messages if message["key"] not in taken]
+    for start in range(0, len(fresh), BATCH):
+        rows = [
+            {
+                "key": message["key"],
+                "kind": message["kind"].value,
+                "channel": message["channel"].value,
+                "user_id": message.get("user_id"),
+                "address": message["address"],
+                "subject": message["subject"],
+                "body_text": message["body_text"],
+                "body_html": message.get("body_html", ""),
+                "payload": message.get("payload") or {},
+                "created_at": now,
+            }
+            for message in fresh[start : start + BATCH]
+        ]
+        db.session.execute(statement, rows)
+    queued: dict[str, int] = {}
+    fresh_keys = [message["key"] for message in fresh]
+    for start in range(0, len(fresh_keys), LOOKUP):
+        chunk = fresh_keys[start : start + LOOKUP]
+        queued.update(
+            db.session.execute(
+                select(table.c.key, table.c.id).where(
+                    table.c.key.in_(chunk), table.c.created_at == now
+                )
+            )
+            .tuples()
+            .all()
+        )
+    entries = [
+        {"notification_id": notification_id, "due_at": now, "attempts": 0}
+        for notification_id in queued.values()
+    ]
+    queue = insert(cast(Table, QueueEntry.__table__))
+    for start in range(0, len(entries), BATCH):
+        db.session.execute(queue, entries[start : start + BATCH])
+    return queued
 
 
 def sender_name() -> str:

@@ -104,6 +104,7 @@ def upload():
                 form.file.errors.append(_("无法识别这份规范:%(error)s", error=str(error)))
             else:
                 stored = uploads.store(data, filename, current_user.id)
+                db.session.commit()
                 return redirect(
                     url_for(
                         "revisions.preview",
@@ -188,9 +189,11 @@ def publish(upload_id: str):
     try:
         if plan.effective_date > company_today():
             version = schedule.schedule_revision(plan, editorial=editorial, actor=actor)
+            uploads.delete(upload_id)  # with the work, so a second click finds nothing
             db.session.commit()
         else:
             report = publish_revision(plan, actor=actor, editorial=editorial)
+            uploads.delete(upload_id)
             db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -202,7 +205,6 @@ def publish(upload_id: str):
             flash(problem, "error")
         flash(_("发布被阻止:请先处理预览页列出的问题。"), "error")
         return redirect(back)
-    uploads.delete(upload_id)
     if plan.effective_date > company_today():
         flash(
             _(
