@@ -270,6 +270,7 @@ def test_password_login_can_be_off_for_learners_while_oidc_signs_them_in(
     user = create_user(employee_no="E2001")
     response = client.post("/login", data={"employee_no": "E2001", "password": "Correct-Horse-42"})
     assert response.status_code == 200  # refused: learners sign in with the company account
+    assert "员工请点击下方按钮，使用企业账号登录" in response.get_data(as_text=True)
     provider.set_accounts({"a": {"employee_no": "E2001"}})
     assert sign_in(client, provider, "a").headers["Location"] == "/"
     assert sessions(user.id) == ["oidc"]
