@@ -29,6 +29,7 @@ def openid_provider() -> Iterator[OpenIdProvider]:
 def provider(openid_provider) -> Iterator[OpenIdProvider]:
     yield openid_provider
     openid_provider.set_clock(0)
+    openid_provider.publish_foreign_key(False)
     openid_provider.set_accounts({})
 
 

@@ -10,7 +10,9 @@
 // ID token signed with a fresh RS256 key, userinfo) is oidc-provider's own.
 //
 // POST /__test/clock {"offset": seconds} moves this provider's clock (a provider whose clock
-// is behind issues ID tokens that are already expired by ours).
+// is behind issues ID tokens that are already expired by ours). POST /__test/jwks
+// {"foreign": true} publishes another public key under the signing key's kid, so the ID
+// tokens it signs no longer verify against the JWKS.
 
 let offset = 0;
 const realNow = Date.now.bind(Date);
@@ -25,6 +27,11 @@ const accounts = new Map();
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
+const { publicKey: foreignKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const foreignJwks = {
+  keys: [{ ...foreignKey.export({ format: 'jwk' }), kid: 'test-key-1', alg: 'RS256', use: 'sig' }],
+};
+let foreign = false;
 
 const provider = new Provider(issuer, {
   clients: [
@@ -73,6 +80,15 @@ provider.use(async (ctx, next) => {
   if (ctx.method === 'POST' && ctx.path === '/__test/clock') {
     offset = Number((await body(ctx.req)).offset) || 0;
     ctx.status = 204;
+    return;
+  }
+  if (ctx.method === 'POST' && ctx.path === '/__test/jwks') {
+    foreign = Boolean((await body(ctx.req)).foreign);
+    ctx.status = 204;
+    return;
+  }
+  if (ctx.method === 'GET' && ctx.path === '/jwks' && foreign) {
+    ctx.body = foreignJwks;
     return;
   }
   if (ctx.method === 'GET' && ctx.path.startsWith('/interaction/')) {

@@ -92,6 +92,10 @@ class OpenIdProvider:
         """Move the provider's clock (negative: behind ours)."""
         self._post("/__test/clock", {"offset": offset_seconds})
 
+    def publish_foreign_key(self, foreign: bool = True) -> None:
+        """Serve a JWKS whose key (same kid) is not the one the ID tokens are signed with."""
+        self._post("/__test/jwks", {"foreign": foreign})
+
     def authorize(self, url: str, login_hint: str) -> str:
         """Be the person's browser at the provider: from the authorize URL our app sent it
         to, until the provider sends it back; return that callback URL (path and query)."""

@@ -109,6 +109,13 @@ def test_the_next_page_survives_the_round_trip(client, provider, create_user):
     assert response.headers["Location"] == "/practice/"
 
 
+def test_another_site_as_next_ends_on_the_landing_page(client, provider, create_user):
+    create_user(employee_no="E2009", role=Role.HR)
+    provider.set_accounts({"h": {"employee_no": "E2009"}})
+    response = sign_in(client, provider, "h", next="//evil.example/")
+    assert response.headers["Location"] == "/hr/"
+
+
 @pytest.mark.oidc(OIDC_CLAIM="email", OIDC_MATCH_FIELD="email")
 def test_the_account_may_be_matched_by_email(client, provider, create_user):
     user = create_user(employee_no="E2002", email="wang.wu@example.com")
@@ -145,6 +152,29 @@ def test_an_expired_id_token_is_refused(client, provider, create_user, caplog):
     assert sessions(user.id) == []
     (event,) = events(caplog, "login.failed")
     assert "exp" in event.detail or "expired" in event.detail.lower()
+
+
+def test_an_id_token_that_does_not_verify_against_the_jwks_is_refused(
+    client, provider, create_user, caplog
+):
+    user = create_user(employee_no="E2001")
+    provider.set_accounts({"a": {"employee_no": "E2001"}})
+    callback = provider.authorize(start(client), "a")
+    provider.publish_foreign_key()
+    with caplog.at_level(logging.INFO, logger="training"):
+        client.get(callback)
+    assert REFUSED_TOKEN in flashed(client)
+    assert "signature" in events(caplog, "login.failed")[0].detail
+    assert sessions(user.id) == []
+
+
+def test_a_discovery_document_for_another_issuer_is_refused(make_app, provider):
+    """Reached as localhost, the provider names itself 127.0.0.1: not the issuer we trust."""
+    issuer = provider.issuer.replace("127.0.0.1", "localhost")
+    app = make_app(**provider.settings(OIDC_ISSUER=issuer))
+    client = app.test_client()
+    assert client.get("/login/sso/oidc").headers["Location"] == "/login"
+    assert REFUSED_TOKEN in flashed(client)
 
 
 @pytest.mark.oidc(OIDC_CLOCK_SKEW=7200)

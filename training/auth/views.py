@@ -201,13 +201,14 @@ def sso_start(provider: str):
     redirect_uri = url_for("auth.sso_callback", provider=provider, _external=True)
     next_url = request.args.get("next", "")
     try:
-        url = oauth.begin(chosen, session, redirect_uri, safe_next(next_url) if next_url else "")
+        # Only a same-site path is kept; anything else ends on the person's landing page.
+        kept = next_url if next_url and safe_next(next_url) == next_url else ""
+        url = oauth.begin(chosen, session, redirect_uri, kept)
     except oauth.ProviderError as error:
-        log_detail = str(error)
         refusal = (
             signin.Refusal.PROVIDER_UNAVAILABLE if error.unavailable else signin.Refusal.PROVIDER
         )
-        return _sso_refused(refusal, provider, client_address(), log_detail)
+        return _sso_refused(refusal, provider, client_address(), str(error))
     return redirect(url)
 
 
