@@ -29,6 +29,7 @@ $(VENV)/.installed-dev: pyproject.toml requirements/dev.txt | $(BIN)/python
 setup: $(VENV)/.installed
 
 setup-dev: $(VENV)/.installed-dev tests/scorm/node_modules/.installed tests/a11y/node_modules/.installed \
+	tests/oidc/node_modules/.installed \
 	.venv-ralph/.installed ldap-tools pgbouncer-tool
 
 # Test-only: Debian's OpenLDAP server and tools, which tests/auth/slapd.py starts for the
@@ -63,6 +64,11 @@ pgbouncer-tool:
 # Test-only JavaScript: a real SCORM 1.2 runtime and the SCORM 1.2 schemas, from npm.
 tests/scorm/node_modules/.installed: tests/scorm/package.json tests/scorm/package-lock.json
 	npm ci --prefix tests/scorm --no-audit --no-fund --ignore-scripts --silent
+	@touch $@
+
+# Test-only JavaScript: a real OpenID Provider (panva's oidc-provider), which tests/oidc starts.
+tests/oidc/node_modules/.installed: tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --ignore-scripts --silent
 	@touch $@
 
 # Test-only JavaScript: axe-core, the accessibility checker the browser tests inject in every page.

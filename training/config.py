@@ -143,6 +143,44 @@ class DefaultConfig:
     # is on); without a directory every role must be listed.
     PASSWORD_LOGIN_ROLES = ["learner", "manager", "hr"]
 
+    # Sign-in through an identity provider (training/auth/oauth.py); each is off while its
+    # first setting is empty. See the README's "Sign-in with an identity provider".
+    OIDC_ISSUER = ""  # e.g. https://login.example.com/realms/staff (discovery is read from it)
+    OIDC_CLIENT_ID = ""
+    OIDC_CLIENT_SECRET = ""
+    OIDC_SCOPES = "openid profile email"
+    OIDC_CLAIM = "employee_no"  # the claim whose value is matched to an account …
+    OIDC_MATCH_FIELD = "employee_no"  # … by its 工号 (employee_no) or its email
+    OIDC_NAME_CLAIM = "name"  # for just-in-time provisioning
+    OIDC_DEPARTMENT_CLAIM = "department"
+    OIDC_JIT_PROVISIONING = False  # create a learner account at a first sign-in (工号 match only)
+    OIDC_CLOCK_SKEW = 60  # seconds of leeway on the ID token's exp and iat
+    OIDC_TIMEOUT = 5  # seconds per request to the provider
+    # 企业微信 web login: the member's UserId matched to the 工号 by default.
+    WECOM_CORP_ID = ""
+    WECOM_AGENT_ID = ""
+    WECOM_SECRET = ""
+    WECOM_CLAIM = "userid"
+    WECOM_MATCH_FIELD = "employee_no"
+    WECOM_AUTHORIZE_URL = "https://open.weixin.qq.com/connect/oauth2/authorize"
+    WECOM_API_BASE = "https://qyapi.weixin.qq.com"
+    WECOM_TIMEOUT = 5
+    # 钉钉 web login: contact/users/me has no 工号; the email is matched by default.
+    DINGTALK_CLIENT_ID = ""  # the app's AppKey (Client ID)
+    DINGTALK_CLIENT_SECRET = ""
+    DINGTALK_CLAIM = "email"
+    DINGTALK_MATCH_FIELD = "email"
+    DINGTALK_AUTHORIZE_URL = "https://login.dingtalk.com/oauth2/auth"
+    DINGTALK_API_BASE = "https://api.dingtalk.com"
+    DINGTALK_TIMEOUT = 5
+    # 飞书 web login: user_info's employee_no matched to the 工号 by default.
+    FEISHU_APP_ID = ""
+    FEISHU_APP_SECRET = ""
+    FEISHU_CLAIM = "employee_no"
+    FEISHU_MATCH_FIELD = "employee_no"
+    FEISHU_API_BASE = "https://open.feishu.cn"
+    FEISHU_TIMEOUT = 5
+
 
 def database_url(instance_path: str) -> str:
     """Return DATABASE_URL, or the SQLite file in the instance folder."""
@@ -358,6 +396,40 @@ def _roles(value: Any) -> list[str]:
     return [role for role in ROLES if role in value]
 
 
+# The account columns a provider's claim may be matched to (training/auth/signin.py).
+MATCH_FIELDS = ("employee_no", "email")
+
+
+def _optional_issuer(value: Any) -> str:
+    """An OpenID Connect issuer: https (http only on this machine, for a test provider)."""
+    if value in ("", None):
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("an https:// issuer address, or empty (off)")
+    parts = urlsplit(value)
+    host = (parts.hostname or "").lower()
+    local = host in LOOPBACK_HOSTS or host.startswith("127.")
+    if parts.scheme != "https" and not (parts.scheme == "http" and local):
+        raise ValueError("an https:// issuer address (http:// only for localhost), or empty")
+    if not host or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError("an https:// issuer address without query, fragment or credentials")
+    return value.rstrip("/")
+
+
+def _scopes(value: Any) -> str:
+    text = _text(value).strip()
+    if "openid" not in text.split():
+        raise ValueError('scopes separated by spaces, openid among them, e.g. "openid profile"')
+    return " ".join(text.split())
+
+
+def _claim(value: Any) -> str:
+    text = _text(value).strip()
+    if text and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.:-]*", text):
+        raise ValueError("a claim name such as employee_no or email, or empty")
+    return text
+
+
 def _log_level(value: Any) -> str:
     level = str(value).upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -440,6 +512,38 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "LDAP_DEPARTMENT_ATTRIBUTE": _ldap_attribute,
     "LDAP_EMAIL_ATTRIBUTE": _ldap_attribute,
     "PASSWORD_LOGIN_ROLES": _roles,
+    "OIDC_ISSUER": _optional_issuer,
+    "OIDC_CLIENT_ID": _text,
+    "OIDC_CLIENT_SECRET": _text,
+    "OIDC_SCOPES": _scopes,
+    "OIDC_CLAIM": _claim,
+    "OIDC_MATCH_FIELD": _choice(*MATCH_FIELDS),
+    "OIDC_NAME_CLAIM": _claim,
+    "OIDC_DEPARTMENT_CLAIM": _claim,
+    "OIDC_JIT_PROVISIONING": _boolean,
+    "OIDC_CLOCK_SKEW": _int(0),
+    "OIDC_TIMEOUT": _int(1),
+    "WECOM_CORP_ID": _text,
+    "WECOM_AGENT_ID": _text,
+    "WECOM_SECRET": _text,
+    "WECOM_CLAIM": _claim,
+    "WECOM_MATCH_FIELD": _choice(*MATCH_FIELDS),
+    "WECOM_AUTHORIZE_URL": _url,
+    "WECOM_API_BASE": _url,
+    "WECOM_TIMEOUT": _int(1),
+    "DINGTALK_CLIENT_ID": _text,
+    "DINGTALK_CLIENT_SECRET": _text,
+    "DINGTALK_CLAIM": _claim,
+    "DINGTALK_MATCH_FIELD": _choice(*MATCH_FIELDS),
+    "DINGTALK_AUTHORIZE_URL": _url,
+    "DINGTALK_API_BASE": _url,
+    "DINGTALK_TIMEOUT": _int(1),
+    "FEISHU_APP_ID": _text,
+    "FEISHU_APP_SECRET": _text,
+    "FEISHU_CLAIM": _claim,
+    "FEISHU_MATCH_FIELD": _choice(*MATCH_FIELDS),
+    "FEISHU_API_BASE": _url,
+    "FEISHU_TIMEOUT": _int(1),
 }
 
 
@@ -471,15 +575,42 @@ def validate_settings(config: dict[str, Any]) -> None:
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
+PROVIDER_SWITCHES = ("OIDC_ISSUER", "WECOM_CORP_ID", "DINGTALK_CLIENT_ID", "FEISHU_APP_ID")
+# What each provider needs besides its switch.
+PROVIDER_NEEDS = {
+    "OIDC_ISSUER": ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_CLAIM"),
+    "WECOM_CORP_ID": ("WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_CLAIM"),
+    "DINGTALK_CLIENT_ID": ("DINGTALK_CLIENT_SECRET", "DINGTALK_CLAIM"),
+    "FEISHU_APP_ID": ("FEISHU_APP_SECRET", "FEISHU_CLAIM"),
+}
+
+
+def _check_providers(config: dict[str, Any]) -> None:
+    for switch, needs in PROVIDER_NEEDS.items():
+        if not config.get(switch):
+            continue
+        missing = [f"TRAINING_{name}" for name in needs if not config.get(name)]
+        if missing:
+            raise SettingsError(f"TRAINING_{switch} is set, but {', '.join(missing)} is empty")
+    if config.get("OIDC_JIT_PROVISIONING") and config.get("OIDC_MATCH_FIELD") != "employee_no":
+        raise SettingsError(
+            "TRAINING_OIDC_JIT_PROVISIONING creates accounts by 工号: it needs "
+            "TRAINING_OIDC_MATCH_FIELD=employee_no"
+        )
+
+
 def _check_sign_in(config: dict[str, Any]) -> None:
     """The directory settings that only make sense together, and someone able to sign in."""
+    _check_providers(config)
     url = config.get("LDAP_URL", "")
     if not url:
         unable = [role for role in ROLES if role not in config.get("PASSWORD_LOGIN_ROLES", ROLES)]
-        if unable:
+        providers = [name for name in PROVIDER_SWITCHES if config.get(name)]
+        if unable and not providers:
             raise SettingsError(
                 f"TRAINING_PASSWORD_LOGIN_ROLES leaves out {', '.join(unable)}, but without "
-                "TRAINING_LDAP_URL password is the only way to sign in: they could not"
+                "TRAINING_LDAP_URL or an identity provider (TRAINING_OIDC_ISSUER …) password "
+                "is the only way to sign in: they could not"
             )
         return
     if not config.get("LDAP_BASE_DN"):

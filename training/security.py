@@ -17,7 +17,9 @@ CSP = (
 
 # Endpoints reachable without logging in.
 API_PREFIX = "api."
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.set_password", "static"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "auth.set_password", "auth.sso_start", "auth.sso_callback", "static"}
+)
 # Endpoints a user who must replace a one-time password may still use.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
 

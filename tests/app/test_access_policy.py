@@ -31,6 +31,9 @@ POLICY = {
     "static": PUBLIC,
     "auth.login": PUBLIC,
     "auth.set_password": PUBLIC,
+    # Sign-in through an identity provider (tests/oidc: a session it creates passes this table).
+    "auth.sso_start": PUBLIC,
+    "auth.sso_callback": PUBLIC,
     "auth.logout": USER,
     "auth.change_password": USER,
     "lessons.home": USER,
@@ -188,6 +191,7 @@ def world(app, lessons, create_user):
             "refresher_id": refresher.id,
             "job_id": job.id,
             "department": "测试部",
+            "provider": "oidc",
         },
     }
 

@@ -149,3 +149,47 @@ def test_the_settings_know_every_role():
     from training.config import ROLES
 
     assert tuple(role.value for role in Role) == ROLES
+
+
+OIDC = {
+    "OIDC_ISSUER": "https://sso.example.com/realms/staff",
+    "OIDC_CLIENT_ID": "training",
+    "OIDC_CLIENT_SECRET": "secret",
+}
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ({"OIDC_ISSUER": "http://sso.example.com"}, "TRAINING_OIDC_ISSUER (or OIDC_ISSUER"),
+        ({"OIDC_ISSUER": "https://sso.example.com/?realm=x"}, "without query"),
+        ({"OIDC_SCOPES": "profile email"}, "openid among them"),
+        ({"OIDC_CLAIM": "employee no"}, "a claim name"),
+        ({"OIDC_MATCH_FIELD": "name"}, "TRAINING_OIDC_MATCH_FIELD"),
+        ({"OIDC_CLIENT_SECRET": ""}, "TRAINING_OIDC_CLIENT_SECRET is empty"),
+        (
+            {"OIDC_JIT_PROVISIONING": True, "OIDC_CLAIM": "email", "OIDC_MATCH_FIELD": "email"},
+            "needs TRAINING_OIDC_MATCH_FIELD=employee_no",
+        ),
+        ({"OIDC_ISSUER": "", "WECOM_CORP_ID": "ww1"}, "TRAINING_WECOM_AGENT_ID"),
+        ({"OIDC_ISSUER": "", "FEISHU_APP_ID": "cli_1"}, "TRAINING_FEISHU_APP_SECRET is empty"),
+    ],
+)
+def test_bad_identity_provider_settings_stop_the_app(settings, says):
+    with pytest.raises(SettingsError) as info:
+        create_app(BASE | OIDC | settings)
+    assert says in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "name", "normalised"),
+    [
+        ({"OIDC_ISSUER": "https://sso.example.com/"}, "OIDC_ISSUER", "https://sso.example.com"),
+        ({"OIDC_ISSUER": "http://127.0.0.1:8080"}, "OIDC_ISSUER", "http://127.0.0.1:8080"),
+        ({"OIDC_SCOPES": " openid  profile "}, "OIDC_SCOPES", "openid profile"),
+        # With an identity provider on, password login may be left to HR without a directory.
+        ({"PASSWORD_LOGIN_ROLES": ["hr"]}, "PASSWORD_LOGIN_ROLES", ["hr"]),
+    ],
+)
+def test_good_identity_provider_settings_are_normalised(settings, name, normalised):
+    assert create_app(BASE | OIDC | settings).config[name] == normalised

@@ -157,6 +157,10 @@ class SignInMethod(enum.StrEnum):
 
     PASSWORD = "password"  # noqa: S105 - a password kept here (argon2id); not a secret
     LDAP = "ldap"  # a bind to the company directory
+    OIDC = "oidc"  # an OpenID Connect provider's ID token (training/auth/oauth.py)
+    WECOM = "wecom"  # 企业微信 web login
+    DINGTALK = "dingtalk"  # 钉钉 web login
+    FEISHU = "feishu"  # 飞书 web login
 
 
 class UserSession(Model):

@@ -24,12 +24,13 @@ import enum
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from training.auth import directory, passwords, services
 from training.auth.directory import DirectoryResult, Outcome
 from training.auth.models import Role, SignInMethod, User
+from training.auth.oauth import Identity
 from training.auth.signals import account_provisioned
 from training.db import reads_first
 from training.extensions import db
@@ -46,6 +47,9 @@ class Refusal(enum.StrEnum):
     NOT_PROVISIONED = "not_provisioned"  # known to the directory, no account here
     DIRECTORY_INCOMPLETE = "directory_incomplete"  # cannot provision: no name, 工号 too long
     AMBIGUOUS = "ambiguous"  # the directory's 工号 matches two accounts here (by case)
+    PROVIDER = "provider"  # the identity provider refused, or its answer did not verify
+    PROVIDER_UNAVAILABLE = "provider_unavailable"  # the identity provider could not be reached
+    STATE = "state"  # a callback for no login this browser started (forged, replayed, stale)
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ def finish(checked: Checked) -> Decision:
         elif not current_app.config["LDAP_JIT_PROVISIONING"]:
             return Decision(None, checked.method, Refusal.NOT_PROVISIONED)
         else:
-            provisioned = provision(checked.directory)
+            provisioned = provision(checked.directory, SignInMethod.LDAP)
             if provisioned is None:
                 return Decision(None, checked.method, Refusal.DIRECTORY_INCOMPLETE)
             user = provisioned
@@ -148,8 +152,63 @@ def finish(checked: Checked) -> Decision:
     return Decision(user, checked.method)
 
 
-def provision(result: DirectoryResult) -> User | None:
-    """Create a learner account from the directory's attributes (JIT); None if they fall short.
+# The account columns an identity provider's claim may be matched to (OIDC_MATCH_FIELD …).
+MATCH_FIELDS = {"employee_no": User.employee_no, "email": User.email}
+
+
+def finish_external(identity: Identity, method: SignInMethod) -> Decision:
+    """Match a provider's identity to an account in the write transaction (see oauth.py).
+
+    The configured claim's value is compared, case-insensitively, with the account column
+    ``<PREFIX>MATCH_FIELD`` names. An account is created only for OpenID Connect with
+    OIDC_JIT_PROVISIONING on and the claim matched to the 工号; an account HR deactivated
+    is refused whatever the provider said.
+    """
+    config = current_app.config
+    prefix = method.value.upper() + "_"
+    field = config[prefix + "MATCH_FIELD"]
+    column = MATCH_FIELDS[field]
+    value = identity.value.strip()
+    # A 工号 through the lower(employee_no) index every 工号 lookup uses; an e-mail address
+    # compared lower-cased (no index: one read of users per sign-in).
+    matches = (
+        User.employee_no_is(value)
+        if field == "employee_no"
+        else (func.lower(column) == value.lower())
+    )
+    found = db.session.scalars(select(User).where(matches, column != "").limit(2)).all()
+    if len(found) > 1:
+        return Decision(None, method, Refusal.AMBIGUOUS)
+    if found:
+        user = found[0]
+    elif not (
+        method == SignInMethod.OIDC
+        and config["OIDC_JIT_PROVISIONING"]
+        and config["OIDC_MATCH_FIELD"] == "employee_no"
+    ):
+        return Decision(None, method, Refusal.NOT_PROVISIONED)
+    else:
+        provisioned = provision(
+            DirectoryResult(
+                Outcome.OK,
+                employee_no=value,
+                name=identity.name,
+                department=identity.department,
+                email=identity.email,
+            ),
+            method,
+        )
+        if provisioned is None:
+            return Decision(None, method, Refusal.DIRECTORY_INCOMPLETE)
+        user = provisioned
+    if not user.active:
+        return Decision(user, method, Refusal.INACTIVE)
+    return Decision(user, method)
+
+
+def provision(result: DirectoryResult, method: SignInMethod) -> User | None:
+    """Create a learner account from the directory's attributes or a provider's claims (JIT);
+    None if they fall short.
 
     Receivers of ``account_provisioned`` (training/employees) assign the course and audit it.
     """
@@ -176,6 +235,6 @@ def provision(result: DirectoryResult) -> User | None:
             db.session.add(user)
     except IntegrityError:
         return db.session.scalar(select(User).where(User.employee_no_is(employee_no)))
-    account_provisioned.send(user=user, source=SignInMethod.LDAP.value)
-    security_event("user.provisioned", user_id=user.id, method=SignInMethod.LDAP.value)
+    account_provisioned.send(user=user, source=method.value)
+    security_event("user.provisioned", user_id=user.id, method=method.value)
     return user

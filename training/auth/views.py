@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -20,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from training.auth import directory, links, passwords, services, signin
+from training.auth import directory, links, oauth, passwords, services, signin
 from training.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from training.auth.models import EMPLOYEE_NO_MAX, EMPLOYEE_NO_RE, SignInMethod, User
 from training.db import reads_first, utcnow
@@ -73,6 +74,32 @@ REFUSALS = {
     ),
 }
 
+# Refusals of a sign-in through an identity provider (sso_callback).
+SSO_REFUSALS = {
+    signin.Refusal.STATE: _l(
+        "这次登录请求已失效或不是从本站发起的（可能已使用过或已超过十分钟），"
+        "请在登录页重新点击企业账号登录。"
+    ),
+    signin.Refusal.PROVIDER: _l(
+        "企业账号登录未完成：身份提供方拒绝了登录，或其返回的身份信息未通过校验。"
+        "请重新登录；如仍不行，请联系信息部。"
+    ),
+    signin.Refusal.PROVIDER_UNAVAILABLE: _l("暂时无法连接企业账号登录服务，请稍后再试。"),
+    signin.Refusal.NOT_PROVISIONED: _l(
+        "企业账号验证通过，但培训系统中没有与之对应的账号（按%(field)s匹配），"
+        "请联系人事行政部开通。"
+    ),
+    signin.Refusal.DIRECTORY_INCOMPLETE: _l(
+        "企业账号验证通过，但身份信息中缺少开通账号所需的姓名或工号，请联系人事行政部。"
+    ),
+    signin.Refusal.AMBIGUOUS: _l(
+        "企业账号对应到培训系统中的多个账号（按%(field)s匹配），无法确定是哪一个，"
+        "请联系人事行政部。"
+    ),
+    signin.Refusal.INACTIVE: _l("您的培训系统账号已停用，无法登录。如有疑问请联系人事行政部。"),
+}
+FIELD_LABELS = {"employee_no": _l("工号"), "email": _l("邮箱")}
+
 
 def prefilled_employee_no() -> str | None:
     """The 工号 the login page was opened for (``?employee_no=``, after setting a password).
@@ -98,6 +125,8 @@ def _login_page(form: LoginForm, status: int = 200):
         prefilled=prefilled,
         directory=directory.enabled(config),
         password_roles=config["PASSWORD_LOGIN_ROLES"],
+        providers=[(key, oauth.LABELS[key]) for key in oauth.enabled(config)],
+        next_url=request.args.get("next", ""),
     ), status
 
 
@@ -162,6 +191,104 @@ def login():
         flash(_("这是一次性密码,请先设置您自己的密码。"), "info")
         return redirect(url_for("auth.change_password"))
     return redirect(safe_next(request.args.get("next"), user))
+
+
+def _sso_refused(refusal: signin.Refusal, key: str, address: str, detail: str = ""):
+    security_event(
+        "login.failed", address=address, reason=refusal.value, method=key, detail=detail[:300]
+    )
+    field = FIELD_LABELS.get(current_app.config.get(key.upper() + "_MATCH_FIELD", ""), "")
+    flash(SSO_REFUSALS[refusal] % {"field": field}, "error")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login/sso/<provider>")
+def sso_start(provider: str):
+    """Send the browser to the identity provider (OIDC, 企业微信, 钉钉, 飞书) to sign in.
+
+    A GET, as every provider's login starts from a link: it changes nothing but this
+    browser's pending login (a fresh state), which the callback checks.
+    """
+    chosen = oauth.provider(current_app.config, provider)
+    if chosen is None:
+        abort(404)
+    if current_user.is_authenticated:
+        return redirect(url_for("lessons.home"))
+    redirect_uri = url_for("auth.sso_callback", provider=provider, _external=True)
+    next_url = request.args.get("next", "")
+    try:
+        # Only a same-site path is kept; anything else ends on the person's landing page.
+        kept = next_url if next_url and safe_next(next_url) == next_url else ""
+        url = oauth.begin(chosen, session, redirect_uri, kept)
+    except oauth.ProviderError as error:
+        refusal = (
+            signin.Refusal.PROVIDER_UNAVAILABLE if error.unavailable else signin.Refusal.PROVIDER
+        )
+        return _sso_refused(refusal, provider, client_address(), str(error))
+    return redirect(url)
+
+
+@bp.route("/login/sso/<provider>/callback")
+def sso_callback(provider: str):
+    """Finish a sign-in through the identity provider: check, match, start the session."""
+    config = current_app.config
+    chosen = oauth.provider(config, provider)
+    if chosen is None:
+        abort(404)
+    address = client_address()
+    # Throttled and counted per address: before the provider answers there is no 工号.
+    key = f"{provider}@{address}"[:32]
+    throttle = services.check_throttle(key, address)
+    if throttle.blocked:
+        security_event("login.throttled", address=address, method=provider)
+        flash(
+            _(
+                "登录失败次数过多,请在 %(time)s 之后再试。",
+                time=format_datetime(throttle.retry_after, "HH:mm:ss"),
+            ),
+            "error",
+        )
+        return _login_page(LoginForm(formdata=None), 429)
+    attempt_id = services.record_attempt(key, address)
+    db.session.commit()  # counted before the provider is asked; no transaction stays open
+    try:
+        pending = oauth.take_pending(session, provider, request.args.get("state", ""))
+    except oauth.StateError as error:
+        return _sso_refused(signin.Refusal.STATE, provider, address, str(error))
+    if request.args.get("error") or not request.args.get("code"):
+        detail = (
+            f"{request.args.get('error', 'no code')} {request.args.get('error_description', '')}"
+        )
+        return _sso_refused(signin.Refusal.PROVIDER, provider, address, detail)
+    redirect_uri = url_for("auth.sso_callback", provider=provider, _external=True)
+    try:
+        identity = chosen.identity(request.args["code"], pending, redirect_uri)
+    except oauth.ProviderError as error:
+        if error.unavailable:
+            services.forget_attempt(attempt_id)  # nothing was checked: an outage counts for none
+            db.session.commit()
+        refusal = (
+            signin.Refusal.PROVIDER_UNAVAILABLE if error.unavailable else signin.Refusal.PROVIDER
+        )
+        return _sso_refused(refusal, provider, address, str(error))
+    method = SignInMethod(provider)
+    decision = signin.finish_external(identity, method)
+    user = decision.user
+    if decision.refusal is not None or user is None:
+        db.session.commit()  # nothing was created; the attempt stays a failure
+        refusal = decision.refusal or signin.Refusal.NOT_PROVISIONED
+        return _sso_refused(
+            refusal, provider, address, f"{chosen.setting('CLAIM')}={identity.value}"
+        )
+    services.attempt_succeeded(attempt_id)
+    session.clear()
+    services.start_session(
+        user, user_agent=request.user_agent.string, address=address, method=method
+    )
+    db.session.commit()
+    login_user(user)
+    security_event("login.succeeded", user_id=user.id, address=address, method=method.value)
+    return redirect(safe_next(pending.get("next") or None, user))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -1,4 +1,5 @@
-"""Accounts created at a first sign-in through the company directory (JIT provisioning).
+"""Accounts created at a first sign-in through the company directory or the OpenID Connect
+provider (JIT provisioning).
 
 training/auth creates the account and sends ``account_provisioned``; here, in the same
 transaction, the new learner is assigned the course as any new hire and the creation is
@@ -13,12 +14,14 @@ from training.audit.services import record
 from training.auth.models import Role, User
 from training.auth.signals import account_provisioned
 
+SOURCES = {"ldap": "公司目录", "oidc": "企业账号（OpenID Connect）"}
+
 
 def _on_provisioned(_sender: object = None, *, user: User, source: str, **_extra: object) -> None:
     assignment = assign_on_hire(user)
     record(
         "user.provision",
-        f"公司目录首次登录，自动创建员工 {user.name}（{user.employee_no}）",
+        f"{SOURCES.get(source, source)}首次登录，自动创建员工 {user.name}（{user.employee_no}）",
         target=user,
         actor=user,  # the person signing in caused it; no one at HR did
         details={
