@@ -208,6 +208,7 @@ def notify_run(url: str) -> dict:
                 "MAIL_SERVER": "127.0.0.1",
                 "MAIL_PORT": port,
                 "NOTIFY_QUIET_HOURS": "",  # send whatever the hour of the run
+                "LOG_LEVEL": "ERROR",
             }
         )
         with app.app_context():

@@ -147,6 +147,7 @@ def count_statements(target: Target, pages: dict[str, str] | None = None) -> dic
             "SESSION_COOKIE_SECURE": False,
             "WTF_CSRF_ENABLED": False,
             "API_RATE_PER_MINUTE": 1_000_000,
+            "LOG_LEVEL": "ERROR",  # the request log of the counted requests is not wanted
         }
     )
     with app.app_context():
