@@ -1,674 +1,510 @@
-"""Benchmark the app under gunicorn against a bare Flask app, on a populated SQLite database.
+"""The benchmark: the app under gunicorn against bare baselines served beside it, the HR pages
+at two company sizes, and ``flask notify send`` over many due reminders; checks the goals.
 
-Run with `make bench`. Builds a throw-away database in a temporary directory, fills it
-with 1,000 and then 10,000 employees, serves it with gunicorn (2 workers, 127.0.0.1), and
-drives a bounded load against a few pages. Prints a table and writes
-benchmarks/results/latest.json and latest.md. Everything it starts, it stops.
+    .venv/bin/python benchmarks/bench.py [--quick] [--check] [--employees N]
+        [--database-url postgresql+psycopg://user@host:port/name] [--workers N] [--cache DIR]
+
+Run with ``make bench`` (``make bench BENCH_ARGS=--quick``). Prints progress on stderr and a
+Markdown table on stdout, writes ``results/bench_<database>[_quick].json`` and ``.md``, and
+exits 1 with ``--check`` or ``--quick`` when a goal is missed. Everything it starts, it stops;
+every database it creates, it drops (``--cache`` keeps pristine builds to copy from).
 """
 
 from __future__ import annotations
 
-import http.client
+import argparse
 import json
-import os
-import platform
-import re
+import math
 import secrets
 import shutil
 import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from loadgen import Client, LoadError, LoadResult, csrf_token, log_in, run_load, timed
-from populate import HR_EMPLOYEE_NO, LEARNER_NOS, PASSWORD, Population, migrate_and_sync
-
-from training.app import create_app
-
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-BIN = Path(sys.executable).parent
-RESULTS = HERE / "results"
+# This checkout's code, not whichever one the virtualenv's editable install points at.
+sys.path[:0] = [str(REPO), str(HERE)]
 
-WORKERS = 2
-REQUESTS = 200  # per endpoint
-CONCURRENCY = 4
-WARMUP = 20
-SCALE_REQUESTS = 50  # per page and size, one at a time
-RUN_LIMIT = 45.0  # seconds for a measured run; a slow page is cut short and says so
-WARMUP_LIMIT = 15.0
-SCALE_LIMIT = 30.0
-HARD_LIMIT = 600  # seconds for the whole benchmark; SIGALRM ends it
-SMALL, LARGE = 1_000, 10_000
+import bench_learner  # noqa: E402 - after the path is set
+import durable_app  # noqa: E402
+import hr_scale  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS,
+    app_env,
+    create_database,
+    database_exists,
+    database_mb,
+    drop_database,
+    free_port,
+    git_commit,
+    gunicorn,
+    log,
+    machine,
+    rss_mb,
+    set_workers,
+    settle,
+)
+from populate import Population, migrate_and_sync  # noqa: E402
+from sqlalchemy import event, make_url  # noqa: E402
 
-LESSON = "3.3"
-PAGES = {
-    "lesson": f"/lessons/{LESSON}",
-    "dashboard": "/hr/",
-    "employee_list": "/hr/employees?page=1",
-    "items": "/hr/items",
-    "practice_stats": "/practice/stats",
-}
-HR_ENDPOINTS = {
-    "dashboard": "reports.dashboard",
-    "employee_list": "reports.employee_list",
-    "items": "reports.item_analysis",
-    "practice_stats": "practice.stats",
-}
-HR_PAGES = tuple(HR_ENDPOINTS)
-ANSWER_RE = re.compile(r'<input type="(?:radio|checkbox)" name="(q\d+)" value="(\d+)"')
-STEP_RE = re.compile(r'<select name="(q\d+)-(\d+)"')
+from training.app import create_app  # noqa: E402
 
-
-def log(message: str) -> None:
-    """Print progress to stderr, so stdout holds only the results."""
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+QUICK_EMPLOYEES = 2_000
+QUICK_LIMIT = 90  # seconds a --quick run should stay under (it says so when it does not)
+HARD_LIMIT = {"full": 3600, "quick": 600}  # SIGALRM ends a run that hangs
+NOTIFY_DUE = 10_000  # due reminders for `flask notify send`
+QUICK_HR_PAGES = ("dashboard", "employee_list")
 
 
-# --- servers ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Goal:
+    key: str
+    label: str
+    op: str  # ">=" or "<="
+    target: float
+
+    def met(self, value: float | None) -> bool:
+        if value is None or math.isnan(value):
+            return False
+        return value >= self.target if self.op == ">=" else value <= self.target
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+GOALS = (
+    Goal("lesson_rps", "lesson page GET ÷ bare hello, throughput", ">=", 0.40),
+    Goal("lesson_cpu", "lesson page GET ÷ bare hello, worker CPU per request", ">=", 0.40),
+    Goal("quiz_submit_rps", "quiz submit POST ÷ bare durable insert, throughput", ">=", 0.60),
+    Goal("quiz_start_rps", "quiz start POST ÷ bare durable insert, throughput", ">=", 0.50),
+    Goal("dashboard_scale", "HR dashboard p50, large ÷ small (one at a time)", "<=", 1.5),
+    Goal("list_scale", "employee list p50, large ÷ small (one at a time)", "<=", 1.3),
+    Goal("dashboard_p99", "HR dashboard p99 ÷ its p50, insight refreshing", "<=", 3.0),
+    Goal("login_storm", "quiz submit p95 during a login storm ÷ alone", "<=", 2.0),
+)
 
 
-@dataclass
-class Server:
-    port: int
-    process: subprocess.Popen
-
-    def worker_pids(self) -> list[int]:
-        """Return the gunicorn workers: the master's child processes."""
-        master = self.process.pid
-        children = Path(f"/proc/{master}/task/{master}/children")
-        if children.exists():
-            return [int(pid) for pid in children.read_text().split()]
-        pids = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == master:
-                pids.append(int(stat.parent.name))
-        return sorted(pids)
-
-
-def rss_mb(pid: int) -> float:
-    """Return a process's resident memory (VmRSS) in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-@contextmanager
-def gunicorn(app_spec: str, env: dict[str, str], logfile: Path, *extra: str) -> Iterator[Server]:
-    """Serve an app with gunicorn on a free 127.0.0.1 port; stop it whatever happens."""
-    port = free_port()
-    command = [
-        str(BIN / "gunicorn"),
-        *("--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}"),
-        *("--log-level", "warning", "--timeout", "120"),
-        *extra,
-        app_spec,
-    ]
-    with logfile.open("ab") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn, fixed arguments
-            command, cwd=REPO, env=env, stdout=out, stderr=out, start_new_session=True
-        )
-    server = Server(port, process)
-    try:
-        _wait_until_serving(server, logfile)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small run (under 90 s), checks")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
+    parser.add_argument("--employees", type=int, help="the large size (10,000; --quick 2,000)")
+    parser.add_argument("--small", type=int, help="the small size (a tenth of --employees)")
+    parser.add_argument("--database-url", help="a PostgreSQL server (default: SQLite files)")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (SQLite 2, PostgreSQL 4)")
+    parser.add_argument("--notify", type=int, help="due reminders to send (10,000; --quick 0)")
+    parser.add_argument("--rounds", type=int, help="learner rounds (5; --quick 2)")
+    parser.add_argument("--cache", help="build pristine databases here once, copy them per run")
+    args = parser.parse_args(argv)
+    if args.database_url and not args.database_url.startswith("postgresql"):
+        parser.error("--database-url must be a PostgreSQL URL (postgresql+psycopg://…)")
+    args.employees = args.employees or (QUICK_EMPLOYEES if args.quick else 10_000)
+    args.small = args.small or max(10, args.employees // 10)
+    if args.small >= args.employees:
+        parser.error("--small must be fewer employees than --employees")
+    args.workers = args.workers or (4 if args.database_url else 2)
+    args.notify = (0 if args.quick else NOTIFY_DUE) if args.notify is None else args.notify
+    if args.cache is None and args.quick:
+        args.cache = str(HERE / "out" / "cache")
+    args.plan = bench_learner.QUICK if args.quick else bench_learner.FULL
+    if args.rounds:
+        args.plan = bench_learner.Plan(**{**args.plan.__dict__, "rounds": args.rounds})
+    args.kind = "postgresql" if args.database_url else "sqlite"
+    return args
 
 
-def _wait_until_serving(server: Server, logfile: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited:\n{logfile.read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", server.port), timeout=1):
-                pass
-        except OSError:
-            time.sleep(0.1)
-            continue
-        # Both workers must have booted (imported the app) before anything is timed.
-        if len(server.worker_pids()) >= WORKERS:
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not start within {timeout:.0f}s")
+# --- databases -------------------------------------------------------------------------------
 
 
-# --- scenarios -------------------------------------------------------------------------------
+def database_urls(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
+    """The URLs of the run's databases: created by the run and dropped after it."""
+    labels = ("small", "large", "notify", "durable")
+    if not args.database_url:
+        return {label: f"sqlite:///{workdir / f'{label}.sqlite'}" for label in labels}
+    base = make_url(args.database_url)
+    return {
+        label: base.set(database=f"{base.database}_{label}").render_as_string(hide_password=False)
+        for label in labels
+    }
 
 
-def clients_logged_in(port: int, employee_nos: list[str]) -> list[Client]:
-    clients = []
-    for employee_no in employee_nos:
-        client = Client(port)
-        log_in(client, employee_no, PASSWORD)
-        clients.append(client)
-    return clients
+def cache_url(args: argparse.Namespace, label: str, size: int) -> str | None:
+    if not args.cache:
+        return None
+    if not args.database_url:
+        Path(args.cache).mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{Path(args.cache).resolve() / f'{label}-{size}.sqlite'}"
+    base = make_url(args.database_url)
+    name = f"{base.database}_cache_{label}_{size}"
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
-def measure_get(
-    name: str, clients: list[Client], path: str, total: int, limit: float = RUN_LIMIT
-) -> LoadResult:
-    """Warm up, then time ``total`` GETs of a page (fewer if the time limit is reached)."""
+def populate_into(url: str, size: int, unfinished: bool = False) -> float:
+    """Build a fresh database of ``size`` employees; return the seconds it took."""
+    from training.extensions import db
 
-    def step(client: Client, _index: int) -> float:
-        return timed(client, "GET", path)
-
-    run_load(f"{name} warm-up", clients, step, WARMUP, WARMUP_LIMIT)
-    result = run_load(name, clients, step, total, limit)
-    _report_errors(result)
-    return result
-
-
-def _report_errors(result: LoadResult) -> None:
-    if result.errors:
-        log(f"{result.name}: {len(result.errors)} errors, first: {result.errors[0]}")
-    if result.timed_out:
-        log(f"{result.name}: stopped at its time limit after {result.done} requests")
-
-
-def quiz_answers(html: str) -> list[tuple[str, str]]:
-    """Fill in an attempt's form as a learner might: first option, steps in shown order."""
-    answers: dict[str, str] = {}
-    for name, value in ANSWER_RE.findall(html):
-        answers.setdefault(name, value)
-    fields = list(answers.items())
-    steps: dict[str, list[int]] = {}
-    for name, position in STEP_RE.findall(html):
-        steps.setdefault(name, []).append(int(position))
-    for name, positions in steps.items():
-        fields += [(f"{name}-{p}", str(rank)) for rank, p in enumerate(positions, start=1)]
-    return fields
-
-
-class QuizFlow:
-    """Start attempts (POST, timed), fetch each form (untimed), later submit it (POST, timed)."""
-
-    def __init__(self, clients: list[Client]) -> None:
-        self.tokens = {id(c): csrf_token(c.get(f"/lessons/{LESSON}").text) for c in clients}
-        self.ready: dict[int, list[tuple[str, list[tuple[str, str]]]]] = {
-            id(c): [] for c in clients
-        }
-
-    def start(self, client: Client, _index: int = 0) -> float:
-        started = time.perf_counter()
-        response = client.request(
-            "POST", f"/lessons/{LESSON}/quiz", {"csrf_token": self.tokens[id(client)]}
-        )
-        elapsed = time.perf_counter() - started
-        if response.status != 302 or not response.location.startswith("/quiz/"):
-            raise LoadError(f"quiz start: {response.status} to {response.location!r}")
-        page = client.get(response.location).text
-        self.tokens[id(client)] = csrf_token(page)
-        form = [("csrf_token", self.tokens[id(client)]), *quiz_answers(page)]
-        self.ready[id(client)].append((response.location, form))
-        return elapsed
-
-    def submit(self, client: Client, _index: int = 0) -> float:
-        if not self.ready[id(client)]:
-            self.start(client)
-        path, form = self.ready[id(client)].pop()
-        started = time.perf_counter()
-        response = client.request("POST", path, form)
-        elapsed = time.perf_counter() - started
-        if response.status != 302 or response.location != f"{path}/result":
-            raise LoadError(f"quiz submit: {response.status} to {response.location!r}")
-        return elapsed
-
-
-class LoginStorm:
-    """Log in with the right password over and over, from other connections, while a
-    measurement runs (issue 15: logins must not stall quiz submits: their password hashing
-    sits outside any write transaction)."""
-
-    def __init__(self, port: int, employee_no: str, threads: int = 2) -> None:
-        self.port = port
-        self.employee_no = employee_no
-        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-        self.stop = threading.Event()
-        self.logins = 0
-        self.started = 0.0
-        self.seconds = 0.0
-        self._lock = threading.Lock()
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            client = Client(self.port)
-            try:
-                log_in(client, self.employee_no, PASSWORD)
-                with self._lock:
-                    self.logins += 1
-            except (OSError, http.client.HTTPException):
-                pass
-            finally:
-                client.close()
-
-    def __enter__(self) -> LoginStorm:
-        self.started = time.perf_counter()
-        for thread in self.threads:
-            thread.start()
-        time.sleep(0.5)  # the storm is under way before the measurement starts
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=30)
-        self.seconds = time.perf_counter() - self.started
-
-
-LOGIN_STORM_BUDGET = 2.0  # quiz submit p95 during a login storm ÷ p95 alone, at most
-
-
-# --- query counts in process -----------------------------------------------------------------
-
-
-def compute_times(database_url: str) -> dict[str, float]:
-    """Time the cached HR computations uncached, in process (median of three runs, ms)."""
-    from zoneinfo import ZoneInfo
-
-    from training.db import utcnow
-    from training.practice.store import practice_stats
-    from training.practice.views import STATS_WEEKS
-    from training.reports.insight import quiz_insight
-    from training.reports.items import item_analysis
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench"})
-    zone = ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])
-    times: dict[str, float] = {}
+    create_database(url)
+    started = time.perf_counter()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    migrate_and_sync(app)
+    Population(app, unfinished=unfinished).add(size)
     with app.app_context():
-        for name, work in (
-            ("item analysis", item_analysis),
-            ("quiz insight", quiz_insight),
-            ("practice statistics", lambda: practice_stats(utcnow(), zone, STATS_WEEKS)),
-        ):
-            runs = []
-            for _ in range(3):
-                started = time.perf_counter()
-                work()
-                runs.append((time.perf_counter() - started) * 1000)
-            times[name] = round(sorted(runs)[1], 1)
-    return times
+        db.session.remove()
+        db.engine.dispose()
+    seconds = round(time.perf_counter() - started, 1)
+    settle(url)
+    return seconds
 
 
-def count_queries(database_url: str, hr_pages: bool) -> dict[str, int]:
-    """Count the SQL statements each measured request runs, with the Flask test client."""
-    from sqlalchemy import event
-    from werkzeug.datastructures import MultiDict
+def prepare(url: str, size: int, cached: str | None, unfinished: bool = False) -> float | None:
+    """Fill the run's database: a fresh build, or a copy of the cached one (built if missing).
+
+    Returns the build's seconds, None when a cached build was copied.
+    """
+    from flask_migrate import upgrade
 
     from training.extensions import db
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "SECRET_KEY": secrets.token_hex(16),
-            "SESSION_COOKIE_SECURE": False,
-        }
+    if cached is None:
+        return populate_into(url, size, unfinished)
+    seconds = None
+    if database_exists(cached):
+        app = create_app({"SQLALCHEMY_DATABASE_URI": cached, "SECRET_KEY": "bench"})
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+    else:
+        seconds = populate_into(cached, size, unfinished)
+    create_database(url, template=cached)
+    return seconds
+
+
+# --- flask notify send -----------------------------------------------------------------------
+
+
+def notify_run(url: str) -> dict:
+    """Run `flask notify send` in process over the due reminders, mail to a local SMTP sink
+    (aiosmtpd, its own process); time it and count its SQL statements."""
+    from training.extensions import db
+
+    port = free_port()
+    sink = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+        [sys.executable, str(HERE / "smtp_sink.py"), str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    # Requests run outside any app context of ours: an app context held across requests
-    # would share `g` (and the CSRF token cached in it) between them.
-    with app.app_context():
-        engine = db.engine
-    counts: dict[str, int] = {}
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        if not statement.lstrip().upper().startswith("BEGIN"):
-            statements.append(statement)
-
-    def counted(name: str, client, method: str, path: str, data=None):
-        statements.clear()
-        form = None if data is None else MultiDict(data)
-        response = client.open(path, method=method, data=form)
-        counts[name] = len(statements)
-        return response
-
-    def logged_in(employee_no: str):
-        client = app.test_client()
-        token = csrf_token(client.get("/login").get_data(as_text=True))
-        data = {"csrf_token": token, "employee_no": employee_no, "password": PASSWORD}
-        assert client.post("/login", data=data).status_code == 302  # noqa: S101
-        return client
-
-    event.listen(engine, "before_cursor_execute", listener)
     try:
-        learner = logged_in(LEARNER_NOS[0])
-        learner.get(PAGES["lesson"])  # first request of the process: not counted
-        page = counted("lesson", learner, "GET", PAGES["lesson"]).get_data(as_text=True)
-        data = {"csrf_token": csrf_token(page)}
-        started = counted("quiz_start", learner, "POST", f"/lessons/{LESSON}/quiz", data)
-        attempt = started.headers["Location"]
-        form = learner.get(attempt).get_data(as_text=True)
-        answers = [("csrf_token", csrf_token(form)), *quiz_answers(form)]
-        counted("quiz_submit", learner, "POST", attempt, answers)
-        if hr_pages:
-            hr = logged_in(HR_EMPLOYEE_NO)
-            for name in HR_PAGES:
-                hr.get(PAGES[name])
-                counted(name, hr, "GET", PAGES[name])
-    finally:
+        assert sink.stdout is not None  # noqa: S101 - a pipe was asked for
+        if sink.stdout.readline().strip() != "ready":
+            raise RuntimeError("the SMTP sink did not start")
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "SECRET_KEY": secrets.token_hex(16),
+                "MAIL_SERVER": "127.0.0.1",
+                "MAIL_PORT": port,
+                "NOTIFY_QUIET_HOURS": "",  # send whatever the hour of the run
+                "LOG_LEVEL": "ERROR",
+            }
+        )
+        with app.app_context():
+            engine = db.engine
+        statements = 0
+
+        def listener(*_args):
+            nonlocal statements
+            statements += 1
+
+        event.listen(engine, "before_cursor_execute", listener)
+        started = time.perf_counter()
+        result = app.test_cli_runner().invoke(args=["notify", "send"])
+        seconds = time.perf_counter() - started
         event.remove(engine, "before_cursor_execute", listener)
         engine.dispose()
-    return counts
+        if result.exit_code != 0:
+            raise RuntimeError(f"flask notify send failed: {result.output[-2000:]}")
+    finally:
+        sink.terminate()
+        out, _ = sink.communicate(timeout=30)
+    received = int(out.split()[-1]) if out.split() else 0
+    return {
+        "output": result.output.strip().splitlines(),
+        "seconds": round(seconds, 1),
+        "statements": statements,
+        "mails_received": received,
+        "mails_per_s": round(received / seconds, 1) if seconds else 0.0,
+    }
 
 
 # --- the run ---------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, str | int]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal:")
+def run(args: argparse.Namespace, workdir: Path) -> dict:
+    urls = database_urls(args, workdir)
+    hr_pages = (
+        {name: hr_scale.PAGES[name] for name in QUICK_HR_PAGES} if args.quick else hr_scale.PAGES
     )
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu": cpu,
-        "ram_gib": round(mem_kb / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "kernel": platform.release(),
+    rounds, block = (6, 3) if args.quick else (hr_scale.ROUNDS, hr_scale.BLOCK)
+    figures: dict = {
+        "machine": machine(),
+        "commit": git_commit(),
+        "quick": args.quick,
+        "database": (
+            "PostgreSQL" if args.database_url else "SQLite (WAL, synchronous=FULL, BEGIN IMMEDIATE)"
+        ),
+        "workers": args.workers,
+        "employees": {"small": args.small, "large": args.employees},
+        "build_seconds": {},
     }
-
-
-def app_env(database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINING_")}
-    env.update(
-        DATABASE_URL=database_url,
-        SECRET_KEY=secrets.token_hex(32),
-        TRAINING_SESSION_COOKIE_SECURE="false",
-    )
-    return env
-
-
-def scale_run(server: Server, hr_pages: bool) -> dict[str, dict]:
-    """Time the HR pages one request at a time (latency, not throughput)."""
-    if not hr_pages:
-        return {}
-    hr = clients_logged_in(server.port, [HR_EMPLOYEE_NO])
-    results = {}
-    for name in HR_PAGES:
-        results[name] = measure_get(
-            f"{name} (1 at a time)", hr, PAGES[name], SCALE_REQUESTS, SCALE_LIMIT
-        )
-        log(f"  {name}: p50 {results[name].percentile(50):.1f} ms")
-    for client in hr:
-        client.close()
-    return {name: r.as_dict() for name, r in results.items()}
-
-
-def run(workdir: Path) -> dict:
-    """Build the databases, run every measurement, and return the figures."""
-    database = workdir / "bench.sqlite"
-    url = f"sqlite:///{database}"
-    logfile = workdir / "gunicorn.log"
-    figures: dict = {"machine": machine(), "settings": {}}
-    figures["settings"] = {
-        "workers": WORKERS,
-        "requests": REQUESTS,
-        "concurrency": CONCURRENCY,
-        "scale_requests": SCALE_REQUESTS,
-        "database": "SQLite (WAL, synchronous=FULL)",
-    }
-
-    build_app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
-    hr_pages = all(endpoint in build_app.view_functions for endpoint in HR_ENDPOINTS.values())
-    if not hr_pages:
-        log("the HR dashboard or employee list does not exist yet: measuring learner pages only")
-    started = time.perf_counter()
-    migrate_and_sync(build_app)
-    population = Population(build_app)
-    population.add(SMALL)
-    log(f"{SMALL:,} employees in {time.perf_counter() - started:.1f}s")
-
-    scale: dict[str, dict] = {}
-    env = app_env(url)
-    with gunicorn("wsgi:app", env, logfile) as server:
-        scale[str(SMALL)] = scale_run(server, hr_pages)
-
-    started = time.perf_counter()
-    population.add(LARGE - SMALL)
-    figures["build"] = {
-        "employees": population.count,
-        "seconds_for_the_last_9000": round(time.perf_counter() - started, 1),
-        "database_mb": round(database.stat().st_size / 1e6),
-        "standing": dict(population.mix.most_common()),
-        "rows": _row_counts(database),
-    }
-    log(f"{LARGE:,} employees; database {figures['build']['database_mb']} MB")
-
-    figures["queries"] = count_queries(url, hr_pages)
-    log(f"queries per request: {figures['queries']}")
-    if hr_pages:
-        figures["compute_ms"] = compute_times(url)
-        log(f"uncached computations: {figures['compute_ms']}")
-
-    hello_env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINING_")}
-    with gunicorn("hello_app:app", hello_env, logfile, "--pythonpath", str(HERE)) as server:
-        client_list = [Client(server.port) for _ in range(CONCURRENCY)]
-        hello = measure_get("hello", client_list, "/", REQUESTS)
-        for client in client_list:
-            client.close()
-        figures["hello_rss_mb"] = [round(rss_mb(pid), 1) for pid in server.worker_pids()]
-    log(f"hello: {hello.rps:.0f} req/s")
-
-    loads: dict[str, LoadResult] = {"hello": hello}
-    with gunicorn("wsgi:app", env, logfile) as server:
-        learners = clients_logged_in(server.port, list(LEARNER_NOS[:CONCURRENCY]))
-        loads["lesson"] = measure_get("lesson", learners, PAGES["lesson"], REQUESTS)
-        log(f"lesson: {loads['lesson'].rps:.0f} req/s")
-        flow = QuizFlow(learners)
-        run_load("quiz warm-up", learners, flow.submit, WARMUP, WARMUP_LIMIT)
-        loads["quiz_start"] = run_load("quiz start", learners, flow.start, REQUESTS, RUN_LIMIT)
-        _report_errors(loads["quiz_start"])
-        loads["quiz_submit"] = run_load("quiz submit", learners, flow.submit, REQUESTS, RUN_LIMIT)
-        _report_errors(loads["quiz_submit"])
-        log(f"quiz submit: {loads['quiz_submit'].rps:.0f} req/s")
-        with LoginStorm(server.port, HR_EMPLOYEE_NO) as storm:
-            loads["quiz_submit_logins"] = run_load(
-                "quiz submit during logins", learners, flow.submit, REQUESTS, RUN_LIMIT
-            )
-        _report_errors(loads["quiz_submit_logins"])
-        alone = loads["quiz_submit"].percentile(95)
-        during = loads["quiz_submit_logins"].percentile(95)
-        figures["login_storm"] = {
-            "logins": storm.logins,
-            "logins_per_s": round(storm.logins / storm.seconds, 1) if storm.seconds else 0,
-            "submit_p95_alone_ms": round(alone, 1),
-            "submit_p95_during_ms": round(during, 1),
-            "ratio": round(during / alone, 2) if alone else None,
-            "budget": LOGIN_STORM_BUDGET,
+    try:
+        small = hr_scale.Target(args.small, urls["small"])
+        large = hr_scale.Target(args.employees, urls["large"])
+        for label, target in (("small", small), ("large", large)):
+            seconds = prepare(target.url, target.size, cache_url(args, label, target.size))
+            figures["build_seconds"][f"{target.size}"] = seconds
+            log(f"{target.size:,} employees: {'copied' if seconds is None else f'{seconds}s'}")
+            hr_scale.give_api_token(target)
+        figures["database_mb"] = database_mb(large.url)
+        targets = [small, large]
+        figures["statements"] = {
+            str(t.size): hr_scale.count_statements(t, hr_pages) for t in targets
         }
-        log(f"login storm: {figures['login_storm']}")
-        if hr_pages:
-            hr = clients_logged_in(server.port, [HR_EMPLOYEE_NO] * CONCURRENCY)
-            for name in HR_PAGES:
-                loads[name] = measure_get(name, hr, PAGES[name], REQUESTS)
-                log(f"{name}: {loads[name].rps:.1f} req/s")
-        scale[str(LARGE)] = scale_run(server, hr_pages)
-        figures["app_rss_mb"] = {str(pid): round(rss_mb(pid), 1) for pid in server.worker_pids()}
+        figures["statements"]["learner"] = bench_learner.count_queries(large.url)
+        log(f"statements per request: {figures['statements']}")
+        with ExitStack() as stack:
+            for target in targets:
+                hr_scale._serve(stack, target, workdir / f"hr-{target.size}.log")
+            hr_scale.interleaved(targets, hr_pages, rounds, block)
+        figures["pages"] = {
+            name: {
+                str(t.size): {
+                    "requests": len(t.latencies[name]),
+                    "p50_ms": round(hr_scale._p(t.latencies[name], 50), 2),
+                    "p99_ms": round(hr_scale._p(t.latencies[name], 99), 2),
+                }
+                for t in targets
+            }
+            | {
+                "ratio": round(
+                    hr_scale._p(large.latencies[name], 50) / hr_scale._p(small.latencies[name], 50),
+                    2,
+                )
+            }
+            for name in hr_pages
+        }
+        insight = 4 if args.quick else hr_scale.REFRESH_SECONDS
+        with ExitStack() as stack:
+            hr_scale._serve(stack, large, workdir / "refresh.log", insight_seconds=insight)
+            refresh = hr_scale.refresh_run(large, 10.0 if args.quick else hr_scale.REFRESH_RUN)
+        figures["refresh"] = refresh | {"insight_seconds": insight}
+        log(f"dashboard with the insight refreshing: {figures['refresh']}")
 
-    base = loads["hello"]
-    figures["load"] = {}
-    for name, result in loads.items():
-        entry = result.as_dict()
-        entry["rps_vs_hello"] = round(result.rps / base.rps, 4) if base.rps else None
-        entry["p50_vs_hello"] = round(result.percentile(50) / base.percentile(50), 1)
-        figures["load"][name] = entry
-    figures["scale"] = scale
+        create_database(urls["durable"])
+        durable_app.create_tables(urls["durable"])
+        specs = bench_learner.baseline_specs(urls["durable"])
+        logfile = workdir / "learner.log"
+        with ExitStack() as stack:
+            app = stack.enter_context(gunicorn("wsgi:app", app_env(large.url), logfile))
+            hello_spec, hello_env, hello_extra = specs["hello"]
+            hello = stack.enter_context(gunicorn(hello_spec, hello_env, logfile, *hello_extra))
+            durable_spec, durable_env, durable_extra = specs["durable"]
+            durable = stack.enter_context(
+                gunicorn(durable_spec, durable_env, logfile, *durable_extra)
+            )
+            figures["learner"] = bench_learner.learner_blocks(app, hello, durable, args.plan)
+            figures["login_storm"] = bench_learner.login_storm(app, args.plan)
+            log(f"login storm: {figures['login_storm']}")
+            figures["rss_mb"] = {
+                name: [round(rss_mb(pid), 1) for pid in server.worker_pids()]
+                for name, server in (("app", app), ("hello", hello), ("durable", durable))
+            }
+        if args.notify:
+            # Learners S100001–S100004 are hired three days ago: not yet due a reminder.
+            seconds = prepare(
+                urls["notify"],
+                args.notify + 4,
+                cache_url(args, "notify", args.notify),
+                unfinished=True,
+            )
+            figures["build_seconds"][f"notify {args.notify}"] = seconds
+            log(f"{args.notify:,} due reminders: {'copied' if seconds is None else f'{seconds}s'}")
+            figures["notify"] = notify_run(urls["notify"]) | {"due_reminders": args.notify}
+            log(f"notify send: {figures['notify']}")
+    finally:
+        for url in urls.values():
+            drop_database(url)
     return figures
 
 
-def _row_counts(database: Path) -> dict[str, int]:
-    tables = (
-        "users",
-        "assignments",
-        "read_events",
-        "quiz_attempts",
-        "certificates",
-        "practice_reviews",
-    )
-    with sqlite3.connect(database) as conn:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}  # noqa: S608 - fixed names
+def goal_values(figures: dict) -> dict[str, float]:
+    ratios = figures["learner"]["ratios"]
+    refresh = figures["refresh"]
+    return {
+        "lesson_rps": ratios["lesson"]["rps"],
+        "lesson_cpu": ratios["lesson"]["cpu"],
+        "quiz_submit_rps": ratios["quiz_submit"]["rps"],
+        "quiz_start_rps": ratios["quiz_start"]["rps"],
+        "dashboard_scale": figures["pages"]["dashboard"]["ratio"],
+        "list_scale": figures["pages"]["employee_list"]["ratio"],
+        "dashboard_p99": (
+            round(refresh["p99_ms"] / refresh["p50_ms"], 2) if refresh["p50_ms"] else math.nan
+        ),
+        "login_storm": figures["login_storm"]["ratio"],
+    }
 
 
-# --- output ----------------------------------------------------------------------------------
+def missed(figures: dict) -> list[str]:
+    values = goal_values(figures)
+    return [
+        f"{goal.label}: {values[goal.key]} (goal {goal.op} {goal.target})"
+        for goal in GOALS
+        if not goal.met(values[goal.key])
+    ]
 
-LABELS = {
-    "hello": "bare Flask hello (baseline)",
-    "lesson": f"lesson page GET /lessons/{LESSON}",
-    "quiz_start": f"quiz start POST /lessons/{LESSON}/quiz",
+
+BLOCK_LABELS = {
+    "hello": "bare hello GET / (hello_app.py)",
+    "lesson": f"lesson page GET {bench_learner.LESSON_PATH}",
+    "durable": "bare durable insert POST / (durable_app.py), before the quiz starts",
+    "quiz_start": f"quiz start POST {bench_learner.LESSON_PATH}/quiz",
     "quiz_submit": "quiz submit POST /quiz/{id}",
-    "quiz_submit_logins": "quiz submit POST /quiz/{id}, logins running beside it",
-    "dashboard": "HR dashboard GET /hr/",
-    "employee_list": "employee list GET /hr/employees?page=1",
-    "items": "item analysis GET /hr/items",
-    "practice_stats": "practice statistics GET /practice/stats",
+    "durable_after": "bare durable insert POST /, after the quiz submits",
 }
 
 
 def render(figures: dict) -> str:
-    """Return the figures as Markdown tables."""
     m = figures["machine"]
-    s = figures["settings"]
-    b = figures["build"]
+    sizes = figures["employees"]
+    plan = figures["plan"]
+    builds = ", ".join(
+        f"{k}: {'copied from the cache' if v is None else f'{v:.0f} s'}"
+        for k, v in figures["build_seconds"].items()
+    )
     lines = [
-        f"Measured {figures['when']} on {m['nproc']} × {m['cpu']}, {m['ram_gib']} GiB RAM, "
-        f"Python {m['python']}, SQLite {m['sqlite']} (commit {figures['commit']}).",
-        f"gunicorn {s['workers']} sync workers on 127.0.0.1; {s['requests']} requests per "
-        f"endpoint at concurrency {s['concurrency']} after {WARMUP} warm-up requests; "
-        f"{b['employees']:,} employees ("
-        + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in b["standing"].items())
-        + f"), database {b['database_mb']} MB.",
+        f"{'Quick run' if figures['quick'] else 'Full run'} {figures['when']}, commit "
+        f"{figures['commit']}, {figures['seconds']} s; {figures['database']}, gunicorn "
+        f"{figures['workers']} sync workers per server; {m['nproc']} × {m['cpu']}, "
+        f"{m['ram_gib']} GiB; load average {m['load_average_at_start']} at the start (a shared "
+        f"machine: other work ran beside it). {sizes['small']:,} and {sizes['large']:,} "
+        f"employees (large database {figures['database_mb']:.0f} MB; built in {builds}).",
         "",
-        "| endpoint | requests | req/s | p50 ms | p99 ms | req/s ÷ hello | p50 × hello | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| goal | now | goal | |",
+        "| --- | ---: | ---: | --- |",
     ]
-    for name, e in figures["load"].items():
+    values = goal_values(figures)
+    for goal in GOALS:
+        value = values[goal.key]
         lines.append(
-            f"| {LABELS[name]} | {e['requests']}{'*' if e['timed_out'] else ''} "
-            f"| {e['rps']:.1f} | {e['p50_ms']:.1f} | {e['p99_ms']:.1f} "
-            f"| {e['rps_vs_hello']:.3f} | {e['p50_vs_hello']:.1f} | {e['errors']} |"
+            f"| {goal.label} | {value:.2f} | {goal.op.replace('>=', '≥').replace('<=', '≤')} "
+            f"{goal.target:g} | {'met' if goal.met(value) else '**missed**'} |"
         )
-    storm = figures.get("login_storm")
-    if storm:
-        verdict = (
-            "within" if storm["ratio"] is not None and storm["ratio"] <= storm["budget"] else "OVER"
+    learner = figures["learner"]
+    lines += [
+        "",
+        f"Learner blocks: app, hello and durable insert served at once, {plan['rounds']} rounds "
+        f"of the blocks below in this order, {bench_learner.CONCURRENCY} clients; medians over "
+        "the rounds (ratios above: the median of each round's ratio).",
+        "",
+        "| block | requests | req/s | worker CPU ms/request | p50 ms | p99 ms | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, med in learner["medians"].items():
+        requests = learner["rounds"][0][name]["requests"]
+        lines.append(
+            f"| {BLOCK_LABELS[name]} | {requests} | {med['rps']:.1f} | {med['cpu_ms']:.2f} "
+            f"| {med['p50_ms']:.1f} | {med['p99_ms']:.1f} | {med['errors']} |"
         )
+    ratios = learner["ratios"]
+    lines += [
+        "",
+        "| ratio (median of rounds) | throughput | CPU per request (baseline's ÷ app's) |",
+        "| --- | ---: | ---: |",
+        f"| lesson ÷ hello | {ratios['lesson']['rps']:.3f} | {ratios['lesson']['cpu']:.3f} |",
+        f"| quiz start ÷ durable insert | {ratios['quiz_start']['rps']:.3f} "
+        f"| {ratios['quiz_start']['cpu']:.3f} |",
+        f"| quiz submit ÷ durable insert | {ratios['quiz_submit']['rps']:.3f} "
+        f"| {ratios['quiz_submit']['cpu']:.3f} |",
+    ]
+    storm = figures["login_storm"]
+    lines += [
+        "",
+        f"Login storm: {storm['logins']} logins ({storm['logins_per_s']}/s, argon2) beside "
+        f"{storm['submits_during']} quiz submits: submit p95 {storm['submit_p95_during_ms']} ms "
+        f"against {storm['submit_p95_alone_ms']} ms for {storm['submits_alone']} alone "
+        f"(alternating blocks), ratio {storm['ratio']}; {storm['errors']} errors.",
+        "",
+    ]
+    hr = {k: figures[k] for k in ("machine", "commit", "workers", "pages", "refresh")}
+    hr["database"] = figures["database"]
+    hr["statements"] = {k: v for k, v in figures["statements"].items() if k != "learner"}
+    rounds, block = (6, 3) if figures["quick"] else (hr_scale.ROUNDS, hr_scale.BLOCK)
+    lines.append(hr_scale.render(hr, sizes["small"], sizes["large"], rounds, block).rstrip())
+    counts = figures["statements"]["learner"]
+    lines += [
+        "",
+        "SQL statements per learner request (test client; BEGIN/COMMIT not counted): "
+        + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+        + ".",
+    ]
+    notify = figures.get("notify")
+    if notify:
         lines += [
             "",
-            f"Login storm: {storm['logins']} logins ({storm['logins_per_s']}/s, argon2 hashing) beside "
-            f"the quiz submits: submit p95 {storm['submit_p95_during_ms']} ms against "
-            f"{storm['submit_p95_alone_ms']} ms alone, ratio {storm['ratio']} "
-            f"({verdict} the budget of {storm['budget']}).",
+            f"`flask notify send` over {notify['due_reminders']:,} due reminders (in process, mail "
+            f"to a local aiosmtpd sink): {notify['seconds']} s, {notify['statements']:,} SQL "
+            f"statements, {notify['mails_received']:,} mails received "
+            f"({notify['mails_per_s']}/s); it said: " + " / ".join(notify["output"]) + ".",
         ]
-    if any(e["timed_out"] for e in figures["load"].values()):
-        lines += ["", f"\\* cut short by the {RUN_LIMIT:.0f}s limit of a measured run."]
-    lines += ["", "| SQL statements per request (test client, BEGIN not counted) | count |"]
-    lines.append("| --- | ---: |")
-    for name, count in figures["queries"].items():
-        lines.append(f"| {name.replace('_', ' ')} | {count} |")
-    if any(figures["scale"].values()):
-        lines += [
-            "",
-            f"| one request at a time, up to {s['scale_requests']} each | @ {SMALL:,}: n "
-            f"| p50 ms | p99 ms | @ {LARGE:,}: n | p50 ms | p99 ms |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        small, large = figures["scale"][str(SMALL)], figures["scale"][str(LARGE)]
-        for name in small:
-            row = [LABELS[name]]
-            for size in (small, large):
-                e = size[name]
-                row += [str(e["requests"]), f"{e['p50_ms']:.1f}", f"{e['p99_ms']:.1f}"]
-            lines.append("| " + " | ".join(row) + " |")
-    if figures.get("compute_ms"):
-        lines += [
-            "",
-            f"| computed once per cache period (in process, uncached, {LARGE:,} employees) | ms |",
-            "| --- | ---: |",
-        ]
-        lines += [f"| {name} | {ms:.1f} |" for name, ms in figures["compute_ms"].items()]
-    workers = ", ".join(f"{mb:.0f} MiB" for mb in figures["app_rss_mb"].values())
-    hello_rss = ", ".join(f"{mb:.0f} MiB" for mb in figures["hello_rss_mb"])
-    lines += ["", f"Worker resident memory (VmRSS) at the end: app {workers}; hello {hello_rss}."]
+    rss = figures["rss_mb"]
+    lines += [
+        "",
+        "Worker resident memory at the end (MiB): "
+        + "; ".join(f"{k} {', '.join(f'{v:.0f}' for v in vs)}" for k, vs in rss.items())
+        + ".",
+    ]
     return "\n".join(lines) + "\n"
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(  # noqa: S603 - fixed command
-            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return out.stdout.strip()
-
-
 def _alarm(signum, frame):
-    raise TimeoutError(f"benchmark exceeded {HARD_LIMIT}s")
+    raise TimeoutError("the benchmark exceeded its time limit")
 
 
-def main() -> int:
-    """Run the benchmark; return the exit status."""
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    set_workers(args.workers)
     signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(HARD_LIMIT)
+    signal.alarm(HARD_LIMIT["quick" if args.quick else "full"])
     workdir = Path(tempfile.mkdtemp(prefix="training-bench-"))
     started = time.perf_counter()
     try:
-        figures = run(workdir)
-    except Exception:
-        log_path = workdir / "gunicorn.log"
-        if log_path.exists():
-            log(f"gunicorn log:\n{log_path.read_text()[-3000:]}")
+        figures = run(args, workdir)
+    except BaseException:
+        for log_path in sorted(workdir.glob("*.log")):
+            log(f"{log_path.name}:\n{log_path.read_text()[-2000:]}")
         raise
     finally:
         signal.alarm(0)
         shutil.rmtree(workdir, ignore_errors=True)
     figures["when"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    figures["commit"] = git_commit()
     figures["seconds"] = round(time.perf_counter() - started)
+    figures["plan"] = args.plan.__dict__
     table = render(figures)
     print(table)
+    name = f"bench_{args.kind}{'_quick' if args.quick else ''}"
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
-    (RESULTS / "latest.md").write_text("# Last benchmark figures\n\n" + table)
-    log(f"done in {figures['seconds']}s; wrote {RESULTS / 'latest.md'} and latest.json")
-    return 0
+    (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+    (RESULTS / f"{name}.md").write_text("# Benchmark figures\n\n" + table)
+    log(f"done in {figures['seconds']}s; wrote {RESULTS / name}.md and .json")
+    if args.quick and figures["seconds"] > QUICK_LIMIT:
+        log(f"the quick run took {figures['seconds']}s, more than its {QUICK_LIMIT}s")
+    problems = missed(figures)
+    for problem in problems:
+        log(f"goal missed: {problem}")
+    return 1 if (args.check or args.quick) and problems else 0
 
 
 if __name__ == "__main__":

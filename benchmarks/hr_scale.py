@@ -39,18 +39,23 @@ REPO = HERE.parent
 # This checkout's code, not whichever one the virtualenv's editable install points at.
 sys.path[:0] = [str(REPO), str(HERE)]
 
-from bench import (  # noqa: E402 - after the path is set
-    WORKERS,
+import common  # noqa: E402
+from common import (  # noqa: E402 - after the path is set
     Server,
     app_env,
+    create_database,
+    database_exists,
+    drop_database,
     git_commit,
     gunicorn,
     log,
     machine,
+    set_workers,
+    settle,
 )
 from loadgen import Client, LoadError, log_in  # noqa: E402
 from populate import HR_EMPLOYEE_NO, PASSWORD, Population, migrate_and_sync  # noqa: E402
-from sqlalchemy import create_engine, event, make_url, text  # noqa: E402
+from sqlalchemy import event, make_url  # noqa: E402
 
 from training.app import create_app  # noqa: E402
 
@@ -70,6 +75,7 @@ PAGES = {
     "employee_list_by_name": "/hr/employees?page=1&sort=name",
     "employee_list_overdue": "/hr/employees?page=1&status=overdue",
     "api_employees": "/api/v1/employees?limit=50",
+    "practice_stats": "/practice/stats",
 }
 
 
@@ -88,80 +94,49 @@ class Target:
 # --- databases -------------------------------------------------------------------------------
 
 
-def _admin(url: str):
-    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
-def _database_exists(url: str) -> bool:
-    if url.startswith("sqlite"):
-        return Path(make_url(url).database or "").exists()
-    engine = _admin(url)
-    with engine.connect() as conn:
-        found = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"),
-            {"name": make_url(url).database},
-        ).first()
-    engine.dispose()
-    return found is not None
-
-
-def _create_database(url: str) -> None:
-    if url.startswith("sqlite"):
-        return
-    engine = _admin(url)
-    with engine.connect() as conn:
-        name = make_url(url).database
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-
-
-def _drop_database(url: str) -> None:
-    if url.startswith("sqlite"):
-        return
-    engine = _admin(url)
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    engine.dispose()
-
-
 def _build_app(url: str):
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
 
 
-def build(target: Target, reuse: bool) -> None:
-    """Populate a fresh database, or upgrade the kept one, and give it an API token."""
+def build(target: Target, reuse: bool) -> float | None:
+    """Populate a fresh database, or upgrade the kept one, and give it an API token.
+
+    Returns the seconds the build took (None when a kept database was reused).
+    """
     from flask_migrate import upgrade
 
-    from training.api import tokens
-    from training.extensions import db
-
     app = _build_app(target.url)
-    if reuse and _database_exists(target.url):
+    seconds = None
+    if reuse and database_exists(target.url):
         with app.app_context():
             upgrade()
         log(f"{target.size:,} employees: reusing {target.url}")
     else:
-        _create_database(target.url)
+        create_database(target.url)
         started = time.perf_counter()
         migrate_and_sync(app)
         Population(app).add(target.size)
-        log(f"{target.size:,} employees in {time.perf_counter() - started:.0f}s")
+        seconds = round(time.perf_counter() - started, 1)
+        log(f"{target.size:,} employees in {seconds:.0f}s")
+        settle(target.url)
+    give_api_token(target)
+    return seconds
+
+
+def give_api_token(target: Target) -> None:
+    """Create an API token for the target's database (HR's, as the API page makes one)."""
+    from training.api import tokens
+    from training.extensions import db
+
+    app = _build_app(target.url)
     with app.app_context():
         _token, target.api_token = tokens.create("bench", None, actor=None)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
-    if not target.url.startswith("sqlite"):
-        # What autovacuum does on a live server after bulk writes: statistics and the
-        # visibility map, so plans and index-only scans are those of a settled database.
-        engine = create_engine(target.url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-        engine.dispose()
 
 
-def count_statements(target: Target) -> dict[str, int]:
+def count_statements(target: Target, pages: dict[str, str] | None = None) -> dict[str, int]:
     """Count the SQL statements of each page with the Flask test client (BEGIN not counted)."""
     from training.extensions import db
 
@@ -172,6 +147,7 @@ def count_statements(target: Target) -> dict[str, int]:
             "SESSION_COOKIE_SECURE": False,
             "WTF_CSRF_ENABLED": False,
             "API_RATE_PER_MINUTE": 1_000_000,
+            "LOG_LEVEL": "ERROR",  # the request log of the counted requests is not wanted
         }
     )
     with app.app_context():
@@ -190,7 +166,7 @@ def count_statements(target: Target) -> dict[str, int]:
     counts = {}
     event.listen(engine, "before_cursor_execute", listener)
     try:
-        for name, path in PAGES.items():
+        for name, path in (pages or PAGES).items():
             client.get(path, headers=headers)  # warm: first-request work is not counted
             _settle()
             client.get(path, headers=headers)
@@ -270,33 +246,39 @@ def _until_computed(target: Target) -> None:
             time.sleep(0.5)
 
 
-def interleaved(targets: list[Target]) -> None:
+def interleaved(
+    targets: list[Target],
+    pages: dict[str, str] | None = None,
+    rounds: int = ROUNDS,
+    block: int = BLOCK,
+) -> None:
     """Time every page on every target in alternating blocks (warm-up first, untimed)."""
+    pages = pages or PAGES
     for target in targets:
         _until_computed(target)
-        for path in PAGES.values():
+        for path in pages.values():
             for _ in range(3):
                 _get(target, path)
-    for name, path in PAGES.items():
+    for name, path in pages.items():
         for target in targets:
             target.latencies[name] = []
-        for round_ in range(ROUNDS):
+        for round_ in range(rounds):
             order = targets if round_ % 2 == 0 else targets[::-1]
             for target in order:
-                for _ in range(BLOCK):
+                for _ in range(block):
                     target.latencies[name].append(_get(target, path))
         small, large = (_p(t.latencies[name], 50) for t in targets)
         log(f"  {name}: p50 {small:.1f} ms / {large:.1f} ms, ratio {large / small:.2f}")
 
 
-def refresh_run(target: Target) -> dict[str, float]:
+def refresh_run(target: Target, seconds: float = REFRESH_RUN) -> dict[str, float]:
     """Time the dashboard for a minute while the quiz insight's cache period runs out.
 
     Untimed first: each worker's first computation (``_until_computed``).
     """
     _until_computed(target)
     latencies = []
-    deadline = time.monotonic() + REFRESH_RUN
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         latencies.append(_get(target, PAGES["dashboard"]))
         time.sleep(0.1)
@@ -340,12 +322,12 @@ def databases(args: argparse.Namespace) -> Iterator[list[Target]]:
     finally:
         if not args.keep:
             for target in targets:
-                _drop_database(target.url)
+                drop_database(target.url)
             shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run(args: argparse.Namespace) -> dict:
-    figures: dict = {"machine": machine(), "commit": git_commit(), "workers": WORKERS}
+    figures: dict = {"machine": machine(), "commit": git_commit(), "workers": common.WORKERS}
     figures["database"] = "PostgreSQL" if args.database_url else "SQLite (WAL, synchronous=FULL)"
     with databases(args) as targets:
         for target in targets:
@@ -384,12 +366,12 @@ def run(args: argparse.Namespace) -> dict:
     return figures
 
 
-def render(figures: dict, small: int, large: int) -> str:
+def render(figures: dict, small: int, large: int, rounds: int = ROUNDS, block: int = BLOCK) -> str:
     m = figures["machine"]
     lines = [
         f"HR pages at {small:,} and {large:,} employees, {figures['database']}, gunicorn "
         f"{figures['workers']} sync workers per size, both served at once; one request at a "
-        f"time in alternating blocks of {BLOCK} ({ROUNDS} blocks per page and size); "
+        f"time in alternating blocks of {block} ({rounds} blocks per page and size); "
         f"{m['nproc']} × {m['cpu']}, commit {figures['commit']}.",
         "",
         f"| page | p50 @ {small:,} | p99 | p50 @ {large:,} | p99 | ratio | goal | statements |",
@@ -439,7 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large", type=int, default=LARGE)
     parser.add_argument("--keep", help="keep the databases in (or reuse them from) this directory")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     args = parser.parse_args(argv)
+    set_workers(args.workers)
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(HARD_LIMIT)
     try:

@@ -252,8 +252,12 @@ def advance_sequences() -> list[str]:
 class Population:
     """Adds employees in batches; ids are assigned here so related rows need no round trip."""
 
-    def __init__(self, app: Flask, seed: int = 20240501) -> None:
+    def __init__(self, app: Flask, seed: int = 20240501, *, unfinished: bool = False) -> None:
+        """``unfinished``: every employee is active, hired 15 days to two years ago and has
+        not finished the course, so each is overdue and due a reminder (``flask notify send``).
+        """
         self.app = app
+        self.unfinished = unfinished
         self.rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not secrets
         # Practice draws from its own generator: the rest is the same with or without it.
         self.practice_rng = random.Random(seed + 1)  # noqa: S311 - as above
@@ -290,6 +294,8 @@ class Population:
         return self.rng.choice(SURNAMES) + given
 
     def _hire_date(self) -> date:
+        if self.unfinished:  # due (hire + 14 days) before today: overdue
+            return self.today - timedelta(days=self.rng.randrange(15, 730))
         # A steady intake over two years plus this month's hiring wave, so every status occurs.
         days = self.rng.randrange(28) if self.rng.random() < 0.15 else self.rng.randrange(730)
         return self.today - timedelta(days=days)
@@ -299,6 +305,8 @@ class Population:
         total = len(self.pools)
         if index < len(LEARNER_NOS):
             return 4  # the benchmark learners are part-way through
+        if self.unfinished:
+            return self.rng.randint(0, total - 1)
         if due >= self.today:  # still within the onboarding period
             roll = self.rng.random()
             return 0 if roll < 0.35 else total if roll < 0.5 else self.rng.randint(1, total - 1)
@@ -342,7 +350,7 @@ class Population:
                     "role": Role.LEARNER,
                     "password_hash": self.password_hash if learner else None,
                     "must_change_password": False,
-                    "active": learner or self.rng.random() > 0.02,
+                    "active": learner or self.unfinished or self.rng.random() > 0.02,
                     "created_at": datetime.combine(hire, time(9), tzinfo=LOCAL).astimezone(UTC),
                 }
             )

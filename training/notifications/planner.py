@@ -83,7 +83,8 @@ def plan_reminders(today: date, report: PlanReport) -> None:
         if stage is not None:
             key = f"reminder:{user_id}:{due.isoformat()}:{stage}"
             wanted[key] = (user_id, due, stage, completed)
-    new = {key: value for key, value in wanted.items() if key not in _existing(list(wanted))}
+    existing = _existing(list(wanted))  # once: in the comprehension it ran per key
+    new = {key: value for key, value in wanted.items() if key not in existing}
     if not new:
         return
     users = {
@@ -234,7 +235,8 @@ def plan_recertification(today: date, report: PlanReport) -> None:
         if stage is not None:
             key = f"recertification:{user_id}:{expires.isoformat()}:{stage}"
             wanted[key] = (user_id, expires, stage)
-    new = {key: value for key, value in wanted.items() if key not in _existing(list(wanted))}
+    existing = _existing(list(wanted))  # once: in the comprehension it ran per key
+    new = {key: value for key, value in wanted.items() if key not in existing}
     if not new:
         return
     users = {
