@@ -8,6 +8,7 @@ Chromium. So a page added later is checked without anyone remembering to add it 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,8 @@ ROLES = ("anonymous", "learner", "manager", "hr")
 # Routes that are not pages a person reads: files, redirects into flows, the API.
 SKIP_PREFIXES = ("static", "api.")
 SERIOUS = ("serious", "critical")
+# SCREENSHOTS=dir keeps a full-page screenshot of every page checked, to look at.
+SHOTS = os.environ.get("SCREENSHOTS")
 
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations']});
@@ -130,6 +133,9 @@ def test_every_page_is_accessible_and_fits(app, make_app, site, page, role, view
                         f"{url}: {violation['impact']} {violation['id']} ({violation['help']}) "
                         f"at {violation['nodes']}"
                     )
+                if SHOTS:
+                    name = f"{role}-{viewport}{url.replace('/', '_') or '_'}.png"
+                    tab.screenshot(path=str(Path(SHOTS) / name), full_page=True)
                 fit = tab.evaluate(OVERFLOW)
                 if fit["scroll"] > fit["width"] + 1:
                     problems.append(
