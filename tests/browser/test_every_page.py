@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 from flask import url_for
 
+from training.auth import links
 from training.auth.models import ManagedDepartment, Role
 from training.course.versions import current_norm_version
 from training.extensions import db
+from training.jobs.models import JobState
+from training.jobs.runner import enqueue
 from training.quizzes.services import grade_answers, record_submission, start_attempt
 
 pytestmark = pytest.mark.browser
@@ -60,6 +63,11 @@ def site(app, lessons, create_user):
     hr = create_user(role=Role.HR, name="人事丙")
     attempt = start_attempt(learner.id, lessons[0])
     record_submission(attempt, grade_answers(attempt, {}))
+    newcomer = create_user(name="新人丁")
+    token = links.issue_setup_links([newcomer.id])[newcomer.id]
+    job = enqueue("employee_import", title="导入员工:x.csv", params={}, actor=hr)
+    job.state = JobState.DONE
+    job.result = {"created": 0, "updated": 0, "unchanged": 1, "created_ids": [], "mailed": 0}
     db.session.commit()
     values = {
         "user_id": learner.id,
@@ -69,6 +77,8 @@ def site(app, lessons, create_user):
         "lesson": lessons[0].number,
         "employee_no": learner.employee_no,
         "department": "测试部",
+        "token": token,  # the set-password page, for anyone holding the link
+        "job_id": job.id,
     }
     return {"anonymous": None, "learner": learner, "manager": manager, "hr": hr, "values": values}
 
