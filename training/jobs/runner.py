@@ -403,7 +403,8 @@ def _thread(app: Flask, work: Callable[[], object] = run_pending) -> None:
             db.session.remove()
 
 
-_TICKERS: dict[int, int] = {}  # id(app) -> the process that started its ticker
+# id(app) -> (the process that started its ticker, the event that stops it)
+_TICKERS: dict[int, tuple[int, threading.Event]] = {}
 _TICKERS_LOCK = threading.Lock()
 
 
@@ -418,21 +419,33 @@ def start_ticker(app: Flask) -> bool:
     every = app.config["JOBS_TICK_SECONDS"]
     if app.config["JOBS_RUN"] != "thread" or not every:
         return False
-    if _TICKERS.get(id(app)) == os.getpid():
+    started = _TICKERS.get(id(app))
+    if started is not None and started[0] == os.getpid():
         return False
     with _TICKERS_LOCK:
-        if _TICKERS.get(id(app)) == os.getpid():
+        started = _TICKERS.get(id(app))
+        if started is not None and started[0] == os.getpid():
             return False
-        _TICKERS[id(app)] = os.getpid()
+        stop = threading.Event()
+        _TICKERS[id(app)] = (os.getpid(), stop)
     threading.Thread(
-        target=_tick_forever, args=(app, float(every)), name="training-jobs-ticker", daemon=True
+        target=_tick_forever,
+        args=(app, float(every), stop),
+        name="training-jobs-ticker",
+        daemon=True,
     ).start()
     return True
 
 
-def _tick_forever(app: Flask, every: float) -> None:
-    while True:
-        time.sleep(every)
+def stop_ticker(app: Flask) -> None:
+    """Stop this process's ticker of the app (tests; a process that ends needs nothing)."""
+    started = _TICKERS.get(id(app))
+    if started is not None and started[0] == os.getpid():
+        started[1].set()
+
+
+def _tick_forever(app: Flask, every: float, stop: threading.Event) -> None:
+    while not stop.wait(every):
         try:
             _thread(app, tick)
         except Exception:  # never let the ticker die: log, and look again next time
