@@ -38,6 +38,7 @@ def _base_config(database_url: str) -> dict:
         "ARGON2_PARAMS": FAST_ARGON2,
         "INSIGHT_CACHE_SECONDS": 0,  # every test sees the data it just wrote
         "JOBS_RUN": "inline",  # a job runs in the request that queues it
+        "JOBS_TICK_SECONDS": 0,  # no ticker thread outliving its test (tests/jobs starts one)
     }
 
 

@@ -64,6 +64,11 @@ class DefaultConfig:
     # `make run` and small sites), "worker" (`flask jobs run --loop` under systemd; the web
     # process only queues) or "inline" (the request itself; tests).
     JOBS_RUN = "thread"
+    # With JOBS_RUN = "thread", each web process also looks every this many seconds for work
+    # that is due (mail waiting in the outbox, old export files) and runs it (0: never).
+    JOBS_TICK_SECONDS = 60
+    EXPORT_JOB_ROWS = 5000  # an export of more rows than this is built by a background job
+    JOBS_FILES_KEEP_DAYS = 7  # a background job's file (a large export) is kept this long
     ONBOARDING_GRACE_DAYS = 7
     # Periodic recertification: a completion holds this many days, then a short refresher
     # renews it (0: off). Reminders and HR's 将到期 start RECERTIFY_WARN_DAYS before.
@@ -445,6 +450,9 @@ SETTINGS: dict[str, Callable[[Any], Any]] = {
     "ONBOARDING_DAYS": _int(0),
     "ONBOARDING_DUE_POLICY": _choice("strict", "grace"),
     "JOBS_RUN": _choice("thread", "worker", "inline"),
+    "JOBS_TICK_SECONDS": _int(0),
+    "EXPORT_JOB_ROWS": _int(0),
+    "JOBS_FILES_KEEP_DAYS": _int(1),
     "ONBOARDING_GRACE_DAYS": _int(0),
     "RETRAIN_DAYS": _int(0),
     "RECERTIFY_DAYS": _int(0),

@@ -15,6 +15,7 @@ from training.auth.models import ManagedDepartment, Role
 from training.course.models import Certificate
 from training.course.versions import current_norm_version
 from training.extensions import db
+from training.jobs.files import store
 from training.jobs.models import JobState
 from training.jobs.runner import enqueue
 from training.quizzes.models import QuizQuestion
@@ -26,6 +27,8 @@ PUBLIC, USER, OWNER, HR = "public", "user", "owner", "hr"
 TOKEN = "token"
 # HR, and managers for the people of their own departments (404 for anyone else's).
 STAFF = "staff"
+# Only the staff member who asked for it (here the manager); 404 for other staff, HR included.
+CREATOR = "creator"
 
 POLICY = {
     "static": PUBLIC,
@@ -67,6 +70,8 @@ POLICY = {
     "reports.export_employees": STAFF,
     "reports.export_attempts": HR,
     "reports.item_analysis": HR,
+    "reports.export_job": CREATOR,
+    "reports.export_download": CREATOR,
     "employees.create": HR,
     "employees.edit": HR,
     "employees.import_upload": HR,
@@ -165,6 +170,11 @@ def world(app, lessons, create_user):
     job = enqueue("employee_import", title="导入员工:x.csv", params={}, actor=hr)
     job.state = JobState.DONE
     job.result = {"created": 0, "updated": 0, "unchanged": 1, "created_ids": [], "mailed": 0}
+    export = enqueue("report.export", title="导出员工培训进度", params={}, actor=manager)
+    export.state = JobState.DONE
+    export.result = {"filename": "员工培训进度.csv", "rows": 0}
+    db.session.flush()
+    store(export, filename="员工培训进度.csv", mimetype="text/csv", data=b"x")
     db.session.commit()
     question = db.session.scalar(select(QuizQuestion.id).limit(1))
     return {
@@ -190,6 +200,7 @@ def world(app, lessons, create_user):
             "notification_id": 1,
             "refresher_id": refresher.id,
             "job_id": job.id,
+            "export_id": export.id,
             "department": "测试部",
             "provider": "oidc",
         },
@@ -241,6 +252,14 @@ def test_route_follows_its_policy(app, world, endpoint, rule, method):
         assert anonymous.headers["Location"].startswith("/login")
 
     learner = _request(_login(app, world["learner"]), method, url)
+    if policy == CREATOR:
+        assert learner.status_code == 403, (url, learner.status_code)
+        owner = _request(_login(app, world["manager"]), method, url)
+        assert owner.status_code == 200, (url, owner.status_code)
+        for who in ("elsewhere", "hr"):
+            response = _request(_login(app, world[who]), method, url)
+            assert response.status_code == 404, (who, url, response.status_code)
+        return
     if policy in (HR, STAFF):
         assert learner.status_code == 403, (url, learner.status_code)
     elif policy == OWNER:

@@ -24,8 +24,8 @@ ALLOWED = {
     "practice": {"auth", "course", "quizzes"},
     "phrasebook": {"content", "course", "norm"},
     "refresher": {"auth", "course", "quizzes"},
-    "reports": {"assignments", "audit", "auth", "course", "quizzes"},
-    "notifications": {"assignments", "audit", "auth", "course", "reports"},
+    "reports": {"assignments", "audit", "auth", "course", "jobs", "quizzes"},
+    "notifications": {"assignments", "audit", "auth", "course", "jobs", "reports"},
     "revisions": {
         "assignments",
         "audit",

@@ -13,16 +13,16 @@ from training.extensions import db
 from training.jobs import runner
 from training.jobs.models import Job
 
-jobs_cli = AppGroup("jobs", help="Background jobs (large imports).")
+jobs_cli = AppGroup("jobs", help="Background jobs (imports, notifications, exports).")
 
 
 @jobs_cli.command("run")
 @click.option("--loop", is_flag=True, help="Keep running, looking for new jobs every --every s.")
 @click.option("--every", default=2.0, show_default=True, help="Seconds between looks (--loop).")
 def run_command(loop: bool, every: float) -> None:
-    """Run every queued job (and any a dead runner left half done), then stop or keep looking."""
+    """Queue what is due (mail, clean-up), run every queued job, then stop or keep looking."""
     while True:
-        for job_id, state in runner.run_pending():
+        for job_id, state in runner.tick():
             click.echo(f"job {job_id}: {state}")
         db.session.remove()
         if not loop:

@@ -17,6 +17,20 @@ transaction. On PostgreSQL it goes to the job's row on a separate connection (wh
 renews the lease), so the progress page on any app host reads it there. SQLite cannot take
 a second writer while the job holds the write lock, and a SQLite site is one host by nature:
 there it goes to a small file in ``instance/jobs/``.
+
+Two variations, chosen when a kind is registered:
+
+- ``own_transactions``: the handler commits its own units of work (the notification outbox
+  commits each claim and each outcome, so that a message once sent is marked sent whatever
+  happens next). The runner marks the job done after it, still only under its own claim. A
+  run that dies keeps what it committed; the run that takes over starts again and relies on
+  the handler's own bookkeeping not to do anything twice.
+- ``single``: at most one such job is queued or running at a time (``enqueue`` hands back the
+  open one); the runner's schedules use it to queue periodic work once.
+
+Schedules (``schedule``) are small functions that queue work when it is due (mail waiting,
+old export files to remove); ``tick`` runs them, then the queue. ``flask jobs run`` ticks, and
+with ``JOBS_RUN = "thread"`` each web process ticks in a thread every ``JOBS_TICK_SECONDS``.
 """
 
 from __future__ import annotations
@@ -61,19 +75,38 @@ class Kind:
     name: str
     handler: Handler
     result_template: str | None
+    own_transactions: bool = False
+    single: bool = False
 
 
 _KINDS: dict[str, Kind] = {}
+_SCHEDULES: list[Callable[[], None]] = []
 
 
-def register(name: str, *, result_template: str | None = None) -> Callable[[Handler], Handler]:
+def register(
+    name: str,
+    *,
+    result_template: str | None = None,
+    own_transactions: bool = False,
+    single: bool = False,
+) -> Callable[[Handler], Handler]:
     """Register the handler of a kind of job (features call this at import time)."""
 
     def decorator(handler: Handler) -> Handler:
-        _KINDS[name] = Kind(name, handler, result_template)
+        _KINDS[name] = Kind(name, handler, result_template, own_transactions, single)
         return handler
 
     return decorator
+
+
+def schedule(function: Callable[[], None]) -> Callable[[], None]:
+    """Register a function that queues work when it is due (it commits what it queues)."""
+    _SCHEDULES.append(function)
+    return function
+
+
+def _single_key(kind: str) -> str:
+    return f"single:{kind}"
 
 
 def kind_of(job: Job) -> Kind | None:
@@ -96,6 +129,8 @@ def enqueue(
     """
     if kind not in _KINDS:
         raise ValueError(f"unknown job kind {kind!r}")
+    if _KINDS[kind].single:
+        key = _single_key(kind)  # released when the job finishes (see _finished_values)
     job_id = insert_returning_id(
         Job,
         kind=kind,
@@ -162,6 +197,7 @@ def claim(now: datetime | None = None) -> int | None:
                 job.error = f"任务已尝试 {job.attempts} 次都未能完成,已放弃;未写入任何数据。"
                 job.finished_at = now
                 job.payload = None
+                job.key = _released_key(job)
                 continue
             job.state = JobState.RUNNING
             job.attempts += 1
@@ -178,11 +214,22 @@ def run(job_id: int) -> JobState:
 
     The job is finished only by the claim that started this run: if another runner took it
     over meanwhile (this one was thought dead), this run's work is rolled back, not written.
+    A kind with ``own_transactions`` commits its own work as it goes; only its "done" waits.
     """
     claim_mark = db.session.scalar(select(Job.claimed_by).where(Job.id == job_id))
     progress = Progress(job_id)
     heartbeat = _Heartbeat(job_id, claim_mark)
     try:
+        job = db.session.get(Job, job_id)
+        kind = kind_of(job) if job is not None else None
+        if kind is not None and kind.own_transactions:
+            if job is None or job.state != JobState.RUNNING or job.claimed_by != claim_mark:
+                return job.state if job else JobState.FAILED
+            with audit.channel(job.params.get("channel", "cli")):
+                result = kind.handler(job, progress)
+            with write_transaction():
+                _mark_done(job_id, claim_mark, result, progress)
+            return JobState.DONE
         with write_transaction():
             job = db.session.get(Job, job_id)
             if job is None or job.state != JobState.RUNNING or job.claimed_by != claim_mark:
@@ -192,25 +239,7 @@ def run(job_id: int) -> JobState:
                 raise JobFailed(f"未知的任务类型 {job.kind}。")
             with audit.channel(job.params.get("channel", "cli")):
                 result = kind.handler(job, progress)
-            done = db.session.execute(
-                update(Job)
-                .where(
-                    Job.id == job_id,
-                    Job.state == JobState.RUNNING,
-                    Job.claimed_by == claim_mark,
-                )
-                .values(
-                    state=JobState.DONE,
-                    result=result,
-                    finished_at=utcnow(),
-                    payload=None,
-                    progress_done=max(progress.total, progress.done),
-                    progress_total=max(progress.total, progress.done),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if cast(CursorResult[Any], done).rowcount != 1:
-                raise _TakenOver
+            _mark_done(job_id, claim_mark, result, progress)
         return JobState.DONE
     except _TakenOver:
         current_app.logger.warning("job.taken_over", extra={"job_id": job_id})
@@ -219,15 +248,53 @@ def run(job_id: int) -> JobState:
         _fail(job_id, claim_mark, str(exc))
     except Exception as exc:
         current_app.logger.exception("job.failed", extra={"job_id": job_id})
-        _fail(
-            job_id,
-            claim_mark,
-            f"任务出错({type(exc).__name__}),未写入任何数据。请重试或联系管理员。",
-        )
+        db.session.rollback()
+        _fail(job_id, claim_mark, _unexpected(job_id, exc))
     finally:
         heartbeat.stop()
         progress.clear()
     return JobState.FAILED
+
+
+def _unexpected(job_id: int, exc: Exception) -> str:
+    """HR's message for a job that broke: what was kept depends on the kind."""
+    job = db.session.get(Job, job_id)
+    kind = kind_of(job) if job is not None else None
+    if kind is not None and kind.own_transactions:
+        return (
+            f"任务出错({type(exc).__name__}),已完成的部分已保存,其余下次运行时继续。"
+            "请查看详情或联系管理员。"
+        )
+    return f"任务出错({type(exc).__name__}),未写入任何数据。请重试或联系管理员。"
+
+
+def _mark_done(
+    job_id: int, claim_mark: str | None, result: dict[str, Any], progress: Progress
+) -> None:
+    """Mark the job done in the current transaction, only if this run still holds it."""
+    job = db.session.get(Job, job_id)
+    done = db.session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.RUNNING, Job.claimed_by == claim_mark)
+        .values(
+            state=JobState.DONE,
+            result=result,
+            finished_at=utcnow(),
+            payload=None,
+            key=_released_key(job) if job is not None else None,
+            progress_done=max(progress.total, progress.done),
+            progress_total=max(progress.total, progress.done),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], done).rowcount != 1:
+        raise _TakenOver
+
+
+def _released_key(job: Job) -> str | None:
+    """A finished single job gives up its key, so that the next one can be queued."""
+    kind = kind_of(job)
+    return None if kind is not None and kind.single else job.key
 
 
 class _TakenOver(Exception):
@@ -244,6 +311,7 @@ def _fail(job_id: int, claim_mark: str | None, message: str) -> None:
         job.error = message
         job.finished_at = utcnow()
         job.payload = None
+        job.key = _released_key(job)
 
 
 def run_pending(limit: int | None = None) -> list[tuple[int, JobState]]:
@@ -255,6 +323,28 @@ def run_pending(limit: int | None = None) -> list[tuple[int, JobState]]:
             break
         ran.append((job_id, run(job_id)))
     return ran
+
+
+def run_schedules() -> None:
+    """Queue what is due now (each schedule commits what it queues; one failing spares the rest)."""
+    for function in _SCHEDULES:
+        try:
+            function()
+        except OperationalError:
+            raise  # SQLite busy: the caller looks again later
+        except Exception:
+            db.session.rollback()
+            current_app.logger.exception(
+                "jobs.schedule_failed", extra={"schedule": function.__name__}
+            )
+
+
+def tick() -> list[tuple[int, JobState]]:
+    """One turn of ``flask jobs run`` or the ticker: the queue people filled first, then what
+    the schedules find due, then that."""
+    ran = run_pending()
+    run_schedules()
+    return ran + run_pending()
 
 
 class _Heartbeat:
@@ -300,12 +390,12 @@ def start(app: Flask) -> None:
         threading.Thread(target=_thread, args=(app,), name="training-jobs", daemon=True).start()
 
 
-def _thread(app: Flask) -> None:
+def _thread(app: Flask, work: Callable[[], object] = run_pending) -> None:
     with app.app_context():
         try:
             for attempt in range(3):
                 try:
-                    run_pending()
+                    work()
                     return
                 except OperationalError:  # SQLite busy past its timeout: look again shortly
                     db.session.rollback()
@@ -313,6 +403,55 @@ def _thread(app: Flask) -> None:
                     time.sleep(2)
         finally:
             db.session.remove()
+
+
+# id(app) -> (the process that started its ticker, the event that stops it)
+_TICKERS: dict[int, tuple[int, threading.Event]] = {}
+_TICKERS_LOCK = threading.Lock()
+
+
+def start_ticker(app: Flask) -> bool:
+    """With JOBS_RUN = "thread", tick every JOBS_TICK_SECONDS in a thread of this process.
+
+    The in-process fallback for ``make run`` and small sites, so that mail goes out without a
+    cron entry. Started at a process's first request (after gunicorn forks), once per app and
+    process; several processes ticking is safe (claims and single jobs). Returns True if it
+    started one now.
+    """
+    every = app.config["JOBS_TICK_SECONDS"]
+    if app.config["JOBS_RUN"] != "thread" or not every:
+        return False
+    started = _TICKERS.get(id(app))
+    if started is not None and started[0] == os.getpid():
+        return False
+    with _TICKERS_LOCK:
+        started = _TICKERS.get(id(app))
+        if started is not None and started[0] == os.getpid():
+            return False
+        stop = threading.Event()
+        _TICKERS[id(app)] = (os.getpid(), stop)
+    threading.Thread(
+        target=_tick_forever,
+        args=(app, float(every), stop),
+        name="training-jobs-ticker",
+        daemon=True,
+    ).start()
+    return True
+
+
+def stop_ticker(app: Flask) -> None:
+    """Stop this process's ticker of the app (tests; a process that ends needs nothing)."""
+    started = _TICKERS.get(id(app))
+    if started is not None and started[0] == os.getpid():
+        started[1].set()
+
+
+def _tick_forever(app: Flask, every: float, stop: threading.Event) -> None:
+    while not stop.wait(every):
+        try:
+            _thread(app, tick)
+        except Exception:  # never let the ticker die: log, and look again next time
+            app.logger.exception("jobs.tick_failed")
 
 
 def _progress_path(job_id: int) -> Path:

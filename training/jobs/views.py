@@ -8,10 +8,18 @@ from sqlalchemy.orm import joinedload
 
 from training.auth.decorators import hr_required
 from training.extensions import db
+from training.jobs import files as _files  # noqa: F401 - registers the files' clean-up
 from training.jobs.models import Job, JobState
-from training.jobs.runner import kind_of, progress_of, start
+from training.jobs.runner import kind_of, progress_of, start, start_ticker
 
 bp = Blueprint("jobs", __name__, url_prefix="/hr/jobs", template_folder="templates")
+
+
+@bp.before_app_request
+def _tick_in_this_process() -> None:
+    """With JOBS_RUN = "thread", the first request of each process starts its ticker."""
+    start_ticker(current_app._get_current_object())  # type: ignore[attr-defined]
+
 
 RECENT = 50
 

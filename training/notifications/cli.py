@@ -7,10 +7,9 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from training.course.signals import clock_ticked
-from training.db import company_today, utcnow, write_transaction
+from training.db import company_today, utcnow
 from training.extensions import db
-from training.notifications import channels, outbox, planner
+from training.notifications import jobs, planner
 from training.notifications.models import Notification, QueueEntry
 
 notify_cli = AppGroup("notify", help="Send reminders, digests and invitations.")
@@ -21,17 +20,16 @@ def send_command() -> None:
     """Queue today's reminders and digests, then send everything due (outside quiet hours).
 
     First, whatever is due by the calendar happens (a scheduled revision takes effect and
-    queues its retraining notices), so this run sends them.
+    queues its retraining notices), so this run sends them. This is the function the
+    ``notify.send`` background job runs (``flask jobs run``), called here directly so that
+    its report is printed; the two may run at once (the outbox claims each message once).
     """
-    clock_ticked.send()
-    with write_transaction():
-        planned = planner.plan(company_today())
-    click.echo(f"queued {len(planned.queued)} new reminders and digests")
-    held = planner.held_until(utcnow())
-    if held is not None:
-        click.echo(f"quiet hours: nothing sent before {held:%Y-%m-%d %H:%M}")
+    done = jobs.send_now()
+    report = done.report
+    click.echo(f"queued {done.planned} new reminders and digests")
+    if report is None:
+        click.echo(f"quiet hours: nothing sent before {done.held_until:%Y-%m-%d %H:%M}")
         return
-    report = outbox.send_due(channels.deliver)
     click.echo(f"sent {report.sent}, failed {report.failed} (will retry), gave up {report.gave_up}")
     for error in report.errors[:20]:
         click.echo(f"error: {error}", err=True)

@@ -18,6 +18,7 @@ from training.auth.models import User
 from training.db import company_today, local_day_start, page_number, utcnow
 from training.extensions import db
 from training.forms import choices, require_action_form
+from training.notifications import jobs as _jobs  # noqa: F401 - registers notify.send
 from training.notifications import messages, outbox, planner
 from training.notifications.channels import WEBHOOK_KINDS, masked
 from training.notifications.models import Channel, Delivery, DepartmentWebhook, Notification

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import IO, Any
 
@@ -89,30 +89,60 @@ def _stream(stmt: Select) -> Iterator[Any]:
     yield from db.session.execute(stmt, execution_options={"yield_per": BATCH})
 
 
+def _counted(rows: Iterable[Any], on_row: Callable[[int], None]) -> Iterator[Any]:
+    for number, row in enumerate(rows, start=1):
+        on_row(number)
+        yield row
+
+
 def write_export(
     what: str,
     fmt: str,
     filters: Filters,
     out: IO[Any],
     ordering: Ordering | None = None,
+    on_row: Callable[[int], None] | None = None,
 ) -> int:
-    """Write an export to a text (CSV) or binary (XLSX) stream and return the row count."""
+    """Write an export to a text (CSV) or binary (XLSX) stream and return the row count.
+
+    ``on_row`` hears the number of each row written (a background export's progress).
+    """
     columns, stmt = export_source(what, filters, ordering)
+    rows: Iterable[Any] = _stream(stmt)
+    if on_row is not None:
+        rows = _counted(rows, on_row)
     if fmt == "csv":
-        return write_csv(columns, _stream(stmt), out)
+        return write_csv(columns, rows, out)
     if fmt == "xlsx":
-        return write_xlsx(columns, _stream(stmt), out, TITLES[what])
+        return write_xlsx(columns, rows, out, TITLES[what])
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def record_export(what: str, fmt: str, filters: Filters, rows: int) -> None:
+def count_rows(what: str, filters: Filters) -> int:
+    """Return how many rows an export of these filters would have (one statement)."""
+    _columns, stmt = export_source(what, filters)
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def record_export(
+    what: str,
+    fmt: str,
+    filters: Filters,
+    rows: int,
+    actor: User | None = None,
+    job_id: int | None = None,
+) -> None:
     """Add the audit event for an export to the session (the caller commits), and log it."""
     security_event("export", what=what, format=fmt, rows=rows, filters=filters.as_dict())
-    record(
-        "export",
-        f"导出{TITLES[what]}({fmt.upper()},{rows} 行)",
-        details={"what": what, "format": fmt, "filters": filters.as_dict(), "rows": rows},
-    )
+    details: dict[str, Any] = {
+        "what": what,
+        "format": fmt,
+        "filters": filters.as_dict(),
+        "rows": rows,
+    }
+    if job_id is not None:
+        details["job_id"] = job_id  # built in the background (training/reports/jobs.py)
+    record("export", f"导出{TITLES[what]}({fmt.upper()},{rows} 行)", actor=actor, details=details)
 
 
 def filename(what: str, fmt: str, today: date) -> str:

@@ -7,7 +7,16 @@ import io
 import tempfile
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -19,13 +28,17 @@ from training.course.lessons import active_lessons, clause_lessons
 from training.course.models import QuizAttempt
 from training.db import page_number, utcnow, writes
 from training.extensions import db
+from training.jobs import runner
+from training.jobs.models import Job, JobFile, JobState
 from training.quizzes import services as quiz_services
 from training.reports import dashboard as dash
 from training.reports import detail
+from training.reports import jobs as export_jobs
 from training.reports.chart import bar_chart
 from training.reports.columns import employee_columns, score_percent
 from training.reports.export import (
     MIMETYPES,
+    count_rows,
     filename,
     record_export,
     write_export,
@@ -143,7 +156,19 @@ def employee_list():
 
 
 def _export(what: str, fmt: str, filters: Filters, ordering: Ordering | None = None):
-    """Build the file on disk, record the audit event and send the file."""
+    """Build the file on disk, record the audit event and send the file.
+
+    An export of more than EXPORT_JOB_ROWS rows is queued as a background job instead, and
+    the browser goes to its page, which offers the file once it is ready.
+    """
+    rows = count_rows(what, filters)
+    if rows > current_app.config["EXPORT_JOB_ROWS"]:
+        job = export_jobs.enqueue_export(
+            what, fmt, filters, ordering, rows=rows, actor=current_user._get_current_object()
+        )
+        db.session.commit()
+        runner.start(current_app._get_current_object())  # type: ignore[attr-defined]
+        return redirect(url_for("reports.export_job", export_id=job.id))
     out = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it after sending
     if fmt == "csv":
         text = io.TextIOWrapper(out, encoding="utf-8", newline="")
@@ -179,6 +204,50 @@ def export_attempts(fmt: str):
     """Download every quiz attempt of the filtered employees as CSV or XLSX."""
     _form, filters, _ordering = _list_request()
     return _export("attempts", fmt, filters)
+
+
+def _own_export(export_id: int) -> Job:
+    """The export job of this id that the current user asked for (404 for anyone else's)."""
+    job = db.session.get(Job, export_id)
+    if job is None or job.kind != export_jobs.KIND or job.created_by != current_user.id:
+        abort(404)
+    return job
+
+
+@bp.route("/exports/<int:export_id>")
+@staff_required
+def export_job(export_id: int):
+    """A large export's progress, then its download link (or what went wrong)."""
+    job = _own_export(export_id)
+    if job.state == JobState.QUEUED:
+        runner.start(current_app._get_current_object())  # type: ignore[attr-defined]
+    done, total = runner.progress_of(job)
+    stored = None
+    if job.state == JobState.DONE:
+        stored = db.session.execute(
+            db.select(JobFile.id, JobFile.filename, JobFile.size, JobFile.expires_at).where(
+                JobFile.job_id == job.id
+            )
+        ).first()
+    return render_template(
+        "reports/export_job.html", job=job, done=done, total=total, stored=stored
+    )
+
+
+@bp.route("/exports/<int:export_id>/download")
+@staff_required
+def export_download(export_id: int):
+    """The file of a finished export, for the person who asked for it."""
+    job = _own_export(export_id)
+    stored = db.session.scalar(db.select(JobFile).where(JobFile.job_id == job.id))
+    if job.state != JobState.DONE or stored is None:
+        abort(404)
+    return send_file(
+        io.BytesIO(stored.data),
+        mimetype=stored.mimetype,
+        as_attachment=True,
+        download_name=stored.filename,
+    )
 
 
 @bp.route("/employees/<int:user_id>")
