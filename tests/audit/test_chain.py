@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import MetaData, Table, select, text
+from sqlalchemy import Column, MetaData, String, Table, select, text
 
 from training.audit import chain
 from training.audit.models import AuditEvent
@@ -280,3 +280,123 @@ def test_a_rows_link_hash_is_the_one_it_always_was():
     assert row_hash("0" * 64, "audit_events", row) == (
         "5b6192353452cb64ce09660c509f42861ab9c019e6bcd80011dcac0860643c61"
     )
+
+
+@pytest.fixture
+def add_origin(app):
+    """Return what a migration and its model change do: audit_events gains a NOT NULL column
+    with a default (which fills the old rows), and the app reads it from then on."""
+    table = db.metadata.tables["audit_events"]
+    column = Column("origin", String(16), nullable=False, server_default="web")
+
+    def add() -> Column:
+        db.session.execute(
+            text("ALTER TABLE audit_events ADD COLUMN origin VARCHAR(16) DEFAULT 'web' NOT NULL")
+        )
+        db.session.commit()
+        table.append_column(column)
+        _forget_shapes()
+        return column
+
+    yield add
+    if "origin" in table.c:
+        _drop_model_column(column)
+
+
+def _forget_shapes() -> None:
+    chain._model_columns.cache_clear()
+    chain._unlinked_batch.cache_clear()
+    db.engine.clear_compiled_cache()  # statements on the table were compiled for its old shape
+
+
+def _drop_model_column(column: Column) -> None:
+    db.metadata.tables["audit_events"]._columns.remove(column)
+    _forget_shapes()
+
+
+def _versions(ids: list[int]) -> set[str | None]:
+    return set(
+        db.session.scalars(
+            select(chain.ChainLink.columns_version).where(
+                chain.ChainLink.table_name == "audit_events", chain.ChainLink.row_id.in_(ids)
+            )
+        )
+    )
+
+
+def test_a_column_added_with_a_default_leaves_old_links_valid(app, runner, add_origin):
+    old = _events(3, "旧")  # linked before the column existed
+    add_origin()
+    assert (
+        db.session.scalar(text("SELECT origin FROM audit_events WHERE id = :id"), {"id": old[0]})
+        == "web"
+    )
+    # Hashing every column as the database hands it back now would break the old links.
+    row = (
+        db.session.execute(select(AuditEvent.__table__).where(AuditEvent.id == old[0]))
+        .mappings()
+        .one()
+    )
+    link = db.session.scalars(
+        select(chain.ChainLink).where(
+            chain.ChainLink.table_name == "audit_events", chain.ChainLink.row_id == old[0]
+        )
+    ).one()
+    assert chain.row_hash(link.prev_hash, "audit_events", row) != link.hash
+    new = _events(2, "新")
+    old_versions, new_versions = _versions(old), _versions(new)
+    assert len(old_versions) == len(new_versions) == 1
+    assert old_versions != new_versions
+    assert new_versions == {chain.columns_version([*AuditEvent.__table__.c.keys()])}
+    recorded = db.session.scalars(
+        select(chain.ColumnList.columns).where(
+            chain.ColumnList.table_name == "audit_events",
+            chain.ColumnList.version.in_(new_versions),
+        )
+    ).one()
+    assert "origin" in recorded
+    found = chain.verify()
+    assert found.ok, (found.breaks, found.unverifiable)
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    # Tampering is still found, in an old link and in a new one.
+    _without_guard(
+        "audit_events", "UPDATE audit_events SET summary = '篡改' WHERE id = :id", {"id": old[1]}
+    )
+    assert chain.verify().breaks == [
+        chain.Break("audit_events", old[1], "the row was changed after it was linked")
+    ]
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"BROKEN: audit_events row {old[1]}: the row was changed" in result.output
+
+
+def test_a_new_row_whose_added_column_is_edited_breaks_its_link(app, add_origin):
+    add_origin()
+    ids = _events(2)
+    _without_guard(
+        "audit_events", "UPDATE audit_events SET origin = 'api' WHERE id = :id", {"id": ids[1]}
+    )
+    assert chain.verify().breaks == [
+        chain.Break("audit_events", ids[1], "the row was changed after it was linked")
+    ]
+
+
+def test_a_removed_column_is_reported_as_such_not_as_tampering(app, runner, add_origin):
+    origin = add_origin()
+    before = _events(2, "前")
+    _drop_model_column(origin)  # a later migration drops it (or renames it)
+    db.session.execute(text("ALTER TABLE audit_events DROP COLUMN origin"))
+    db.session.commit()
+    after = _events(1, "后")
+    found = chain.verify()
+    assert not found.breaks
+    assert [(u.table, u.links, u.first_row_id) for u in found.unverifiable] == [
+        ("audit_events", 2, before[0])
+    ]
+    assert "origin" in found.unverifiable[0].reason
+    assert "removed or renamed" in found.unverifiable[0].reason
+    assert found.heads[0].last_row_id == after[0]  # the walk went on past them
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "UNVERIFIABLE: audit_events: 2 link(s)" in result.output
+    assert "BROKEN" not in result.output

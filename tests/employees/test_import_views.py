@@ -364,3 +364,44 @@ def _age(upload_id: str, by: timedelta) -> None:
     row = db.session.get(StagedUpload, upload_id)
     row.created_at -= by
     db.session.commit()
+
+
+def test_only_the_hr_user_who_ran_an_import_can_use_up_its_link_display(
+    app, client, hr, upload, csv_file, imports_dir, create_user, auth
+):
+    html = upload(csv_file(ROWS)).get_data(as_text=True)
+    job_page = client.post("/hr/employees/import/confirm", data=_confirm_data(html)).headers[
+        "Location"
+    ]
+    job_id = int(job_page.rsplit("/", 1)[1])
+    other = create_user(role=Role.HR, name="人事乙")
+    auth.logout()
+    auth.login(other.employee_no)
+    # HR B sees the result but no button, and is told whose display it is.
+    page = client.get(job_page).get_data(as_text=True)
+    assert "data-issue-links" not in page
+    assert "只有发起这次导入的人事甲可以生成并显示" in page
+    refused = client.post(f"/hr/employees/import/jobs/{job_id}/links")
+    assert refused.status_code == 302
+    assert "只有发起这次导入的人事甲可以生成并显示新账号的链接" in client.get(job_page).get_data(
+        as_text=True
+    )
+    assert _count(PasswordLink) == 0
+    assert _count(AuditEvent, AuditEvent.action == "link.setup") == 0
+    # HR A, who ran it, still has the one display.
+    auth.logout()
+    auth.login(hr.employee_no)
+    assert "data-issue-links" in client.get(job_page).get_data(as_text=True)
+    shown = client.post(f"/hr/employees/import/jobs/{job_id}/links")
+    assert shown.status_code == 200
+    lines = re.search(r"<textarea[^>]*>(.*?)</textarea>", shown.get_data(as_text=True), re.S)
+    assert len(lines.group(1).strip().splitlines()) == 3
+    assert _count(PasswordLink) == 3
+    # Afterwards B learns that, by whom and when, and still cannot get them.
+    auth.logout()
+    auth.login(other.employee_no)
+    page = client.get(job_page).get_data(as_text=True)
+    assert "已由人事甲于 " in page
+    assert "显示过一次(3 个)" in page
+    assert client.post(f"/hr/employees/import/jobs/{job_id}/links").status_code == 302
+    assert _count(PasswordLink) == 3

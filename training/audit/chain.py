@@ -20,6 +20,17 @@ it on purpose with ``flask audit link``, which is itself audited. (On SQLite, wh
 write of the app links every row above the head, such a row is adopted by that write unless
 ``verify`` ran first; run ``verify`` from cron and keep the fingerprints.)
 
+Which columns a link hashed is versioned: ``evidence_columns`` keeps each column list an
+evidence table has had (its sorted names and their short hash, the version), and each link
+records the version it was hashed with (``columns_version``; links made before versions
+existed have none and use the table's first recorded list). So a migration that adds a
+column, even one with a default that fills old rows, leaves old links valid: ``verify``
+recomputes each link over its own version's columns. A column that a version names but the
+table no longer has (removed or renamed) is reported as such, not as tampering. At commit the
+version costs nothing: it is computed from the model's columns, and each process records a
+list it has not seen (one INSERT … ON CONFLICT DO NOTHING per table and database, the first
+time it links that table).
+
 ``flask audit verify`` walks every chain from the start and names the first broken link.
 """
 
@@ -42,6 +53,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     UniqueConstraint,
     bindparam,
     event,
@@ -51,6 +63,8 @@ from sqlalchemy import (
     text,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -97,6 +111,28 @@ class ChainLink(Model):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The ColumnList.version the row was hashed with; None: linked before lists had versions
+    # (hashed with every column the table had then, its first recorded list).
+    columns_version: Mapped[str | None] = mapped_column(String(16))
+
+
+class ColumnList(Model):
+    """One column list an evidence table has had: the columns its links hash, by version."""
+
+    __tablename__ = "evidence_columns"
+    __table_args__ = (UniqueConstraint("table_name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(16))  # ``columns_version`` of the names
+    columns: Mapped[str] = mapped_column(Text)  # the sorted column names, JSON
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def columns_version(names: Iterable[str]) -> str:
+    """The version of a column list: a short hash of its sorted names (the migration that
+    introduced versions computes the same)."""
+    return hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()[:16]
 
 
 def _plain(value: Any) -> Any:
@@ -115,19 +151,22 @@ def _plain(value: Any) -> Any:
 _AS_IS = frozenset({str, int, float, bool, dict, list})  # what _plain hands back unchanged
 
 
-def row_hash(prev: str, table: str, row: RowMapping) -> str:
-    """Return the link hash of ``row``: every column as the database hands it back.
+def row_hash(
+    prev: str, table: str, row: RowMapping | Mapping[str, Any], columns: Iterable[str] | None = None
+) -> str:
+    """Return the link hash of ``row``: its ``columns`` (all of them if None) as the
+    database hands them back.
 
-    NULL columns are left out, so a column added to the table later (NULL in old rows)
-    does not change the old rows' hashes.
+    NULL columns are left out (as before versions existed, so old links keep their hashes).
     """
+    keys = row.keys() if columns is None else columns
     body = json.dumps(
         {
             # Most values are JSON as they are: only the other types go through _plain
             # (linking an import's 300,000 rows spends its time here).
             key: value if type(value) in _AS_IS else _plain(value)
-            for key, value in row.items()
-            if value is not None
+            for key in keys
+            if (value := row[key]) is not None
         },
         ensure_ascii=False,
         sort_keys=True,
@@ -181,6 +220,37 @@ def _link_insert() -> Any:
     return insert(ChainLink)
 
 
+@functools.cache
+def _model_columns(name: str) -> tuple[tuple[str, ...], str]:
+    """The columns the app reads of an evidence table (its model's), and their version."""
+    names = tuple(column.name for column in db.metadata.tables[name].columns)
+    return names, columns_version(names)
+
+
+# Per process: the column-list versions known to be recorded, per database (engine URL).
+_RECORDED: set[tuple[str, str, str]] = set()
+
+
+def _current_version(conn: Connection, name: str) -> str:
+    """Return the version of the table's column list, recording the list the first time."""
+    names, version = _model_columns(name)
+    key = (conn.engine.url.render_as_string(hide_password=True), name, version)
+    if key not in _RECORDED:
+        values = {
+            "table_name": name,
+            "version": version,
+            "columns": json.dumps(sorted(names)),
+            "recorded_at": utcnow(),
+        }
+        if conn.dialect.name == "postgresql":
+            stmt: Any = pg_insert(ColumnList).values(values).on_conflict_do_nothing()
+        else:
+            stmt = sqlite_insert(ColumnList).values(values).on_conflict_do_nothing()
+        conn.execute(stmt)
+        _RECORDED.add(key)
+    return version
+
+
 def link_rows(conn: Connection, floors: Mapping[str, int | None]) -> int:
     """Link the rows of each table above its floor that have no link yet, in id order.
 
@@ -195,6 +265,8 @@ def link_rows(conn: Connection, floors: Mapping[str, int | None]) -> int:
     linked = 0
     for name in sorted(floors):
         head_row, prev = _head(conn, name)
+        names, _ = _model_columns(name)
+        version = _current_version(conn, name)  # a statement only the first time
         floor = floors[name]
         after = head_row if floor is None else floor
         while True:
@@ -203,7 +275,7 @@ def link_rows(conn: Connection, floors: Mapping[str, int | None]) -> int:
                 break
             links = []
             for row in rows:
-                digest = row_hash(prev, name, row)
+                digest = row_hash(prev, name, row, names)
                 links.append(
                     {
                         "table_name": name,
@@ -211,6 +283,7 @@ def link_rows(conn: Connection, floors: Mapping[str, int | None]) -> int:
                         "prev_hash": prev,
                         "hash": digest,
                         "linked_at": utcnow(),
+                        "columns_version": version,
                     }
                 )
                 prev = digest
@@ -285,19 +358,36 @@ class Break:
     reason: str
 
 
+@dataclass(frozen=True)
+class Unverifiable:
+    """Links that cannot be recomputed because the table changed shape, and why.
+
+    Not tampering: a migration removed or renamed a column that these links hashed (or the
+    column list of their version was never recorded). Their order is still checked.
+    """
+
+    table: str
+    version: str
+    links: int
+    first_row_id: int
+    reason: str
+
+
 @dataclass
 class Verification:
-    """What ``verify`` found: every chain's head, the first break, rows not linked yet."""
+    """What ``verify`` found: every chain's head, the first break, rows not linked yet, and
+    links the table's present columns can no longer check."""
 
     heads: list[Head] = field(default_factory=list)
     breaks: list[Break] = field(default_factory=list)
     unlinked: dict[str, int] = field(default_factory=dict)
+    unverifiable: list[Unverifiable] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """Every chain holds and every evidence row has its link (one without was not
-        written by the app, or was written behind its back)."""
-        return not self.breaks and not self.unlinked
+        """Every chain holds, every evidence row has its link (one without was not written
+        by the app, or was written behind its back) and every link could be recomputed."""
+        return not self.breaks and not self.unlinked and not self.unverifiable
 
 
 def _batches(conn: Connection, stmt: Any, key: Any) -> Iterator[Any]:
@@ -312,16 +402,80 @@ def _batches(conn: Connection, stmt: Any, key: Any) -> Iterator[Any]:
         last = rows[-1][key.key]
 
 
-def verify_table(conn: Connection, name: str) -> tuple[Head, Break | None, int]:
-    """Walk one table's chain in link order; return its head, first break and unlinked rows."""
+def _column_lists(conn: Connection, name: str) -> dict[str | None, list[str]]:
+    """The table's recorded column lists by version; None (links made before versions) is
+    the first one recorded."""
+    found: dict[str | None, list[str]] = {}
+    for row in conn.execute(
+        select(ColumnList.version, ColumnList.columns)
+        .where(ColumnList.table_name == name)
+        .order_by(ColumnList.id)
+    ):
+        found.setdefault(None, json.loads(row.columns))
+        found[row.version] = json.loads(row.columns)
+    names, version = _model_columns(name)
+    found.setdefault(version, list(names))  # linked by a process whose record was lost
+    found.setdefault(None, list(names))
+    return found
+
+
+def verify_table(
+    conn: Connection, name: str, unverifiable: list[Unverifiable] | None = None
+) -> tuple[Head, Break | None, int]:
+    """Walk one table's chain in link order; return its head, first break and unlinked rows.
+
+    Each link is recomputed over the column list of its version. Links whose list names a
+    column the table no longer has are counted into ``unverifiable`` (their order is still
+    checked), not reported as breaks.
+    """
     table = db.metadata.tables[name]
+    present = set(table.columns.keys())
+    lists = _column_lists(conn, name)
+    shapeless: dict[str | None, list[int]] = {}  # version -> [links, first row id]
     links = _batches(
         conn,
-        select(ChainLink.id, ChainLink.row_id, ChainLink.prev_hash, ChainLink.hash).where(
-            ChainLink.table_name == name
-        ),
+        select(
+            ChainLink.id,
+            ChainLink.row_id,
+            ChainLink.prev_hash,
+            ChainLink.hash,
+            ChainLink.columns_version,
+        ).where(ChainLink.table_name == name),
         ChainLink.id,
     )
+    walked = _walk(conn, name, table, links, lists, present, shapeless)
+    for version, (count, first) in shapeless.items():
+        columns = lists.get(version)
+        if columns is None:
+            reason = f"column list version {version} was never recorded in evidence_columns"
+        else:
+            gone = ", ".join(sorted(set(columns) - present))
+            reason = (
+                f"hashed with column(s) {gone} that the table no longer has (removed or "
+                "renamed by a migration): the rows cannot be recomputed; their order holds"
+            )
+        if unverifiable is not None:
+            unverifiable.append(
+                Unverifiable(name, version or "(before versions)", count, first, reason)
+            )
+    if isinstance(walked, tuple):
+        return walked
+    unlinked = conn.execute(
+        select(func.count()).select_from(_unlinked(table, name, 0).subquery())
+    ).scalar_one()
+    return walked, None, unlinked
+
+
+def _walk(
+    conn: Connection,
+    name: str,
+    table: Table,
+    links: Iterator[Any],
+    lists: dict[str | None, list[str]],
+    present: set[str],
+    shapeless: dict[str | None, list[int]],
+) -> Head | tuple[Head, Break, int]:
+    """Follow the links; return the head, or (head, first break, 0)."""
     prev, last_row = GENESIS, 0
     for batch in _chunks(links, BATCH):
         ids = [link["row_id"] for link in batch]
@@ -340,13 +494,15 @@ def verify_table(conn: Connection, name: str) -> tuple[Head, Break | None, int]:
                 )
             if row is None:
                 return head, Break(name, link["row_id"], "a linked row is missing (deleted)"), 0
-            if row_hash(prev, name, row) != link["hash"]:
+            version = link["columns_version"]
+            columns = lists.get(version)
+            if columns is None or not present.issuperset(columns):
+                seen = shapeless.setdefault(version, [0, link["row_id"]])
+                seen[0] += 1
+            elif row_hash(prev, name, row, columns) != link["hash"]:
                 return head, Break(name, row["id"], "the row was changed after it was linked"), 0
             prev, last_row = link["hash"], link["row_id"]
-    unlinked = conn.execute(
-        select(func.count()).select_from(_unlinked(table, name, 0).subquery())
-    ).scalar_one()
-    return Head(name, last_row, prev), None, unlinked
+    return Head(name, last_row, prev)
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -365,7 +521,7 @@ def verify(conn: Connection | None = None) -> Verification:
     conn = conn or db.session.connection()
     found = Verification()
     for name in EVIDENCE:
-        head, broken, unlinked = verify_table(conn, name)
+        head, broken, unlinked = verify_table(conn, name, found.unverifiable)
         found.heads.append(head)
         if broken:
             found.breaks.append(broken)

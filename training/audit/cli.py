@@ -36,6 +36,12 @@ def verify_command() -> None:
             "behind its back); check them, then adopt them with `flask audit link`",
             err=True,
         )
+    for shape in found.unverifiable:
+        click.echo(
+            f"UNVERIFIABLE: {shape.table}: {shape.links} link(s) of column list version "
+            f"{shape.version} (from row {shape.first_row_id}) {shape.reason}",
+            err=True,
+        )
     for broken in found.breaks:
         click.echo(f"BROKEN: {broken.table} row {broken.row_id}: {broken.reason}", err=True)
     raise SystemExit(1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime
 from typing import cast
 
 from flask import (
@@ -410,6 +410,15 @@ def import_confirm():
     return redirect(url_for("jobs.show", job_id=job.id))
 
 
+@bp.app_template_filter("isodatetime")
+def isodatetime(value: str | None) -> datetime | None:
+    """Turn a time kept in a job's JSON result (ISO 8601) back into a datetime."""
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 @bp.route("/import/jobs/<int:job_id>/links", methods=["POST"])
 @hr_required
 def import_job_links(job_id: int):
@@ -420,6 +429,18 @@ def import_job_links(job_id: int):
         abort(404)
     if job.state != JobState.DONE or job.result is None:
         abort(409)
+    if job.created_by != current_user.id:
+        # The one display of the links belongs to whoever ran the import: another HR user
+        # must not use it up (they issue a person's link on the employee page instead).
+        flash(
+            _(
+                "只有发起这次导入的%(who)s可以生成并显示新账号的链接。"
+                "如需为某位员工发放链接,请在员工页面为个人发放。",
+                who=job.creator.name if job.creator else _("命令行"),
+            ),
+            "error",
+        )
+        return redirect(url_for("jobs.show", job_id=job.id))
     if job.result.get("links_issued_at"):
         flash(
             _("这次导入的链接已经显示过一次。如需新的链接,请在员工页面为个人重新发放。"),
@@ -427,6 +448,7 @@ def import_job_links(job_id: int):
         )
         return redirect(url_for("jobs.show", job_id=job.id))
     issued = import_jobs.issue_links(job, actor=_actor())
+    job.result = {**job.result, "links_issued_by": current_user.name}
     db.session.commit()
     accounts = [(no, name, links.link_url(token)) for no, name, token in issued]
     return render_template(
