@@ -130,6 +130,18 @@ def _login_page(form: LoginForm, status: int = 200):
     ), status
 
 
+def _throttled(throttle: services.Throttle, form: LoginForm):
+    """The login page again, 429, saying until when sign-in is refused."""
+    flash(
+        _(
+            "登录失败次数过多,请在 %(time)s 之后再试。",
+            time=format_datetime(throttle.retry_after, "HH:mm:ss"),
+        ),
+        "error",
+    )
+    return _login_page(form, 429)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Show the login form and log the employee in (a password kept here, or the directory)."""
@@ -148,14 +160,7 @@ def login():
     throttle = services.check_throttle(key, address)
     if throttle.blocked:
         security_event("login.throttled", employee_no=employee_no, address=address)
-        flash(
-            _(
-                "登录失败次数过多,请在 %(time)s 之后再试。",
-                time=format_datetime(throttle.retry_after, "HH:mm:ss"),
-            ),
-            "error",
-        )
-        return _login_page(form, 429)
+        return _throttled(throttle, form)
     # Counted as a failure now, in this short write transaction; the credentials are checked
     # after it (argon2, the directory), without holding any lock others wait for.
     attempt_id = services.record_attempt(key, address)
@@ -241,14 +246,7 @@ def sso_callback(provider: str):
     throttle = services.check_throttle(key, address)
     if throttle.blocked:
         security_event("login.throttled", address=address, method=provider)
-        flash(
-            _(
-                "登录失败次数过多,请在 %(time)s 之后再试。",
-                time=format_datetime(throttle.retry_after, "HH:mm:ss"),
-            ),
-            "error",
-        )
-        return _login_page(LoginForm(formdata=None), 429)
+        return _throttled(throttle, LoginForm(formdata=None))
     attempt_id = services.record_attempt(key, address)
     db.session.commit()  # counted before the provider is asked; no transaction stays open
     try:
