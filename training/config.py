@@ -594,6 +594,16 @@ PROVIDER_NEEDS = {
 
 
 def _check_providers(config: dict[str, Any]) -> None:
+    if config.get("DINGTALK_CLIENT_ID"):
+        # contact/users/me answers for any 钉钉 user, with an e-mail address the user sets
+        # (not the company's orgEmail): matching it to an account would let anyone with a
+        # personal 钉钉 account sign in as the employee whose address they typed in. Refused
+        # until the adapter asks the company's own API whether the person is a member.
+        raise SettingsError(
+            "TRAINING_DINGTALK_CLIENT_ID: 钉钉 sign-in is not available yet — its user-info "
+            "answer does not prove company membership (it needs the company's "
+            "topapi/user/getbyunionid check, not built); use OIDC, 企业微信 or 飞书"
+        )
     for switch, needs in PROVIDER_NEEDS.items():
         if not config.get(switch):
             continue

@@ -119,9 +119,21 @@ def test_another_site_as_next_ends_on_the_landing_page(client, provider, create_
 @pytest.mark.oidc(OIDC_CLAIM="email", OIDC_MATCH_FIELD="email")
 def test_the_account_may_be_matched_by_email(client, provider, create_user):
     user = create_user(employee_no="E2002", email="wang.wu@example.com")
-    provider.set_accounts({"ww": {"email": "Wang.Wu@example.com"}})
+    provider.set_accounts({"ww": {"email": "Wang.Wu@example.com", "email_verified": True}})
     assert sign_in(client, provider, "ww").status_code == 302
     assert sessions(user.id) == ["oidc"]
+
+
+@pytest.mark.oidc(OIDC_CLAIM="email", OIDC_MATCH_FIELD="email")
+def test_an_address_the_provider_did_not_verify_matches_nobody(client, provider, create_user):
+    """Someone who registered the victim's address at the provider cannot sign in as them."""
+    user = create_user(employee_no="E2003", email="zhao.liu@example.com")
+    for claims in ({"email": "zhao.liu@example.com", "email_verified": False},
+                   {"email": "zhao.liu@example.com"}):  # fmt: skip
+        provider.set_accounts({"zl": claims})
+        sign_in(client, provider, "zl")
+        assert REFUSED_TOKEN in flashed(client)
+        assert sessions(user.id) == []
 
 
 def test_a_wrong_nonce_is_refused(client, provider, create_user, caplog):

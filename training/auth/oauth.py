@@ -225,6 +225,9 @@ class Oidc(Provider):
         )
         if metadata.get("userinfo_endpoint") and any(w and w not in data for w in wanted):
             data = self._userinfo(metadata["userinfo_endpoint"], token, claims) | data
+        if self.setting("MATCH_FIELD") == "email" and data.get("email_verified") is not True:
+            # An address the provider has not verified may be anyone's: never match on it.
+            raise ProviderError("the provider does not say the e-mail address is verified")
         return self._identity(
             data, name=self.setting("NAME_CLAIM"), department=self.setting("DEPARTMENT_CLAIM")
         )
@@ -244,6 +247,8 @@ class Oidc(Provider):
         algorithms = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
         # "none" and the HMAC family (keyed with the client secret) are never accepted here.
         algorithms = [a for a in algorithms if a != "none" and not a.startswith("HS")]
+        if not algorithms:  # an empty list would let the library fall back to its defaults
+            raise ProviderError("ID token: the provider offers no asymmetric signing algorithm")
         try:
             decoded = jwt.decode(
                 token["id_token"],
@@ -255,7 +260,10 @@ class Oidc(Provider):
         claims = CodeIDToken(
             decoded.claims,
             decoded.header,
-            {"iss": {"essential": True, "values": [metadata["issuer"]]}},
+            {
+                "iss": {"essential": True, "values": [metadata["issuer"]]},
+                "aud": {"essential": True, "value": self.setting("CLIENT_ID")},
+            },
             {
                 "nonce": nonce,
                 "client_id": self.setting("CLIENT_ID"),
