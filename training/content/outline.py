@@ -15,14 +15,18 @@ KNOWN_KEYS = ("source", "lesson_level", "titles")
 NUMBER_RE = re.compile(r"\d+(?:\.\d+)*")
 
 
-class OutlineError(ValueError):
-    """``outline.yaml`` is unusable; ``path`` and ``place`` say where."""
+class ContentFileError(ValueError):
+    """A content file is unusable; ``path`` and ``place`` (a lesson, a key, "file") say where."""
 
     def __init__(self, message: str, *, path: Path, place: str = "file"):
         self.path = path
         self.place = place
         self.message = message
         super().__init__(f"{path}: {place}: {message}")
+
+
+class OutlineError(ContentFileError):
+    """``outline.yaml`` is unusable."""
 
 
 @dataclass(frozen=True)

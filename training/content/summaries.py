@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from training.content.outline import ContentFileError
 from training.norm.model import Section
 
 SUMMARIES_FILE = "summaries.yaml"
@@ -23,14 +24,8 @@ HASH_CHARS = 12  # as many hex digits as the review stamps of quiz items
 MAX_POINTS = 6  # a box at the top of the lesson stays short
 
 
-class SummaryError(ValueError):
-    """``summaries.yaml`` is unusable; ``place`` says where (a lesson number or "file")."""
-
-    def __init__(self, message: str, *, path: Path, place: str = "file"):
-        self.path = path
-        self.place = place
-        self.message = message
-        super().__init__(f"{path}: {place}: {message}")
+class SummaryError(ContentFileError):
+    """``summaries.yaml`` is unusable; ``place`` is a lesson number or "file"."""
 
 
 @dataclass(frozen=True)
