@@ -12,16 +12,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, has_app_context
 from flask_babel import get_translations
 
 
 def _translations() -> Any:
-    try:
-        return g._translations
-    except AttributeError:
-        g._translations = translations = get_translations()
-        return translations
+    if not has_app_context():
+        return get_translations()  # Flask-Babel's empty translations
+    # Kept with the locale they are for: ``force_locale`` (an e-mail in its recipient's
+    # language) sets a new locale on ``g``, and the cached translations then no longer apply.
+    cached = g.get("_translations")
+    if cached is not None and cached[0] is g.get("babel_locale"):
+        return cached[1]
+    translations = get_translations()  # sets g.babel_locale through the locale selector
+    g._translations = (g.get("babel_locale"), translations)
+    return translations
 
 
 def init_app(app: Flask) -> None:
@@ -33,3 +38,43 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention's name
+    """Mark ``message`` for the catalog without translating it now.
+
+    For text stored as a message id and translated when it is shown (audit summaries, terms
+    inside their parameters): ``pybabel extract -k N_`` collects it.
+    """
+    return message
+
+
+def term(message: str) -> dict[str, str]:
+    """A parameter value that is itself a word of the UI, translated when it is rendered.
+
+    ``record(..., N_("把 %(name)s 设为%(role)s"), params={"role": term(N_("部门负责人"))})``
+    stores ``{"t": "部门负责人"}`` and shows "department head" to an English reader.
+    """
+    return {"t": message}
+
+
+def render(message: str, params: dict[str, Any] | None = None) -> str:
+    """Translate a stored message id into the current locale and fill in its parameters.
+
+    Text stored before messages were stored as ids (no parameters, the words already filled in)
+    has no catalog entry and comes back as it was written. A translation whose placeholders do
+    not match the parameters falls back to the source text rather than failing the page.
+    """
+    translated = _translations().ugettext(message) if message else message
+    if params is None:
+        return translated
+    values = {
+        key: _translations().ugettext(value["t"])
+        if isinstance(value, dict) and isinstance(value.get("t"), str)
+        else value
+        for key, value in params.items()
+    }
+    try:
+        return translated % values
+    except (KeyError, TypeError, ValueError):
+        return message % values

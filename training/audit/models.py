@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from training.auth.models import User
 from training.db import UTCDateTime, one_of, utcnow
 from training.extensions import Model
+from training.i18n import render
 
 
 class Channel(enum.StrEnum):
@@ -42,3 +43,9 @@ class AuditEvent(Model):
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     target_user: Mapped[User | None] = relationship(foreign_keys=[target_user_id])
+
+    @property
+    def summary_text(self) -> str:
+        """The summary in the reader's language (stored as a message id and its parameters)."""
+        params = self.details.get("summary_params") if isinstance(self.details, dict) else None
+        return render(self.summary, params if isinstance(params, dict) else None)

@@ -174,7 +174,7 @@ def _columns() -> list[_Column]:
         _Column(str(_l("操作")), lambda e: str(ACTIONS.get(e.action, e.action))),
         _Column(str(_l("操作代码")), lambda e: e.action),
         _Column(str(_l("对象员工")), lambda e: _person(e.target_user)),
-        _Column(str(_l("摘要")), lambda e: e.summary),
+        _Column(str(_l("摘要")), lambda e: e.summary_text),
         _Column(
             str(_l("详情")),
             lambda e: (

@@ -148,7 +148,7 @@ def issue_links(job: Job, *, actor: User | None) -> list[tuple[str, str, str]]:
     record_many(
         "link.setup",
         (
-            (user_id, services.link_summary(name, no, "setup"), {"purpose": "setup"})
+            (user_id, services.link_summary(name, no, "setup"), None, {"purpose": "setup"})
             for user_id, no, name in people
         ),
         actor=actor,

@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
 import openpyxl
 from sqlalchemy import Table, func, insert, select
@@ -422,6 +422,7 @@ def _insert_employees(
             (
                 ids[rec.employee_no],
                 f"创建员工 {rec.name}({rec.employee_no})",
+                None,
                 {
                     "employee_no": rec.employee_no,
                     "department": rec.department,
@@ -447,6 +448,7 @@ def _insert_employees(
                 (
                     ids[rec.employee_no],
                     link_summary(rec.name, rec.employee_no, "setup"),
+                    None,
                     {"purpose": "setup"},
                 )
                 for rec in records
@@ -487,7 +489,7 @@ def _update_employee(
     user: User,
     rec: EmployeeRecord,
     changes: dict[str, tuple[object, object]],
-) -> tuple[int, str, dict[str, object]]:
+) -> tuple[int, str, dict[str, Any] | None, dict[str, Any]]:
     """Apply an import row's changes to an employee; return their ``user.update`` event."""
     for key, (_, new) in changes.items():
         if key == "managed":
@@ -501,6 +503,7 @@ def _update_employee(
         user.id,
         f"导入更新员工 {user.name}({user.employee_no}):"
         + "、".join(FIELD_LABELS[key] for key in changes),
+        None,
         {
             "row": rec.row_number,
             "changes": {
