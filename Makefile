@@ -9,7 +9,7 @@ FLASK := $(BIN)/flask --app wsgi
 # project itself is installed on top without resolving again. `make lock` rewrites them.
 JOBS ?= auto
 
-.PHONY: run dev test setup setup-dev db lint bench bench-hr lock clean-venv ldap-tools pgbouncer-tool
+.PHONY: run dev test setup setup-dev catalogs db lint bench bench-hr lock clean-venv ldap-tools pgbouncer-tool
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11, 5), "Python >= 3.11.5 is required, found " + sys.version' 
@@ -26,9 +26,18 @@ $(VENV)/.installed-dev: pyproject.toml requirements/dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@ $(VENV)/.installed
 
-setup: $(VENV)/.installed
+# The UI's compiled catalogs (training/translations/*/LC_MESSAGES/messages.mo) are built, not
+# committed: from each messages.po, whenever it is newer.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard training/translations/*/LC_MESSAGES/messages.po))
 
-setup-dev: $(VENV)/.installed-dev tests/scorm/node_modules/.installed tests/a11y/node_modules/.installed \
+training/translations/%/LC_MESSAGES/messages.mo: training/translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+catalogs: $(CATALOGS)
+
+setup: $(VENV)/.installed catalogs
+
+setup-dev: $(VENV)/.installed-dev catalogs tests/scorm/node_modules/.installed tests/a11y/node_modules/.installed \
 	tests/oidc/node_modules/.installed \
 	.venv-ralph/.installed ldap-tools pgbouncer-tool
 

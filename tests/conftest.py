@@ -24,6 +24,16 @@ from training.extensions import db
 hypothesis_settings.register_profile("suite", deadline=None, database=None)
 hypothesis_settings.load_profile("suite")
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the UI catalogs if a messages.po changed since ``make`` built them (once, in
+    the controlling process, before any xdist worker starts)."""
+    if not hasattr(config, "workerinput"):
+        from training.language.cli import build_stale
+
+        build_stale()
+
+
 PASSWORD = "Correct-Horse-42"
 FAST_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 

@@ -65,7 +65,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.localize_callback = gettext
-    babel.init_app(app)
+    from training.language.selection import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
 
     from training import errors, i18n, logs, security
 
@@ -112,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from training.banks.views import bp as banks_bp
     from training.employees.views import bp as employees_bp
     from training.jobs.views import bp as jobs_bp
+    from training.language.views import bp as language_bp
     from training.lessons.views import bp as lessons_bp
     from training.notifications.views import bp as notifications_bp
     from training.phrasebook.views import bp as phrasebook_bp
@@ -123,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     from training.xapi.views import bp as xapi_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(language_bp)
     app.register_blueprint(lessons_bp)
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(employees_bp)
@@ -147,6 +151,7 @@ def _register_cli(app: Flask) -> None:
     from training.content.cli import register as register_content_cli
     from training.employees.cli import register as register_employee_cli
     from training.jobs.cli import register as register_jobs_cli
+    from training.language.cli import register as register_language_cli
     from training.notifications.cli import register as register_notify_cli
     from training.practice.cli import register as register_practice_cli
     from training.quizzes.cli import register as register_quiz_cli
@@ -159,6 +164,7 @@ def _register_cli(app: Flask) -> None:
     register_content_cli(app)
     register_employee_cli(app)
     register_jobs_cli(app)
+    register_language_cli(app)
     register_notify_cli(app)
     register_practice_cli(app)
     register_quiz_cli(app)

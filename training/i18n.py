@@ -20,13 +20,26 @@ def _translations() -> Any:
     if not has_app_context():
         return get_translations()  # Flask-Babel's empty translations
     # Kept with the locale they are for: ``force_locale`` (an e-mail in its recipient's
-    # language) sets a new locale on ``g``, and the cached translations then no longer apply.
+    # language) puts a new locale in Flask-Babel's context, and the cached translations then
+    # no longer apply.
     cached = g.get("_translations")
-    if cached is not None and cached[0] is g.get("babel_locale"):
+    if cached is not None and cached[0] is _current_locale():
         return cached[1]
-    translations = get_translations()  # sets g.babel_locale through the locale selector
-    g._translations = (g.get("babel_locale"), translations)
+    translations = get_translations()  # runs the locale selector once per context
+    g._translations = (_current_locale(), translations)
     return translations
+
+
+def _current_locale() -> Any:
+    context = g.get("_flask_babel")  # where Flask-Babel keeps the locale it chose
+    return getattr(context, "babel_locale", None)
+
+
+def forget_request_locale() -> None:
+    """Choose the locale afresh for this request (an application context that outlives a
+    request, as in tests and CLI-driven clients, would otherwise keep the first one)."""
+    g.pop("_flask_babel", None)
+    g.pop("_translations", None)
 
 
 def init_app(app: Flask) -> None:

@@ -18,10 +18,19 @@ CSP = (
 # Endpoints reachable without logging in.
 API_PREFIX = "api."
 PUBLIC_ENDPOINTS = frozenset(
-    {"auth.login", "auth.set_password", "auth.sso_start", "auth.sso_callback", "static"}
+    {
+        "auth.login",
+        "auth.set_password",
+        "auth.sso_start",
+        "auth.sso_callback",
+        "language.choose",
+        "static",
+    }
 )
 # Endpoints a user who must replace a one-time password may still use.
-PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
+PASSWORD_CHANGE_ENDPOINTS = frozenset(
+    {"auth.change_password", "auth.logout", "language.choose", "static"}
+)
 
 
 class BoundedIntConverter(IntegerConverter):

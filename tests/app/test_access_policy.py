@@ -38,6 +38,8 @@ POLICY = {
     "auth.sso_start": PUBLIC,
     "auth.sso_callback": PUBLIC,
     "auth.logout": USER,
+    # The header's language switch: on the login page too (a cookie; saved for a user).
+    "language.choose": PUBLIC,
     "auth.change_password": USER,
     "lessons.home": USER,
     "lessons.lesson": USER,

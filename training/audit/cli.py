@@ -10,6 +10,7 @@ from training.audit import chain
 from training.audit.services import record
 from training.db import write_transaction
 from training.extensions import db
+from training.i18n import N_
 
 audit_cli = AppGroup("audit", help="Tamper evidence for the HR records.")
 
@@ -72,7 +73,8 @@ def link_command(yes: bool) -> None:
         count = chain.link_rows(db.session.connection(), dict.fromkeys(chain.EVIDENCE, 0))
         record(
             "evidence.link",
-            f"将 {count} 条没有哈希链接的记录纳入防篡改链:{listed}",
+            N_("将 %(count)s 条没有哈希链接的记录纳入防篡改链：%(tables)s"),
+            params={"count": count, "tables": listed},
             details={"rows": count, "tables": found.unlinked},
         )
     click.echo(f"linked {count} row(s)")

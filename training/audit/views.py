@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, send_file
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
@@ -26,6 +27,7 @@ from training.auth.models import User, employee_no_matches
 from training.db import company_today, company_zone, local_day_start, page_number, writes
 from training.extensions import db
 from training.forms import choices
+from training.i18n import N_
 from training.logs import security_event
 from training.sheets import XLSX_MIMETYPE, write_csv, write_xlsx
 
@@ -52,7 +54,7 @@ class AuditFilterForm(FlaskForm):
     date_from = DateField(
         _l("开始日期"),
         validators=[Optional()],
-        description=_l("按北京时间计算,含当天。"),
+        description=_l("按北京时间计算，含当天。"),
     )
     date_to = DateField(
         _l("结束日期"),
@@ -207,7 +209,8 @@ def export(fmt: str):
     security_event("export", what="audit", format=fmt, rows=count, filters=filters)
     record(
         "export",
-        f"导出审计日志({fmt.upper()},{count} 行)",
+        N_("导出审计日志（%(format)s，%(rows)s 行）"),
+        params={"format": fmt.upper(), "rows": count},
         details={"what": "audit", "format": fmt, "filters": filters, "rows": count},
     )
     db.session.commit()
@@ -215,5 +218,5 @@ def export(fmt: str):
         out,
         mimetype="text/csv; charset=utf-8" if fmt == "csv" else XLSX_MIMETYPE,
         as_attachment=True,
-        download_name=f"审计日志-{company_today():%Y%m%d}.{fmt}",
+        download_name=f"{_('审计日志')}-{company_today():%Y%m%d}.{fmt}",
     )

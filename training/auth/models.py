@@ -74,6 +74,9 @@ class User(Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The UI language the user chose with the header's switch (None: the browser's); their
+    # e-mails are written in it too.
+    locale: Mapped[str | None] = mapped_column(String(16))
 
     sessions: Mapped[list[UserSession]] = relationship(back_populates="user")
 
