@@ -1,5 +1,6 @@
-"""Every page, as every role, on a phone and a desk PC: axe-core finds no serious or critical
-violation, and nothing scrolls sideways.
+"""Every page, as every role, on a phone and a desk PC, in Chinese and in English: axe-core
+finds no serious or critical violation, nothing scrolls sideways, and an English page shows no
+Chinese outside content (the norm, lessons, questions and what HR typed, such as names).
 
 The pages are found, not listed: every GET route of the URL map is asked for (through the test
 client) with ids of the role's own records, and each that answers 200 with HTML is opened in
@@ -8,11 +9,16 @@ Chromium. So a page added later is checked without anyone remembering to add it 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import re
+from html import unescape
 from pathlib import Path
 
 import pytest
 from flask import url_for
+from sqlalchemy import select
 
 from training.auth import links
 from training.auth.models import ManagedDepartment, Role
@@ -32,6 +38,71 @@ SKIP_PREFIXES = ("static", "api.")
 SERIOUS = ("serious", "critical")
 # SCREENSHOTS=dir keeps a full-page screenshot of every page checked, to look at.
 SHOTS = os.environ.get("SCREENSHOTS")
+LANGUAGES = {"zh": "zh-CN", "en": "en-US"}
+# A run of Chinese characters (with the full-width punctuation between them).
+CHINESE_RUN = re.compile(r"[\u3400-\u9fff][\u3400-\u9fff\u3000-\u303f\uff00-\uffef]*")
+
+# Every text node and every attribute a person reads or hears (a screen reader's names too)
+# that holds a Chinese character, unless it is inside an element marked as Chinese (the
+# language switch's "中文", content a template marks with lang="zh-CN").
+CHINESE_TEXT = """() => {
+  const chinese = /[\u3400-\u9fff]/;
+  const marked = el => { const l = el && el.closest('[lang]'); return !!l && l.lang.startsWith('zh'); };
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || ['SCRIPT', 'STYLE', 'TEMPLATE'].includes(el.tagName) || marked(el)) continue;
+    if (chinese.test(node.nodeValue)) found.push({text: node.nodeValue.trim(), where: el.tagName.toLowerCase()});
+  }
+  for (const el of document.querySelectorAll('[title], [aria-label], [placeholder], [alt], input[value]')) {
+    if (marked(el)) continue;
+    for (const name of ['title', 'aria-label', 'placeholder', 'alt', 'value']) {
+      const value = el.getAttribute(name);
+      if (value && chinese.test(value) && (name !== 'value' || ['submit', 'button'].includes(el.type)))
+        found.push({text: value, where: el.tagName.toLowerCase() + '@' + name});
+    }
+  }
+  found.push({text: document.title, where: 'title'});
+  return found.filter(f => chinese.test(f.text));
+}"""
+
+
+def _strings(value, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(value)
+        if value[:1] in "[{":
+            with contextlib.suppress(ValueError):
+                _strings(json.loads(value), out)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings(item, out)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings(item, out)
+
+
+def _content_text() -> str:
+    """All text the database holds (lessons, the norm, questions, names, departments, …):
+    what an English page may show in Chinese, because someone wrote it, not the UI."""
+    out: list[str] = []
+    connection = db.session.connection()
+    for table in db.metadata.sorted_tables:
+        for row in connection.execute(select(table)):
+            _strings(list(row), out)
+    db.session.rollback()
+    return unescape("\n".join(out))
+
+
+def _chinese_outside_content(found: list[dict], content: str) -> list[str]:
+    """The Chinese runs of ``found`` that no content holds: UI text left untranslated."""
+    return [
+        f"{item['where']}: {run!r} in {item['text'][:80]!r}"
+        for item in found
+        for run in CHINESE_RUN.findall(item["text"])
+        if run not in content
+    ]
+
 
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations']});
@@ -111,9 +182,21 @@ def _pages(app, user, values) -> list[str]:
     return pages
 
 
+def test_the_chinese_check_tells_ui_text_from_content():
+    content = "第一条 接听电话时，先问候。\n学员甲\n测试部"
+    found = [
+        {"text": "Lesson 1: 接听电话时", "where": "h1"},
+        {"text": "学员甲 (测试部)", "where": "td"},
+        {"text": "保存成功。", "where": "p"},
+        {"text": "Sign out", "where": "button"},
+    ]
+    assert _chinese_outside_content(found, content) == ["p: '保存成功。' in '保存成功。'"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_is_accessible_and_fits(app, make_app, site, page, role, viewport):
+def test_every_page_is_accessible_and_fits(app, make_app, site, page, role, viewport, language):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `make setup-dev` (npm ci --prefix tests/a11y)")
     from tests.browser.conftest import serving
@@ -122,8 +205,9 @@ def test_every_page_is_accessible_and_fits(app, make_app, site, page, role, view
     pages = _pages(app, user, site["values"])  # the test app: CSRF off for its test client
     app = make_app(WTF_CSRF_ENABLED=True)
     assert len(pages) >= {"anonymous": 1, "learner": 8, "manager": 8, "hr": 25}[role], pages
+    content = _content_text() if language != "zh" else ""
     context = page.context.browser.new_context(
-        locale="zh-CN", viewport=VIEWPORTS[viewport], bypass_csp=True
+        locale=LANGUAGES[language], viewport=VIEWPORTS[viewport], bypass_csp=True
     )
     tab = context.new_page()
     problems: list[str] = []
@@ -131,9 +215,9 @@ def test_every_page_is_accessible_and_fits(app, make_app, site, page, role, view
         with serving(app) as base:
             if user is not None:
                 tab.goto(f"{base}/login")
-                tab.get_by_label("工号").fill(user.employee_no)
-                tab.get_by_label("密码").fill("Correct-Horse-42")
-                tab.get_by_role("button", name="登录").click()
+                tab.locator("input[name=employee_no]").fill(user.employee_no)
+                tab.locator("input[name=password]").fill("Correct-Horse-42")
+                tab.locator("form:has(input[name=password]) [type=submit]").click()
                 tab.wait_for_url(lambda url: "/login" not in url)
             for url in pages:
                 tab.goto(base + url)
@@ -143,8 +227,13 @@ def test_every_page_is_accessible_and_fits(app, make_app, site, page, role, view
                         f"{url}: {violation['impact']} {violation['id']} ({violation['help']}) "
                         f"at {violation['nodes']}"
                     )
+                if language != "zh":
+                    problems.extend(
+                        f"{url}: Chinese UI text on an English page: {line}"
+                        for line in _chinese_outside_content(tab.evaluate(CHINESE_TEXT), content)
+                    )
                 if SHOTS:
-                    name = f"{role}-{viewport}{url.replace('/', '_') or '_'}.png"
+                    name = f"{role}-{viewport}-{language}{url.replace('/', '_') or '_'}.png"
                     tab.screenshot(path=str(Path(SHOTS) / name), full_page=True)
                 fit = tab.evaluate(OVERFLOW)
                 if fit["scroll"] > fit["width"] + 1:
