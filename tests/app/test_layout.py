@@ -11,6 +11,7 @@ ALLOWED = {
     "norm": set(),
     "auth": set(),
     "audit": {"auth"},
+    "language": {"auth"},
     "assignments": {"auth"},
     "content": {"norm"},
     "course": set(),
