@@ -190,3 +190,19 @@ def test_the_audit_log_shows_summaries_in_english_to_an_english_reader(client, l
     html = client.get("/hr/audit/").get_data(as_text=True)
     assert "Exported the audit log (CSV, " in html
     assert "Export data" in html  # the action's label
+
+
+def test_an_english_reader_is_told_the_content_is_chinese(client, login_as, lessons):
+    login_as(Role.LEARNER)
+    note = "content-language-note"
+    lesson = f"/lessons/{lessons[0].number}"
+    assert note not in client.get(lesson).get_data(as_text=True)  # Chinese: nothing to say
+    client.post("/language", data={"locale": "en", "next": "/"})
+    assert note in client.get(lesson).get_data(as_text=True)
+    assert note not in client.get("/password").get_data(as_text=True)  # no content there
+
+
+def test_every_content_page_named_exists(app):
+    from training.language.selection import CONTENT_PAGES
+
+    assert CONTENT_PAGES - {rule.endpoint for rule in app.url_map.iter_rules()} == set()

@@ -9,6 +9,30 @@ DEFAULT = "zh_Hans_CN"
 # What the switch offers: locale -> (its name in its own language, BCP 47 tag for <html lang>).
 LANGUAGES = {DEFAULT: ("中文", "zh-CN"), "en": ("English", "en")}
 COOKIE = "lang"
+# Pages whose main part is content — the norm, lessons, questions — which is Chinese in every
+# language: a reader of a translation is told so above it.
+CONTENT_PAGES = frozenset(
+    {
+        "lessons.home",
+        "lessons.lesson",
+        "quizzes.quiz_start",
+        "quizzes.attempt",
+        "quizzes.result",
+        "phrasebook.index",
+        "practice.index",
+        "practice.chapter",
+        "practice.question",
+        "practice.feedback",
+        "refresher.attempt",
+        "refresher.result",
+        "revisions.preview",
+        "revisions.review",
+        "revisions.version_detail",
+        "revisions.archived_lesson",
+        "banks.preview",
+        "reports.item_analysis",
+    }
+)
 # Accept-Language's primary tags, mapped to the locale that serves them.
 _ACCEPTED = {"zh": DEFAULT, "en": "en"}
 

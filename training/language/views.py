@@ -9,7 +9,7 @@ from flask_login import current_user
 from training.auth.views import safe_next
 from training.extensions import db
 from training.i18n import forget_request_locale
-from training.language.selection import COOKIE, DEFAULT, LANGUAGES
+from training.language.selection import CONTENT_PAGES, COOKIE, DEFAULT, LANGUAGES
 
 bp = Blueprint("language", __name__)
 
@@ -54,4 +54,5 @@ def _language():
         "other_languages": [
             (code, names[0]) for code, names in LANGUAGES.items() if code != locale
         ],
+        "shows_chinese_content": locale != DEFAULT and request.endpoint in CONTENT_PAGES,
     }
