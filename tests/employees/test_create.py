@@ -29,6 +29,8 @@ def test_create_form_renders_for_hr(client, hr):
     html = page.get_data(as_text=True)
     assert "新建员工" in html
     assert 'name="hire_date"' in html
+    # The link to the import is a part of the sentence (one message for translators).
+    assert '批量新建请使用<a href="/hr/employees/import">导入员工</a>。' in html
 
 
 def test_create_employee_assigns_course_and_shows_link_once(app, client, hr):
