@@ -120,7 +120,10 @@ def test_deactivation_ends_a_logged_in_session_at_once(make_app, client, hr, cre
         "sessions_ended": 1,
         "links_revoked": 0,
         "notifications_cancelled": 0,
+        "summary_params": {"name": employee.name, "employee_no": employee.employee_no},
     }
+    assert event.summary == "停用员工 %(name)s（%(employee_no)s）"
+    assert event.summary_text == f"停用员工 {employee.name}（{employee.employee_no}）"
 
 
 def test_deactivated_employee_cannot_log_in_and_keeps_records(client, auth, hr, create_user):
@@ -219,9 +222,14 @@ def test_assign_adds_a_new_assignment_row_each_time(client, hr, create_user):
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "assignment.set")
     ).all()
-    assert [e.details for e in events] == [
+    assert [{k: v for k, v in e.details.items() if k != "summary_params"} for e in events] == [
         {"due_date": _future(10), "count": 1},
         {"due_date": _future(20), "count": 1},
+    ]
+    who = f"{employee.name}（{employee.employee_no}）"
+    assert [e.summary_text for e in events] == [
+        f"为 {who}分配培训，截止 {_future(10)}",
+        f"为 {who}分配培训，截止 {_future(20)}",
     ]
 
 
@@ -255,8 +263,8 @@ def test_department_assignment_covers_every_active_employee(client, hr, create_u
     create_user(department="客服部", active=False)
     create_user(department="销售部")
     page = client.get("/hr/employees/assign-department").get_data(as_text=True)
-    assert "客服部(3 人)" not in page
-    assert "客服部(2 人)" in page
+    assert "客服部（3 人）" not in page
+    assert "客服部（2 人）" in page
     response = client.post(
         "/hr/employees/assign-department", data={"department": "客服部", "due_date": _future()}
     )
@@ -266,7 +274,13 @@ def test_department_assignment_covers_every_active_employee(client, hr, create_u
     assert set(db.session.scalars(select(Assignment.reason))) == {"department"}
     event = db.session.scalar(select(AuditEvent))
     assert event.action == "assignment.set"
-    assert event.details == {"department": "客服部", "due_date": _future(), "count": 2}
+    assert event.details == {
+        "department": "客服部",
+        "due_date": _future(),
+        "count": 2,
+        "summary_params": {"department": "客服部", "due_date": _future(), "count": 2},
+    }
+    assert event.summary_text == f"为 客服部 的 2 名员工分配培训，截止 {_future()}"
 
 
 @pytest.mark.parametrize(

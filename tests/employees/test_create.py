@@ -29,6 +29,8 @@ def test_create_form_renders_for_hr(client, hr):
     html = page.get_data(as_text=True)
     assert "新建员工" in html
     assert 'name="hire_date"' in html
+    # The link to the import is a part of the sentence (one message for translators).
+    assert '批量新建请使用<a href="/hr/employees/import">导入员工</a>。' in html
 
 
 def test_create_employee_assigns_course_and_shows_link_once(app, client, hr):
@@ -57,6 +59,11 @@ def test_create_employee_assigns_course_and_shows_link_once(app, client, hr):
     assert link.purpose == "setup"
     actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == ["user.create", "link.setup"]
+    summaries = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [event.summary_text for event in summaries] == [
+        "创建员工 王小明（E2001）",
+        "为 王小明（E2001）发放设置密码链接",
+    ]
     # The link page is not reachable again: there is nothing to GET that shows it.
     assert "set-password" not in client.get("/hr/employees/new").get_data(as_text=True)
 
@@ -114,3 +121,15 @@ def test_optional_fields_may_be_empty(client, hr):
     client.post("/hr/employees/new", data=FORM | {"email": "", "position": ""})
     user = db.session.scalar(select(User).where(User.employee_no == "E2001"))
     assert (user.email, user.position) == ("", "")
+
+
+def test_a_first_sign_in_through_the_directory_is_audited_with_its_source_as_a_term(
+    app, create_user
+):
+    from training.employees import provisioning
+
+    user = create_user(employee_no="E3001", name="赵六")
+    provisioning._on_provisioned(user=user, source="ldap")
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.provision"))
+    assert event.details["summary_params"]["source"] == {"t": "公司目录"}
+    assert event.summary_text == "公司目录首次登录，自动创建员工 赵六（E3001）"

@@ -56,7 +56,7 @@ def test_hr_edits_an_employee_and_each_change_is_audited_with_before_and_after(c
         data=_form(user, name="新人甲", department="销售部", email="x@example.com"),
         follow_redirects=True,
     )
-    assert "已保存:姓名、部门、邮箱" in response.get_data(as_text=True)
+    assert "已保存：姓名、部门和邮箱" in response.get_data(as_text=True)
     db.session.rollback()
     user = db.session.get(User, user.id)
     assert (user.name, user.department, user.email) == ("新人甲", "销售部", "x@example.com")
@@ -68,6 +68,8 @@ def test_hr_edits_an_employee_and_each_change_is_audited_with_before_and_after(c
         "department": ["客服部", "销售部"],
         "email": ["", "x@example.com"],
     }
+    # Several fields: the summary says how many (which ones are in the details).
+    assert event.summary_text == f"修改员工 新人甲（{user.employee_no}）的 3 项信息"
     assert event.actor_id == hr.id
 
 
@@ -86,6 +88,16 @@ def test_a_new_hire_date_moves_an_unfinished_onboarding_due_date_and_says_so(cli
     assert f"培训截止日期随之从 {before.isoformat()} 改为 {after.isoformat()}" in text
     db.session.rollback()
     assert current_assignments([user.id])[user.id].due_date == after
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    update, moved = events[-2:]
+    # One field: named in the summary as a term, translated when the log is read.
+    assert update.summary == "修改员工 %(name)s（%(employee_no)s）：%(field)s"
+    assert update.details["summary_params"]["field"] == {"t": "入职日期"}
+    assert update.summary_text == f"修改员工 {user.name}（{user.employee_no}）：入职日期"
+    assert moved.summary_text == (
+        f"入职日期修改，{user.name}（{user.employee_no}）的培训截止日期"
+        f"从 {before.isoformat()} 改为 {after.isoformat()}"
+    )
     # Both due dates stay on record.
     assert (
         len(db.session.scalars(select(Assignment).where(Assignment.user_id == user.id)).all()) == 2

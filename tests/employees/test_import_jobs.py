@@ -50,9 +50,9 @@ def test_a_confirmed_import_waits_in_the_queue_and_shows_its_progress(
     assert _count(User) == 1  # nothing written until the job runs
     assert runner.run_pending() == [(1, JobState.DONE)]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "导入完成:新建 2 人" in page
+    assert "导入完成：新建 2 人" in page
     assert 'http-equiv="refresh"' not in page
-    assert "导入员工:staff.csv" in client.get("/hr/jobs/").get_data(as_text=True)
+    assert "导入员工：staff.csv" in client.get("/hr/jobs/").get_data(as_text=True)
 
 
 def test_a_doubled_confirm_queues_one_job(app, client, hr, upload, csv_file, queued):
@@ -80,7 +80,7 @@ def test_a_job_whose_data_changed_after_the_preview_writes_nothing(
     create_user(employee_no="E3002", name="钱二", department="财务部")  # meanwhile
     assert runner.run_pending() == [(1, JobState.FAILED)]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "预览之后员工数据发生了变化,未导入任何数据" in page
+    assert "预览之后员工数据发生了变化，未导入任何数据" in page
     assert _count(User) == 2
     assert _count(AuditEvent, AuditEvent.action == "user.import") == 0
     assert db.session.get(Job, 1).payload is None  # the file is not kept after the job

@@ -69,7 +69,10 @@ def test_a_file_past_the_row_limit_is_refused_with_a_message_naming_the_limit(
                 content_type="multipart/form-data",
             )
             html = response.get_data(as_text=True)
-            assert "文件超过 5 行的上限(表头不算,空行也计算在内),请拆分成几个文件分批导入。" in html
+            assert (
+                "文件超过 5 行的上限（表头不算，空行也计算在内），请拆分成几个文件分批导入。"
+                in html
+            )
             assert 'name="upload_id"' not in html  # nothing to confirm
         # Five rows are within the limit.
         response = client.post(
@@ -77,7 +80,7 @@ def test_a_file_past_the_row_limit_is_refused_with_a_message_naming_the_limit(
             data={"file": (io.BytesIO(csv_file(_rows(5))), "staff.csv")},
             content_type="multipart/form-data",
         )
-        assert "确认后将:新建 5 人" in response.get_data(as_text=True)
+        assert "确认后将：新建 5 人" in response.get_data(as_text=True)
         assert _count(User) == 1
 
 
@@ -86,9 +89,9 @@ def test_the_preview_of_a_large_file_shows_counts_and_the_first_rows_only(
 ):
     response = upload(csv_file(_rows(1200)))
     html = response.get_data(as_text=True)
-    assert "确认后将:新建 1200 人,更新 0 人,0 人不变。" in html
+    assert "确认后将：新建 1200 人，更新 0 人，0 人不变。" in html
     assert html.count("<tr data-new=") == 200
-    assert "只列出前 200 人,还有 1000 人未列出,确认后一并导入。" in html
+    assert "只列出前 200 人，还有 1000 人未列出，确认后一并导入。" in html
     assert len(html) < 200_000
 
 
@@ -99,20 +102,20 @@ def test_a_large_file_with_many_problems_lists_the_first_ones_with_their_rows(
     for row in rows:
         row[3] = "不是日期"
     html = upload(csv_file(rows)).get_data(as_text=True)
-    assert "发现 800 个问题,未导入任何数据。" in html
+    assert "发现 800 个问题，未导入任何数据。" in html
     assert "<td>2</td><td>入职日期</td>" in html  # the first data row is row 2
     assert "<td>501</td><td>入职日期</td>" in html
     assert "<td>502</td><td>入职日期</td>" not in html
-    assert "只列出前 500 个问题,还有 300 个未列出。" in html
+    assert "只列出前 500 个问题，还有 300 个未列出。" in html
 
 
 @pytest.mark.slow
 def test_a_file_of_100000_rows_imports_completely_as_one_job(app, client, hr, upload, csv_file):
     started = time.monotonic()
     html = upload(csv_file(_rows(LARGE))).get_data(as_text=True)
-    assert f"确认后将:新建 {LARGE} 人,更新 0 人,0 人不变。" in html
+    assert f"确认后将：新建 {LARGE} 人，更新 0 人，0 人不变。" in html
     page = _job_page(client, client.post("/hr/employees/import/confirm", data=_confirm_data(html)))
-    assert f"导入完成:新建 {LARGE} 人,更新 0 人,0 人不变" in page
+    assert f"导入完成：新建 {LARGE} 人，更新 0 人，0 人不变" in page
     db.session.rollback()
     assert _count(Job) == 1
     assert db.session.scalars(select(Job.state)).one() == JobState.DONE
@@ -163,7 +166,7 @@ def test_a_doubled_confirm_of_a_large_file_imports_it_once(app, client, hr, uplo
     data = _confirm_data(html)
     first = client.post("/hr/employees/import/confirm", data=data)
     second = client.post("/hr/employees/import/confirm", data=data)
-    assert "导入完成:新建 6000 人" in _job_page(client, first)
+    assert "导入完成：新建 6000 人" in _job_page(client, first)
     assert second.headers["Location"] == "/hr/employees/import"  # the upload is gone
     db.session.rollback()
     assert _count(Job) == 1

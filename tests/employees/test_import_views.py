@@ -37,7 +37,7 @@ def test_preview_shows_counts_and_writes_nothing(client, hr, upload, csv_file, i
     response = upload(csv_file(ROWS))
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "新建 3 人,更新 0 人,0 人不变" in html
+    assert "新建 3 人，更新 0 人，0 人不变" in html
     assert "E3003" in html
     assert _count(User) == 1
     assert _count(AuditEvent) == 0
@@ -83,7 +83,7 @@ def test_preview_lists_every_problem_with_its_row_and_offers_no_confirm(
         (b"", "staff.csv", "文件是空的"),
         (b"\x00\x01binary\xff", "staff.csv", "无法读取文件"),
         (b"hello", "staff.xlsx", "不是有效的 Excel"),
-        ("姓名,部门\r\n张三,销售部\r\n".encode(), "staff.csv", "缺少列:工号、入职日期"),
+        ("姓名,部门\r\n张三,销售部\r\n".encode(), "staff.csv", "缺少列：工号和入职日期"),
     ],
 )
 def test_bad_files_get_a_clear_message(client, hr, upload, data, filename, message):
@@ -118,7 +118,7 @@ def test_confirm_creates_accounts_with_course_and_links_shown_once(
     job_page = response.headers["Location"]
     assert re.fullmatch(r"/hr/jobs/\d+", job_page)
     result = client.get(job_page).get_data(as_text=True)
-    assert "导入完成:新建 3 人,更新 0 人,0 人不变" in result
+    assert "导入完成：新建 3 人，更新 0 人，0 人不变" in result
     assert _count(PasswordLink) == 0  # links are issued when HR is there to hand them over
     job_id = int(job_page.rsplit("/", 1)[1])
     shown = client.post(f"/hr/employees/import/jobs/{job_id}/links")
@@ -199,7 +199,7 @@ def test_changed_database_after_preview_asks_to_confirm_again(
     response = client.post("/hr/employees/import/confirm", data=_confirm_data(html))
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "新建 2 人,更新 1 人,0 人不变" in page
+    assert "新建 2 人，更新 1 人，0 人不变" in page
     assert _count(User) == 2
     response = client.post("/hr/employees/import/confirm", data=_confirm_data(page))
     assert response.status_code == 302  # to the job's page; the job ran (JOBS_RUN = "inline")
@@ -236,8 +236,8 @@ def test_reimport_updates_by_employee_no_and_keeps_records(
     db.session.commit()
     password_hash = employee.password_hash
     html = upload(csv_file(ROWS)).get_data(as_text=True)
-    assert "新建 2 人,更新 1 人,0 人不变" in html
-    assert "姓名:赵壹 → 赵一" in html
+    assert "新建 2 人，更新 1 人，0 人不变" in html
+    assert "姓名：赵壹 → 赵一" in html
     client.post("/hr/employees/import/confirm", data=_confirm_data(html))
     db.session.refresh(employee)
     assert (employee.name, employee.department, employee.hire_date) == (
@@ -260,10 +260,12 @@ def test_reimport_updates_by_employee_no_and_keeps_records(
     assert update.target_user_id == employee.id
     assert update.details["changes"]["name"] == ["赵壹", "赵一"]
     assert update.details["changes"]["hire_date"] == ["2023-01-01", "2024-03-01"]
+    count = len(update.details["changes"])
+    assert update.summary_text == f"导入更新员工 赵一（{employee.employee_no}）的 {count} 项信息"
 
     # The same file again: everything unchanged.
     html = upload(csv_file(ROWS)).get_data(as_text=True)
-    assert "新建 0 人,更新 0 人,3 人不变" in html
+    assert "新建 0 人，更新 0 人，3 人不变" in html
 
 
 def test_import_cannot_change_the_importers_own_role(client, hr, upload, csv_file):
@@ -402,6 +404,6 @@ def test_only_the_hr_user_who_ran_an_import_can_use_up_its_link_display(
     auth.login(other.employee_no)
     page = client.get(job_page).get_data(as_text=True)
     assert "已由人事甲于 " in page
-    assert "显示过一次(3 个)" in page
+    assert "显示过一次（3 个）" in page
     assert client.post(f"/hr/employees/import/jobs/{job_id}/links").status_code == 302
     assert _count(PasswordLink) == 3

@@ -120,7 +120,7 @@ def _zip(members: dict[str, bytes]) -> bytes:
         (b"PK\x03\x04 broken zip", "staff.xlsx", "已损坏"),
         (_zip({"word/document.xml": b"<w/>"}), "staff.xlsx", "不是 Excel (.xlsx) 工作簿"),
         (_zip({"xl/workbook.xml": b"not xml"}), "staff.xlsx", "已损坏"),
-        ("工号,姓名\r\n".encode(), "staff.csv", "缺少列:部门、入职日期"),
+        ("工号,姓名\r\n".encode(), "staff.csv", "缺少列：部门和入职日期"),
         ("E1001,张三,销售部,2024-01-01\r\n".encode(), "staff.csv", "第 1 行应是表头"),
         ("工号,姓名,部门,入职日期\r\n".encode(), "staff.csv", "只有表头"),
         ("工号,姓名,部门,入职日期,工号\r\nE1,张,部,2024-01-01,E2\r\n".encode(), "a.csv", "两次"),
@@ -163,6 +163,38 @@ def test_header_names_tolerate_spaces(csv_file):
     assert parse_file(data, "staff.csv").problems == []
 
 
+def test_english_header_names_are_accepted_too(csv_file):
+    header = ["Employee no.", "NAME", "department", "Hire date", "E-mail", "Position", "role"]
+    table = parse_file(csv_file([ROWS[0]], header=header), "staff.csv")
+    assert table.problems == []
+    row = table.rows[0]
+    assert (row.employee_no, row.name, row.hire_date, row.email, row.role) == (
+        "E1001",
+        "张三",
+        "2024-03-01",
+        "zhang@example.com",
+        "员工",
+    )
+
+
+def test_a_column_named_in_chinese_and_in_english_is_a_duplicate(csv_file):
+    header = ["工号", "姓名", "部门", "入职日期", "employee_no"]
+    table = parse_file(csv_file([ROWS[0][:4] + ["E9"]], header=header), "staff.csv")
+    assert table.problems == [RowProblem(1, "工号", "表头中这一列出现了两次。")]
+
+
+def test_english_role_names_are_accepted():
+    rows = [_row(2, role="employee"), _row(3, role="Department head", managed="销售部")]
+    assert validate(rows, {}) == []
+    assert [record.role for record in plan(rows, {}).new] == ["learner", "manager"]
+
+
+def test_a_problem_reads_as_one_sentence_with_its_row_and_column():
+    assert RowProblem(3, "姓名", "姓名不能为空。").text() == "第 3 行，姓名：姓名不能为空。"
+    assert RowProblem(3, "", "格式不对。").text() == "第 3 行：格式不对。"
+    assert RowProblem(0, "", "文件是空的。").text() == "文件是空的。"
+
+
 def _row(number: int = 2, **fields) -> ImportRow:
     values = {
         "employee_no": f"E{number:04d}",
@@ -190,25 +222,25 @@ def _row(number: int = 2, **fields) -> ImportRow:
         (
             {"hire_date": "2024-02-30"},
             "入职日期",
-            "无法识别日期“2024-02-30”,请写成 2024-03-01 这样的格式。",
+            "无法识别日期“2024-02-30”，请写成 2024-03-01 这样的格式。",
         ),
         (
             {"hire_date": "03/01/2024"},
             "入职日期",
-            "无法识别日期“03/01/2024”,请写成 2024-03-01 这样的格式。",
+            "无法识别日期“03/01/2024”，请写成 2024-03-01 这样的格式。",
         ),
         (
             {"hire_date": "下周一"},
             "入职日期",
-            "无法识别日期“下周一”,请写成 2024-03-01 这样的格式。",
+            "无法识别日期“下周一”，请写成 2024-03-01 这样的格式。",
         ),
         ({"hire_date": "1900-01-01"}, "入职日期", "入职日期 1900-01-01 不合理。"),
         ({"email": "zhang.example.com"}, "邮箱", "邮箱格式不正确。"),
         ({"email": "zhang@example"}, "邮箱", "邮箱格式不正确。"),
         ({"email": "a b@example.com"}, "邮箱", "邮箱格式不正确。"),
         ({"position": "岗" * 101}, "岗位", "岗位最多 100 个字符。"),
-        ({"role": "经理"}, "角色", "未知角色“经理”,应为 员工、部门负责人 或 人事。"),
-        ({"role": "admin"}, "角色", "未知角色“admin”,应为 员工、部门负责人 或 人事。"),
+        ({"role": "经理"}, "角色", "未知角色“经理”，应为 员工、部门负责人 或 人事。"),
+        ({"role": "admin"}, "角色", "未知角色“admin”，应为 员工、部门负责人 或 人事。"),
     ],
 )
 def test_each_bad_cell_is_reported_with_row_and_column(fields, column, message):

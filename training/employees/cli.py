@@ -17,6 +17,7 @@ from training.auth.models import Role, User
 from training.auth.passwords import generate_password, hash_password
 from training.employees import importer, services
 from training.extensions import db
+from training.i18n import N_
 
 users_cli = AppGroup("users", help="Manage employee accounts.")
 
@@ -61,7 +62,12 @@ def ensure_hr(employee_no: str, name: str, department: str) -> None:
         )
     password = _create(employee_no, name, department, Role.HR)
     created = db.session.scalar(select(User).where(User.employee_no_is(employee_no)))
-    record("user.create", f"创建首个人事账号 {employee_no}({name})", target=created)
+    record(
+        "user.create",
+        N_("创建首个人事账号 %(employee_no)s（%(name)s）"),
+        params={"employee_no": employee_no, "name": name},
+        target=created,
+    )
     db.session.commit()
     click.echo("Created the first HR account.")
     _print_credentials(employee_no, password)

@@ -18,7 +18,7 @@ from training.extensions import db
 from training.forms import choices
 
 ROLE_CHOICES = [
-    (Role.LEARNER.value, _l("员工(学员)")),
+    (Role.LEARNER.value, _l("员工（学员）")),
     (Role.MANAGER.value, _l("部门负责人")),
     (Role.HR.value, _l("人事")),
 ]
@@ -60,26 +60,26 @@ class ProfileFields(FlaskForm):
         description=_l("培训截止日期默认为入职日期后若干天。"),
     )
     email = EmailField(
-        _l("邮箱(可选)"),
+        _l("邮箱（可选）"),
         filters=[_strip],
         validators=[Optional(), Length(max=255, message=_l("邮箱最多 255 个字符。"))],
         render_kw={"autocomplete": "off"},
-        description=_l("填写后,账号邀请和截止提醒会发到这个邮箱。"),
+        description=_l("填写后，账号邀请和截止提醒会发到这个邮箱。"),
     )
     position = StringField(
-        _l("岗位(可选)"),
+        _l("岗位（可选）"),
         filters=[_strip],
         validators=[Optional(), Length(max=100, message=_l("岗位最多 100 个字符。"))],
         render_kw={"autocomplete": "off"},
     )
     role = SelectField(_l("角色"), choices=choices(ROLE_CHOICES), default=Role.LEARNER.value)
     managed = StringField(
-        _l("负责部门(部门负责人填写)"),
+        _l("负责部门（部门负责人填写）"),
         filters=[_strip],
         # No Optional(): it would stop the chain before validate_managed sees an empty field.
         validators=[Length(max=1000)],
         description=_l(
-            "多个部门用顿号分隔,例如:销售部、客服部。负责人只能看到这些部门员工的进度。"
+            "多个部门用顿号分隔，例如：销售部、客服部。负责人只能看到这些部门员工的进度。"
         ),
         render_kw={"autocomplete": "off", "list": "departments"},
     )
@@ -116,7 +116,7 @@ class EmployeeEditForm(ProfileFields):
     hire_date = DateField(
         _l("入职日期"),
         validators=[Optional()],
-        description=_l("改动后,未完成的入职培训截止日期按同样的规则重新计算。"),
+        description=_l("改动后，未完成的入职培训截止日期按同样的规则重新计算。"),
     )
     submit = SubmitField(_l("保存修改"))
 
@@ -153,9 +153,9 @@ class ImportUploadForm(FlaskForm):
         _l("员工名单文件"),
         validators=[FileRequired(_l("请选择要导入的文件。"))],
         description=_l(
-            "CSV(UTF-8 或 Excel 默认的 GBK 编码)或 Excel .xlsx 文件,第一行为表头:"
-            "工号、姓名、部门、入职日期,可选 邮箱、岗位、角色(员工/部门负责人/人事)、"
-            "负责部门(部门负责人所管的部门,多个用顿号分隔)。填了邮箱的新员工会收到设置密码的邀请邮件。"
+            "CSV（UTF-8 或 Excel 默认的 GBK 编码）或 Excel .xlsx 文件，第一行为表头："
+            "工号、姓名、部门、入职日期，可选 邮箱、岗位、角色（员工/部门负责人/人事）、"
+            "负责部门（部门负责人所管的部门，多个用顿号分隔）。填了邮箱的新员工会收到设置密码的邀请邮件。"
         ),
         render_kw={"accept": ".csv,.xlsx,text/csv"},
     )

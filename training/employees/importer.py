@@ -1,7 +1,9 @@
 """Parse and check an employee list (CSV or XLSX) without Flask or a database.
 
 Row numbers are the ones Excel shows: the header is row 1 when it is the
-first row. Messages are in Chinese because HR reads them as they are.
+first row. Messages are translated (gettext) into the language of whoever reads them when
+they are made; without an app they are the Chinese source text. The Chinese column headers
+of the files are always accepted, and so are their English names.
 """
 
 from __future__ import annotations
@@ -15,8 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from babel.lists import format_list
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from training.auth.models import EMPLOYEE_NO_RE, fold_employee_no
 from training.employees import xlsx
+from training.i18n import N_
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # A sheet that inflates beyond this is refused before openpyxl reads it (zip bombs).
@@ -27,7 +35,7 @@ MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_IMPORT_ROWS = 100_000
 MAX_IMPORT_COLUMNS = 50
 
-# Canonical field name for each accepted header.
+# Canonical field name for each accepted header (the Chinese headers of the files HR has).
 REQUIRED_COLUMNS = {
     "工号": "employee_no",
     "姓名": "name",
@@ -35,8 +43,37 @@ REQUIRED_COLUMNS = {
     "入职日期": "hire_date",
 }
 OPTIONAL_COLUMNS = {"邮箱": "email", "岗位": "position", "角色": "role", "负责部门": "managed"}
+# The same columns by their English names, compared without case, spaces, "_", "-" or ".":
+# "Employee no.", "employee_no" and "EMPLOYEE NO" are all the 工号 column.
+ENGLISH_COLUMNS = {
+    "employeeno": "employee_no",
+    "employeenumber": "employee_no",
+    "employeeid": "employee_no",
+    "name": "name",
+    "department": "department",
+    "hiredate": "hire_date",
+    "email": "email",
+    "emailaddress": "email",
+    "position": "position",
+    "jobtitle": "position",
+    "role": "role",
+    "manageddepartments": "managed",
+    "manageddepartment": "managed",
+    "managed": "managed",
+}
 COLUMNS = REQUIRED_COLUMNS | OPTIONAL_COLUMNS
-HEADER_OF = {key: header for header, key in COLUMNS.items()}
+# What a column is called in messages, in the reader's language (an accepted header in both).
+COLUMN_LABELS = {
+    "employee_no": _l("工号"),
+    "name": _l("姓名"),
+    "department": _l("部门"),
+    "hire_date": _l("入职日期"),
+    "email": _l("邮箱"),
+    "position": _l("岗位"),
+    "role": _l("角色"),
+    "managed": _l("负责部门"),
+}
+_HEADER_NOISE = re.compile(r"[\s_.\-]+")
 
 ROLE_VALUES = {
     "员工": "learner",
@@ -47,8 +84,11 @@ ROLE_VALUES = {
     "部门负责人": "manager",
     "负责人": "manager",
     "manager": "manager",
+    "employee": "learner",
+    "department head": "manager",
 }
-ROLE_LABELS = {"learner": "员工", "manager": "部门负责人", "hr": "人事"}
+# Shown in the import preview (as the create form's role choices call them).
+ROLE_LABELS = {"learner": _l("员工（学员）"), "manager": _l("部门负责人"), "hr": _l("人事")}
 # 负责部门 lists departments separated by any of these.
 _DEPARTMENT_SEPARATORS = re.compile(r"[、,，;；/]+")
 
@@ -76,6 +116,29 @@ class RowProblem:
     def __str__(self) -> str:
         where = f"row {self.row_number}" if self.row_number else "file"
         return f"{where}: {self.column or '-'}: {self.message}"
+
+    def text(self) -> str:
+        """Return the problem as one sentence for HR, with its row and column."""
+        if not self.row_number:
+            return self.message
+        if not self.column:
+            return _("第 %(row)s 行：%(problem)s", row=self.row_number, problem=self.message)
+        return _(
+            "第 %(row)s 行，%(column)s：%(problem)s",
+            row=self.row_number,
+            column=self.column,
+            problem=self.message,
+        )
+
+
+def column_label(key: str) -> str:
+    """Return the name of a column (``"employee_no"``) in the reader's language."""
+    return str(COLUMN_LABELS[key])
+
+
+def join_words(words: list[str]) -> str:
+    """Join names into a list in the reader's language ("工号、姓名和部门", "a, b, and c")."""
+    return format_list(words, locale=get_locale() or "zh_Hans_CN")
 
 
 @dataclass(frozen=True)
@@ -180,22 +243,29 @@ def parse_file(
 
 def too_many_rows(max_rows: int) -> str:
     """Return the message for a file past the row limit."""
-    return f"文件超过 {max_rows} 行的上限(表头不算,空行也计算在内),请拆分成几个文件分批导入。"
+    return _(
+        "文件超过 %(rows)s 行的上限（表头不算，空行也计算在内），请拆分成几个文件分批导入。",
+        rows=max_rows,
+    )
 
 
 def _read_grid(
     data: bytes, filename: str, max_bytes: int, max_rows: int
 ) -> tuple[str, list[tuple[int, list]]]:
     if len(data) > max_bytes:
-        raise _FileError(f"文件超过 {max_bytes // (1024 * 1024)} MB 的大小限制,请分批导入。")
+        raise _FileError(
+            _("文件超过 %(mb)d MB 的大小限制，请分批导入。", mb=max_bytes // (1024 * 1024))
+        )
     if not data.strip():
-        raise _FileError("文件是空的。")
+        raise _FileError(_("文件是空的。"))
     if data.startswith(b"PK\x03\x04"):
         return "xlsx", _xlsx_grid(data, max_rows)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _FileError("这是旧版 Excel (.xls) 文件,请在 Excel 中另存为 .xlsx 或 CSV 后再导入。")
+        raise _FileError(
+            _("这是旧版 Excel (.xls) 文件，请在 Excel 中另存为 .xlsx 或 CSV 后再导入。")
+        )
     if filename.lower().endswith((".xlsx", ".xlsm")):
-        raise _FileError("文件扩展名是 .xlsx,但内容不是有效的 Excel 文件。")
+        raise _FileError(_("文件扩展名是 .xlsx，但内容不是有效的 Excel 文件。"))
     text, encoding = _decode(data)
     return f"csv ({encoding})", _csv_grid(text, max_rows)
 
@@ -214,7 +284,7 @@ def _decode(data: bytes) -> tuple[str, str]:
         if _CONTROL.search(text):
             break  # decodes, but it is binary data, not a table
         return text, label
-    raise _FileError("无法读取文件:它不是 CSV 文本或 Excel (.xlsx) 文件。")
+    raise _FileError(_("无法读取文件：它不是 CSV 文本或 Excel (.xlsx) 文件。"))
 
 
 def _csv_grid(text: str, max_rows: int) -> list[tuple[int, list]]:
@@ -230,7 +300,7 @@ def _csv_grid(text: str, max_rows: int) -> list[tuple[int, list]]:
             grid.append((number, row[:MAX_IMPORT_COLUMNS]))
         return grid
     except csv.Error as error:
-        raise _FileError("CSV 格式有误(引号不成对等),无法读取。") from error
+        raise _FileError(_("CSV 格式有误（引号不成对等），无法读取。")) from error
 
 
 def _xlsx_grid(data: bytes, max_rows: int, *, fast: bool = True) -> list[tuple[int, list]]:
@@ -241,18 +311,18 @@ def _xlsx_grid(data: bytes, max_rows: int, *, fast: bool = True) -> list[tuple[i
         names = set(archive.namelist())
         size = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile as error:
-        raise _FileError("文件已损坏,无法作为 Excel (.xlsx) 文件读取。") from error
+        raise _FileError(_("文件已损坏，无法作为 Excel (.xlsx) 文件读取。")) from error
     if "xl/workbook.xml" not in names:
-        raise _FileError("这是压缩文件,不是 Excel (.xlsx) 工作簿。")
+        raise _FileError(_("这是压缩文件，不是 Excel (.xlsx) 工作簿。"))
     if size > MAX_XLSX_UNCOMPRESSED:
-        raise _FileError("Excel 文件解压后过大,请分批导入。")
+        raise _FileError(_("Excel 文件解压后过大，请分批导入。"))
 
     import openpyxl  # imported here: only XLSX uploads pay for it
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many exception types on a bad file
-        raise _FileError("Excel 文件已损坏或格式不受支持,无法读取。") from error
+        raise _FileError(_("Excel 文件已损坏或格式不受支持，无法读取。")) from error
     try:
         sheet = workbook.worksheets[0]
         if fast:
@@ -278,7 +348,7 @@ def _xlsx_grid(data: bytes, max_rows: int, *, fast: bool = True) -> list[tuple[i
     except _FileError:
         raise
     except Exception as error:  # a damaged sheet can fail while streaming
-        raise _FileError("Excel 文件已损坏或格式不受支持,无法读取。") from error
+        raise _FileError(_("Excel 文件已损坏或格式不受支持，无法读取。")) from error
     finally:
         workbook.close()
 
@@ -294,25 +364,31 @@ def _cell_text(value: object) -> str:
 def _table_from_grid(grid: list[tuple[int, list]], kind: str) -> ImportTable:
     rows = [(number, cells) for number, cells in grid if any(_cell_text(c) for c in cells)]
     if not rows:
-        return ImportTable([], [RowProblem(0, "", "文件中没有任何数据。")], kind)
+        return ImportTable([], [RowProblem(0, "", _("文件中没有任何数据。"))], kind)
     header_number, header_cells = rows[0]
     positions: dict[str, int] = {}
     problems = []
     for index, heading in enumerate(header_cells):
-        key = COLUMNS.get(_cell_text(heading).replace(" ", ""))
+        key = column_of(_cell_text(heading))
         if key is None:
             continue
         if key in positions:
-            problems.append(RowProblem(header_number, HEADER_OF[key], "表头中这一列出现了两次。"))
+            problems.append(
+                RowProblem(header_number, column_label(key), _("表头中这一列出现了两次。"))
+            )
         positions.setdefault(key, index)
-    missing = [header for header, key in REQUIRED_COLUMNS.items() if key not in positions]
+    missing = [column_label(key) for key in REQUIRED_COLUMNS.values() if key not in positions]
     if missing:
         problems.append(
             RowProblem(
                 header_number,
                 "",
-                f"第 {header_number} 行应是表头,缺少列:{'、'.join(missing)}。"
-                "表头须包含 工号、姓名、部门、入职日期(可选:邮箱、岗位、角色、负责部门)。",
+                _(
+                    "第 %(row)s 行应是表头，缺少列：%(columns)s。"
+                    "表头须包含 工号、姓名、部门、入职日期（可选：邮箱、岗位、角色、负责部门）。",
+                    row=header_number,
+                    columns=join_words(missing),
+                ),
             )
         )
     if problems:
@@ -344,8 +420,14 @@ def _table_from_grid(grid: list[tuple[int, list]], kind: str) -> ImportTable:
             )
         )
     if not table_rows:
-        problems.append(RowProblem(0, "", "文件只有表头,没有员工数据。"))
+        problems.append(RowProblem(0, "", _("文件只有表头，没有员工数据。")))
     return ImportTable(table_rows, problems, kind)
+
+
+def column_of(heading: str) -> str | None:
+    """Return the field a header cell names ("工号", "Employee no." → "employee_no"), or None."""
+    text = _HEADER_NOISE.sub("", heading)
+    return COLUMNS.get(text) or ENGLISH_COLUMNS.get(text.casefold())
 
 
 def _date_cell(value: object) -> str | date:
@@ -391,11 +473,11 @@ def parse_departments(value: str) -> tuple[str, ...]:
 def check_employee_no(value: str) -> str | None:
     """Return why a 工号 is not acceptable, or None."""
     if not value:
-        return "工号不能为空。"
+        return _("工号不能为空。")
     if len(value) > LIMITS["employee_no"]:
-        return f"工号最多 {LIMITS['employee_no']} 个字符。"
+        return _("工号最多 %(n)d 个字符。", n=LIMITS["employee_no"])
     if not EMPLOYEE_NO_RE.fullmatch(value):
-        return "工号只能包含字母、数字、短横线和下划线。"
+        return _("工号只能包含字母、数字、短横线和下划线。")
     return None
 
 
@@ -404,13 +486,18 @@ def check_email(value: str) -> str | None:
     if not value:
         return None
     if len(value) > LIMITS["email"] or not EMAIL_RE.fullmatch(value):
-        return "邮箱格式不正确。"
+        return _("邮箱格式不正确。")
     return None
 
 
 def by_folded_employee_no(existing: Mapping[str, ExistingUser]) -> dict[str, ExistingUser]:
     """Return the existing employees keyed by their 工号 as compared (see fold_employee_no)."""
     return {fold_employee_no(user.employee_no): user for user in existing.values()}
+
+
+# The messages of the name and department cells, by field (a whole sentence each).
+_EMPTY = {"name": N_("姓名不能为空。"), "department": N_("部门不能为空。")}
+_TOO_LONG = {"name": N_("姓名最多 %(n)d 个字符。"), "department": N_("部门最多 %(n)d 个字符。")}
 
 
 def validate(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> list[RowProblem]:
@@ -424,7 +511,7 @@ def validate(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> lis
     for row in rows:
 
         def add(key: str, message: str, row: ImportRow = row) -> None:
-            problems.append(RowProblem(row.row_number, HEADER_OF[key], message))
+            problems.append(RowProblem(row.row_number, column_label(key), message))
 
         message = check_employee_no(row.employee_no)
         if message:
@@ -432,43 +519,52 @@ def validate(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> lis
         else:
             folded = fold_employee_no(row.employee_no)
             if folded in first_seen:
-                add("employee_no", f"工号与第 {first_seen[folded]} 行重复。")
+                add("employee_no", _("工号与第 %(row)s 行重复。", row=first_seen[folded]))
             else:
                 first_seen[folded] = row.row_number
-        for key, label in (("name", "姓名"), ("department", "部门")):
+        for key in ("name", "department"):
             value = getattr(row, key)
             if not value:
-                add(key, f"{label}不能为空。")
+                add(key, _(_EMPTY[key]))
             elif len(value) > LIMITS[key]:
-                add(key, f"{label}最多 {LIMITS[key]} 个字符。")
+                add(key, _(_TOO_LONG[key], n=LIMITS[key]))
         if row.hire_date in ("", None):
-            add("hire_date", "入职日期不能为空。")
+            add("hire_date", _("入职日期不能为空。"))
         else:
             parsed = parse_date(row.hire_date)
             if parsed is None:
-                add("hire_date", f"无法识别日期“{row.hire_date}”,请写成 2024-03-01 这样的格式。")
+                add(
+                    "hire_date",
+                    _(
+                        "无法识别日期“%(value)s”，请写成 2024-03-01 这样的格式。",
+                        value=row.hire_date,
+                    ),
+                )
             elif not 1950 <= parsed.year <= 2100:
-                add("hire_date", f"入职日期 {parsed.isoformat()} 不合理。")
+                add("hire_date", _("入职日期 %(date)s 不合理。", date=parsed.isoformat()))
         if row.email:
             message = check_email(row.email)
             if message:
                 add("email", message)
         if row.position and len(row.position) > LIMITS["position"]:
-            add("position", f"岗位最多 {LIMITS['position']} 个字符。")
+            add("position", _("岗位最多 %(n)d 个字符。", n=LIMITS["position"]))
         role = parse_role(row.role) if row.role else None
         if row.role and role is None:
-            add("role", f"未知角色“{row.role}”,应为 员工、部门负责人 或 人事。")
+            add("role", _("未知角色“%(role)s”，应为 员工、部门负责人 或 人事。", role=row.role))
         current = existing.get(fold_employee_no(row.employee_no))
         if role is None and current is not None:
             role = current.role
         managed = parse_departments(row.managed) if row.managed else ()
         if managed and role not in (None, "manager"):
-            add("managed", "只有部门负责人才填写负责部门;请把角色写成 部门负责人,或清空这一格。")
+            add(
+                "managed",
+                _("只有部门负责人才填写负责部门；请把角色写成 部门负责人，或清空这一格。"),
+            )
         elif role == "manager" and not managed and not (current and current.managed):
-            add("managed", "部门负责人须填写负责部门(多个部门用顿号分隔)。")
+            add("managed", _("部门负责人须填写负责部门（多个部门用顿号分隔）。"))
         for name in managed:
             if len(name) > LIMITS["department"]:
-                add("managed", f"部门名称最多 {LIMITS['department']} 个字符。")
+                add("managed", _("部门名称最多 %(n)d 个字符。", n=LIMITS["department"]))
     return problems
 
 

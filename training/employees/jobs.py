@@ -45,7 +45,11 @@ def check_import(
             and "role" in changes
         ):
             problems.append(
-                RowProblem(record.row_number, "角色", _("不能通过导入更改自己的角色。"))
+                RowProblem(
+                    record.row_number,
+                    importer.column_label("role"),
+                    _("不能通过导入更改自己的角色。"),
+                )
             )
     return table, problems, (None if problems else import_plan)
 
@@ -64,7 +68,7 @@ def enqueue_import(
     return runner.enqueue(
         KIND,
         key=f"{KIND}:{upload_id}",
-        title=_("导入员工:%(filename)s", filename=filename or _("未命名文件")),
+        title=_("导入员工：%(filename)s", filename=filename or _("未命名文件")),
         params={
             "filename": filename,
             "sha256": sha256,
@@ -83,16 +87,16 @@ def run_import(job: Job, progress: runner.Progress) -> dict[str, Any]:
     params = job.params
     actor = db.session.get(User, job.created_by) if job.created_by else None
     if actor is None or job.payload is None:
-        raise runner.JobFailed(_("导入任务缺少文件或提交人,未导入任何数据。请重新上传。"))
+        raise runner.JobFailed(_("导入任务缺少文件或提交人，未导入任何数据。请重新上传。"))
     _table, problems, import_plan = check_import(job.payload, params["filename"], actor)
     if import_plan is None:
-        first = "; ".join(str(problem) for problem in problems[:3])
+        first = " ".join(problem.text() for problem in problems[:3])
         raise runner.JobFailed(
-            _("预览之后数据发生了变化,文件中有问题,未导入任何数据:%(problems)s", problems=first)
+            _("预览之后数据发生了变化，文件中有问题，未导入任何数据：%(problems)s", problems=first)
         )
     if import_plan.fingerprint() != params["fingerprint"]:
         raise runner.JobFailed(
-            _("预览之后员工数据发生了变化,未导入任何数据。请重新上传并核对新的预览。")
+            _("预览之后员工数据发生了变化，未导入任何数据。请重新上传并核对新的预览。")
         )
     try:
         result = services.apply_import(
@@ -107,7 +111,7 @@ def run_import(job: Job, progress: runner.Progress) -> dict[str, Any]:
         db.session.flush()
     except IntegrityError as exc:
         raise runner.JobFailed(
-            _("导入时有员工被同时创建,未导入任何数据。请重新上传并核对新的预览。")
+            _("导入时有员工被同时创建，未导入任何数据。请重新上传并核对新的预览。")
         ) from exc
     return {
         "created": len(result.created),
@@ -148,7 +152,7 @@ def issue_links(job: Job, *, actor: User | None) -> list[tuple[str, str, str]]:
     record_many(
         "link.setup",
         (
-            (user_id, services.link_summary(name, no, "setup"), None, {"purpose": "setup"})
+            (user_id, *services.link_summary(name, no, "setup"), {"purpose": "setup"})
             for user_id, no, name in people
         ),
         actor=actor,

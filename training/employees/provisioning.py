@@ -13,15 +13,22 @@ from training.assignments.services import assign_on_hire
 from training.audit.services import record
 from training.auth.models import Role, User
 from training.auth.signals import account_provisioned
+from training.i18n import N_, term
 
-SOURCES = {"ldap": "公司目录", "oidc": "企业账号（OpenID Connect）"}
+# Where the account came from, as message ids (translated when the audit log is read).
+SOURCES = {"ldap": N_("公司目录"), "oidc": N_("企业账号（OpenID Connect）")}
 
 
 def _on_provisioned(_sender: object = None, *, user: User, source: str, **_extra: object) -> None:
     assignment = assign_on_hire(user)
     record(
         "user.provision",
-        f"{SOURCES.get(source, source)}首次登录，自动创建员工 {user.name}（{user.employee_no}）",
+        N_("%(source)s首次登录，自动创建员工 %(name)s（%(employee_no)s）"),
+        params={
+            "source": term(SOURCES[source]) if source in SOURCES else source,
+            "name": user.name,
+            "employee_no": user.employee_no,
+        },
         target=user,
         actor=user,  # the person signing in caused it; no one at HR did
         details={

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, cast
 
 import openpyxl
+from flask_babel import gettext as _
 from sqlalchemy import Table, func, insert, select
 
 from training.assignments import services as assignments
@@ -23,6 +24,7 @@ from training.course.signals import progress_changed
 from training.db import company_today, utcnow
 from training.employees.importer import EmployeeRecord, ExistingUser, ImportPlan
 from training.extensions import db
+from training.i18n import N_, term
 from training.logs import security_event
 from training.notifications import messages, outbox
 from training.sheets import neutralise
@@ -30,15 +32,36 @@ from training.sheets import neutralise
 # Told how many rows are written so far (and, first, out of how many).
 Progress = Callable[..., None]
 
+# The fields HR changes, as message ids: translated where shown (``_(FIELD_LABELS[key])``) and
+# stored as ``term(...)`` in audit summaries.
 FIELD_LABELS = {
-    "name": "姓名",
-    "department": "部门",
-    "hire_date": "入职日期",
-    "email": "邮箱",
-    "position": "岗位",
-    "role": "角色",
-    "managed": "负责部门",
+    "name": N_("姓名"),
+    "department": N_("部门"),
+    "hire_date": N_("入职日期"),
+    "email": N_("邮箱"),
+    "position": N_("岗位"),
+    "role": N_("角色"),
+    "managed": N_("负责部门"),
 }
+
+
+def field_labels() -> dict[str, str]:
+    """Return FIELD_LABELS in the reader's language."""
+    return {key: _(label) for key, label in FIELD_LABELS.items()}
+
+
+def _who(name: str, employee_no: str) -> dict[str, Any]:
+    return {"name": name, "employee_no": employee_no}
+
+
+def _changed_summary(
+    one: str, many: str, name: str, employee_no: str, keys: list[str]
+) -> tuple[str, dict[str, Any]]:
+    """Return the summary of changed fields and its parameters: the field by name when one
+    changed (translated when shown), else how many (the keys are in the event's details)."""
+    if len(keys) == 1:
+        return one, _who(name, employee_no) | {"field": term(FIELD_LABELS[keys[0]])}
+    return many, _who(name, employee_no) | {"count": len(keys)}
 
 
 @dataclass
@@ -213,7 +236,8 @@ def _set_up_accounts(
         )
         record(
             "user.create",
-            f"创建员工 {user.name}({user.employee_no})",
+            N_("创建员工 %(name)s（%(employee_no)s）"),
+            params=_who(user.name, user.employee_no),
             target=user,
             actor=actor,
             details={
@@ -236,17 +260,21 @@ def _set_up_accounts(
     return accounts
 
 
-def link_summary(name: str, employee_no: str, purpose: str) -> str:
-    """Return the audit summary of a link issued to an employee."""
-    label = "设置密码" if purpose == "setup" else "重置密码"
-    return f"为 {name}({employee_no})发放{label}链接"
+def link_summary(name: str, employee_no: str, purpose: str) -> tuple[str, dict[str, Any]]:
+    """Return the audit summary (a message id) and its parameters for a link issued to an
+    employee."""
+    if purpose == "setup":
+        return N_("为 %(name)s（%(employee_no)s）发放设置密码链接"), _who(name, employee_no)
+    return N_("为 %(name)s（%(employee_no)s）发放重置密码链接"), _who(name, employee_no)
 
 
 def record_link(user: User, purpose: str, *, actor: User | None = None) -> None:
     """Audit that a link was issued (never the token itself)."""
+    summary, params = link_summary(user.name, user.employee_no, purpose)
     record(
         f"link.{purpose}",
-        link_summary(user.name, user.employee_no, purpose),
+        summary,
+        params=params,
         target=user,
         actor=actor,
         details={"purpose": purpose},
@@ -308,7 +336,7 @@ def apply_import(
     )
     if import_plan.updated:
         users: dict[str, User] = {}
-        wanted = [rec.employee_no for rec, _ in import_plan.updated]
+        wanted = [rec.employee_no for rec, _changes in import_plan.updated]
         for start in range(0, len(wanted), BATCH):
             users.update(
                 (fold_employee_no(user.employee_no), user)
@@ -333,8 +361,8 @@ def apply_import(
     }
     record(
         "user.import",
-        f"导入员工:新建 {counts['created']} 人,更新 {counts['updated']} 人,"
-        f"未变 {counts['unchanged']} 人",
+        N_("导入员工：新建 %(created)s 人，更新 %(updated)s 人，未变 %(unchanged)s 人"),
+        params=dict(counts),
         actor=actor,
         details=counts | {"filename": filename, "sha256": sha256},
     )
@@ -421,8 +449,8 @@ def _insert_employees(
         (
             (
                 ids[rec.employee_no],
-                f"创建员工 {rec.name}({rec.employee_no})",
-                None,
+                N_("创建员工 %(name)s（%(employee_no)s）"),
+                _who(rec.name, rec.employee_no),
                 {
                     "employee_no": rec.employee_no,
                     "department": rec.department,
@@ -447,8 +475,7 @@ def _insert_employees(
             (
                 (
                     ids[rec.employee_no],
-                    link_summary(rec.name, rec.employee_no, "setup"),
-                    None,
+                    *link_summary(rec.name, rec.employee_no, "setup"),
                     {"purpose": "setup"},
                 )
                 for rec in records
@@ -491,7 +518,7 @@ def _update_employee(
     changes: dict[str, tuple[object, object]],
 ) -> tuple[int, str, dict[str, Any] | None, dict[str, Any]]:
     """Apply an import row's changes to an employee; return their ``user.update`` event."""
-    for key, (_, new) in changes.items():
+    for key, (_old, new) in changes.items():
         if key == "managed":
             continue
         # A changed role is the record's role, a str.
@@ -499,11 +526,17 @@ def _update_employee(
     if "managed" in changes or "role" in changes:
         wanted = changes["managed"][1] if "managed" in changes else user.departments_managed
         set_managed(user, cast(tuple[str, ...], wanted) if user.role == Role.MANAGER else ())
+    summary, params = _changed_summary(
+        N_("导入更新员工 %(name)s（%(employee_no)s）：%(field)s"),
+        N_("导入更新员工 %(name)s（%(employee_no)s）的 %(count)s 项信息"),
+        user.name,
+        user.employee_no,
+        list(changes),
+    )
     return (
         user.id,
-        f"导入更新员工 {user.name}({user.employee_no}):"
-        + "、".join(FIELD_LABELS[key] for key in changes),
-        None,
+        summary,
+        params,
         {
             "row": rec.row_number,
             "changes": {
@@ -527,7 +560,8 @@ def deactivate(user: User, *, actor: User | None = None) -> None:
     withdrawn = outbox.cancel_for(user.id, actor=actor)
     record(
         "user.deactivate",
-        f"停用员工 {user.name}({user.employee_no})",
+        N_("停用员工 %(name)s（%(employee_no)s）"),
+        params=_who(user.name, user.employee_no),
         target=user,
         actor=actor,
         details={
@@ -550,7 +584,8 @@ def reactivate(user: User, *, actor: User | None = None) -> None:
     user.active = True
     record(
         "user.reactivate",
-        f"恢复员工 {user.name}({user.employee_no})",
+        N_("恢复员工 %(name)s（%(employee_no)s）"),
+        params=_who(user.name, user.employee_no),
         target=user,
         actor=actor,
     )
@@ -561,7 +596,8 @@ def assign_employee(user: User, due_date: date, *, actor: User | None = None) ->
     assignments.assign([user], due_date, reason="individual", actor=actor)
     record(
         "assignment.set",
-        f"为 {user.name}({user.employee_no})分配培训,截止 {due_date.isoformat()}",
+        N_("为 %(name)s（%(employee_no)s）分配培训，截止 %(due_date)s"),
+        params=_who(user.name, user.employee_no) | {"due_date": due_date.isoformat()},
         target=user,
         actor=actor,
         details={"due_date": due_date.isoformat(), "count": 1},
@@ -578,7 +614,8 @@ def assign_department(department: str, due_date: date, *, actor: User | None = N
     assignments.assign(users, due_date, reason="department", actor=actor)
     record(
         "assignment.set",
-        f"为 {department} 的 {len(users)} 名员工分配培训,截止 {due_date.isoformat()}",
+        N_("为 %(department)s 的 %(count)s 名员工分配培训，截止 %(due_date)s"),
+        params={"department": department, "count": len(users), "due_date": due_date.isoformat()},
         actor=actor,
         details={"department": department, "due_date": due_date.isoformat(), "count": len(users)},
     )
@@ -596,20 +633,22 @@ def parse_link_rows(text: str) -> list[tuple[str, str, str]]:
             continue
         parts = line.split("\t")
         if len(parts) != 3 or "/set-password/" not in parts[2]:
-            raise ValueError(f"第 {number} 行不是“工号、姓名、设置密码链接”,未生成文件。")
+            raise ValueError(
+                _("第 %(row)s 行不是“工号、姓名、设置密码链接”，未生成文件。", row=number)
+            )
         rows.append((parts[0].strip(), parts[1].strip(), parts[2].strip()))
         if len(rows) > LINK_ROWS_MAX:
-            raise ValueError(f"超过 {LINK_ROWS_MAX} 行,未生成文件。")
+            raise ValueError(_("超过 %(max)s 行，未生成文件。", max=LINK_ROWS_MAX))
     if not rows:
-        raise ValueError("没有可下载的链接。")
+        raise ValueError(_("没有可下载的链接。"))
     return rows
 
 
 def links_workbook(rows: list[tuple[str, str, str]]) -> bytes:
     """Return an XLSX of new accounts and their set-password links, links clickable."""
     workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet("设置密码链接")
-    sheet.append(["工号", "姓名", "设置密码链接"])
+    sheet = workbook.create_sheet(_("设置密码链接"))
+    sheet.append([_("工号"), _("姓名"), _("设置密码链接")])
     for employee_no, name, url in rows:
         # Nothing a name holds is read as a formula.
         sheet.append([neutralise(employee_no), neutralise(name), url])
@@ -669,10 +708,17 @@ def edit_employee(
         if key != "managed":
             setattr(user, key, new)
     set_managed(user, cast(tuple[str, ...], wanted["managed"]))
+    summary, params = _changed_summary(
+        N_("修改员工 %(name)s（%(employee_no)s）：%(field)s"),
+        N_("修改员工 %(name)s（%(employee_no)s）的 %(count)s 项信息"),
+        user.name,
+        user.employee_no,
+        list(changes),
+    )
     record(
         "user.update",
-        f"修改员工 {user.name}({user.employee_no}):"
-        + "、".join(FIELD_LABELS[key] for key in changes),
+        summary,
+        params=params,
         target=user,
         actor=actor,
         details={
@@ -699,8 +745,9 @@ def _move_onboarding_due(user: User, actor: User | None) -> tuple[date, date] | 
     assignments.assign([user], new_due, reason="hire", actor=actor)
     record(
         "assignment.set",
-        f"入职日期修改,{user.name}({user.employee_no})的培训截止日期"
-        f"从 {old_due.isoformat()} 改为 {new_due.isoformat()}",
+        N_("入职日期修改，%(name)s（%(employee_no)s）的培训截止日期从 %(before)s 改为 %(after)s"),
+        params=_who(user.name, user.employee_no)
+        | {"before": old_due.isoformat(), "after": new_due.isoformat()},
         target=user,
         actor=actor,
         details={"due_date": new_due.isoformat(), "before": old_due.isoformat(), "count": 1},

@@ -31,6 +31,7 @@ from training.employees import forms, importer, provisioning, services, uploads
 from training.employees import jobs as import_jobs
 from training.extensions import db
 from training.forms import choices, require_action_form
+from training.i18n import N_
 from training.jobs import runner
 from training.jobs.models import Job, JobState
 from training.sheets import XLSX_MIMETYPE
@@ -128,10 +129,11 @@ def edit(user_id: int):
             if not result.changes:
                 flash(_("没有修改任何内容。"), "info")
             else:
+                labels = services.field_labels()
                 flash(
                     _(
-                        "已保存:%(fields)s。",
-                        fields="、".join(services.FIELD_LABELS[k] for k in result.changes),
+                        "已保存：%(fields)s。",
+                        fields=importer.join_words([labels[key] for key in result.changes]),
                     ),
                     "success",
                 )
@@ -139,7 +141,7 @@ def edit(user_id: int):
                 old, new = result.due_moved
                 flash(
                     _(
-                        "入职日期改了,培训截止日期随之从 %(old)s 改为 %(new)s。",
+                        "入职日期改了，培训截止日期随之从 %(old)s 改为 %(new)s。",
                         old=old.isoformat(),
                         new=new.isoformat(),
                     ),
@@ -158,7 +160,7 @@ def issue_link(user_id: int):
     user = db.get_or_404(User, user_id)
     require_action_form()
     if not user.active:
-        flash(_("账号已停用,请先恢复账号再发放链接。"), "error")
+        flash(_("账号已停用，请先恢复账号再发放链接。"), "error")
         return _back_to(user)
     purpose, token = services.issue_password_link(user, actor=_actor())
     db.session.commit()
@@ -195,7 +197,7 @@ def deactivate(user_id: int):
     elif not user.active:
         flash(_("该账号已是停用状态。"), "info")
     else:
-        done = _("已停用 %(name)s(%(no)s)。", name=user.name, no=user.employee_no)
+        done = _("已停用 %(name)s（%(no)s）。", name=user.name, no=user.employee_no)
         services.deactivate(user, actor=_actor())
         db.session.commit()
         flash(done, "success")
@@ -212,12 +214,11 @@ def reactivate(user_id: int):
     if user.active:
         flash(_("该账号未停用。"), "info")
     else:
-        done = _("已恢复 %(name)s(%(no)s)。", name=user.name, no=user.employee_no)
+        done = _("已恢复 %(name)s（%(no)s）。", name=user.name, no=user.employee_no)
         # Worded before the commit, so nothing reloads the user afterwards.
         hint = _(
-            "停用时所有未使用的密码链接都已作废。员工如需设置或重置密码,"
-            "请点下方“发放%(kind)s链接”。",
-            kind=_("重置密码") if user.password_hash else _("设置密码"),
+            "停用时所有未使用的密码链接都已作废。员工如需设置或重置密码，请点下方“%(button)s”。",
+            button=_("发放重置密码链接") if user.password_hash else _("发放设置密码链接"),
         )
         services.reactivate(user, actor=_actor())
         db.session.commit()
@@ -238,12 +239,12 @@ def assign(user_id: int):
             abort(400)
         _flash_form_errors(form)
     elif not user.active:
-        flash(_("账号已停用,不能分配培训。"), "error")
+        flash(_("账号已停用，不能分配培训。"), "error")
     else:
         due_date = cast(date, form.due_date.data)  # DataRequired: a date once validated
         services.assign_employee(user, due_date, actor=_actor())
         db.session.commit()
-        flash(_("已分配培训,截止日期 %(date)s。", date=due_date.isoformat()), "success")
+        flash(_("已分配培训，截止日期 %(date)s。", date=due_date.isoformat()), "success")
     return back
 
 
@@ -255,7 +256,7 @@ def assign_department():
     counts = services.departments()
     form.department.choices = choices(
         [("", _("请选择部门"))]
-        + [(name, _("%(name)s(%(count)d 人)", name=name, count=count)) for name, count in counts]
+        + [(name, _("%(name)s（%(count)d 人）", name=name, count=count)) for name, count in counts]
     )
     if form.validate_on_submit():
         due_date = cast(date, form.due_date.data)  # DataRequired: a date once validated
@@ -263,7 +264,7 @@ def assign_department():
         db.session.commit()
         flash(
             _(
-                "已为 %(department)s 的 %(count)d 名员工分配培训,截止日期 %(date)s。",
+                "已为 %(department)s 的 %(count)d 名员工分配培训，截止日期 %(date)s。",
                 department=form.department.data,
                 count=count,
                 date=due_date.isoformat(),
@@ -324,7 +325,7 @@ def _preview(
         plan=import_plan,
         confirm=confirm,
         changed=changed,
-        field_labels=services.FIELD_LABELS,
+        field_labels=services.field_labels(),
         role_labels=importer.ROLE_LABELS,
         policy=policy,
         due_dates=due_dates,
@@ -341,7 +342,7 @@ def import_preview(upload_id: str):
     """Show the preview again, with due dates under the chosen rule (``?policy=grace``)."""
     upload = uploads.load(upload_id, current_user.id)
     if upload is None:
-        flash(_("预览已过期(超过一小时)或已导入,请重新上传文件。"), "error")
+        flash(_("预览已过期（超过一小时）或已导入，请重新上传文件。"), "error")
         return redirect(url_for("employees.import_upload"))
     return _preview(upload, policy=request.args.get("policy"))
 
@@ -357,7 +358,7 @@ def import_upload():
         filename = (form.file.data.filename or "")[:255]
         if len(data) > max_bytes:
             form.file.errors.append(
-                _("文件超过 %(mb)d MB 的大小限制,请分批导入。", mb=max_bytes // (1024 * 1024))
+                _("文件超过 %(mb)d MB 的大小限制，请分批导入。", mb=max_bytes // (1024 * 1024))
             )
         elif not data.strip():
             form.file.errors.append(_("文件是空的。"))
@@ -382,16 +383,16 @@ def import_confirm():
         # DataRequired: the id is text once the form validates.
         upload = uploads.load(cast(str, form.upload_id.data), current_user.id)
         if upload is None:
-            flash(_("预览已过期(超过一小时)或已导入,请重新上传文件。"), "error")
+            flash(_("预览已过期（超过一小时）或已导入，请重新上传文件。"), "error")
             return redirect(url_for("employees.import_upload"))
         _table, problems, import_plan = _check_upload(upload)
         policy = _policy(form.policy.data)
         if import_plan is None:
-            flash(_("预览之后数据发生了变化,文件中有问题,未导入任何数据。"), "error")
+            flash(_("预览之后数据发生了变化，文件中有问题，未导入任何数据。"), "error")
             return _preview(upload, status=409, policy=policy)
         fingerprint = import_plan.fingerprint()
         if fingerprint != form.fingerprint.data:
-            flash(_("预览之后数据发生了变化,请核对新的预览后再次确认。"), "warning")
+            flash(_("预览之后数据发生了变化，请核对新的预览后再次确认。"), "warning")
             return _preview(upload, status=409, changed=True, policy=policy)
     # Two confirms at once queue one job: its key is the upload's.
     job = import_jobs.enqueue_import(
@@ -435,7 +436,7 @@ def import_job_links(job_id: int):
         flash(
             _(
                 "只有发起这次导入的%(who)s可以生成并显示新账号的链接。"
-                "如需为某位员工发放链接,请在员工页面为个人发放。",
+                "如需为某位员工发放链接，请在员工页面为个人发放。",
                 who=job.creator.name if job.creator else _("命令行"),
             ),
             "error",
@@ -443,7 +444,7 @@ def import_job_links(job_id: int):
         return redirect(url_for("jobs.show", job_id=job.id))
     if job.result.get("links_issued_at"):
         flash(
-            _("这次导入的链接已经显示过一次。如需新的链接,请在员工页面为个人重新发放。"),
+            _("这次导入的链接已经显示过一次。如需新的链接，请在员工页面为个人重新发放。"),
             "warning",
         )
         return redirect(url_for("jobs.show", job_id=job.id))
@@ -487,6 +488,7 @@ def import_links_xlsx():
 def record_download(count: int) -> None:
     audit.record(
         "export",
-        f"下载新账号的设置密码链接({count} 人)",
+        N_("下载新账号的设置密码链接（%(count)s 人）"),
+        params={"count": count},
         details={"what": "password_links", "format": "xlsx", "rows": count},
     )
