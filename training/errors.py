@@ -15,7 +15,7 @@ API_PATH = "/api/"
 
 def _messages() -> dict[int, tuple[str, str]]:
     return {
-        400: (_("请求无效"), _("提交的内容无法处理。请返回上一页,刷新后重试。")),
+        400: (_("请求无效"), _("提交的内容无法处理。请返回上一页，刷新后重试。")),
         403: (_("没有权限"), _("您没有访问此页面的权限。")),
         404: (_("页面不存在"), _("您要找的页面不存在或已被移除。")),
         405: (_("请求无效"), _("不支持这种访问方式。")),
@@ -23,7 +23,7 @@ def _messages() -> dict[int, tuple[str, str]]:
         429: (_("请求过于频繁"), _("请稍后再试。")),
         500: (
             _("服务器出错"),
-            _("系统暂时出现问题,已记录。请稍后再试;如需联系管理员,请告知下面的错误编号。"),
+            _("系统暂时出现问题，已记录。请稍后再试；如需联系管理员，请告知下面的错误编号。"),
         ),
     }
 
@@ -45,7 +45,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error):
-        return render_error(400, _("表单已过期或来源无效,请刷新页面后重新提交。"))
+        return render_error(400, _("表单已过期或来源无效，请刷新页面后重新提交。"))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):

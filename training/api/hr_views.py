@@ -25,7 +25,7 @@ class TokenForm(FlaskForm):
     name = StringField(
         _l("用途"),
         validators=[DataRequired(_l("请写明令牌的用途。")), Length(max=100)],
-        description=_l("例如:HR 系统每晚同步培训进度"),
+        description=_l("例如：HR 系统每晚同步培训进度"),
     )
     department = SelectField(_l("可读范围"), validate_choice=True)
     submit = SubmitField(_l("创建令牌"))
@@ -69,7 +69,7 @@ def revoke(token_id: int):
         abort(404)
     if tokens.revoke(token, actor=current_user):
         db.session.commit()
-        flash(_("已吊销令牌「%(name)s」,使用它的请求将被拒绝。", name=token.name), "success")
+        flash(_("已吊销令牌「%(name)s」，使用它的请求将被拒绝。", name=token.name), "success")
     else:
         flash(_("这个令牌已经吊销。"), "info")
     return redirect(url_for("api_tokens.index"))

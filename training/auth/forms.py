@@ -30,7 +30,7 @@ class NewPasswordForm(FlaskForm):
     new_password = PasswordField(
         _l("新密码"),
         validators=[DataRequired(_l("请输入新密码。")), Length(max=256)],
-        description=_l("至少 10 个字符,不能是常见密码,不能包含工号或姓名。"),
+        description=_l("至少 10 个字符，不能是常见密码，不能包含工号或姓名。"),
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(

@@ -134,7 +134,7 @@ def _throttled(throttle: services.Throttle, form: LoginForm):
     """The login page again, 429, saying until when sign-in is refused."""
     flash(
         _(
-            "登录失败次数过多,请在 %(time)s 之后再试。",
+            "登录失败次数过多，请在 %(time)s 之后再试。",
             time=format_datetime(throttle.retry_after, "HH:mm:ss"),
         ),
         "error",
@@ -179,7 +179,7 @@ def login():
         if not checked.counted:
             services.forget_attempt(attempt_id)
             db.session.commit()
-        flash(REFUSALS.get(refusal) or _("工号或密码不正确,或账号已停用。"), "error")
+        flash(REFUSALS.get(refusal) or _("工号或密码不正确，或账号已停用。"), "error")
         return _login_page(form)
     method = checked.tried
     services.attempt_succeeded(attempt_id)
@@ -193,7 +193,7 @@ def login():
     login_user(user)
     security_event("login.succeeded", user_id=user.id, address=address, method=method.value)
     if user.must_change_password and method == SignInMethod.PASSWORD:
-        flash(_("这是一次性密码,请先设置您自己的密码。"), "info")
+        flash(_("这是一次性密码，请先设置您自己的密码。"), "info")
         return redirect(url_for("auth.change_password"))
     return redirect(safe_next(request.args.get("next"), user))
 

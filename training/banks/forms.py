@@ -17,8 +17,8 @@ class BankUploadForm(FlaskForm):
         _l("题库文件"),
         validators=[FileRequired(_l("请选择要导入的文件。"))],
         description=_l(
-            "Excel 模板(.xlsx)、YAML(.yaml)、GIFT(.gift 或 .txt)或 Moodle XML(.xml)。"
-            "文件替换这一课的全部题目:文件里没有的题目会停用。"
+            "Excel 模板（.xlsx）、YAML（.yaml）、GIFT（.gift 或 .txt）或 Moodle XML（.xml）。"
+            "文件替换这一课的全部题目：文件里没有的题目会停用。"
         ),
         render_kw={"accept": ".xlsx,.yaml,.yml,.gift,.txt,.xml"},
     )

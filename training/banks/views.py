@@ -55,12 +55,12 @@ def index():
         filename = (form.file.data.filename or "")[:255]
         fmt = formats.guess_format(filename)
         if len(data) > max_bytes:
-            form.file.errors.append(_("文件超过 %(mb)d MB,不是一课的题库。", mb=max_bytes >> 20))
+            form.file.errors.append(_("文件超过 %(mb)d MB，不是一课的题库。", mb=max_bytes >> 20))
         elif not data.strip():
             form.file.errors.append(_("文件是空的。"))
         elif fmt is None:
             form.file.errors.append(
-                _("无法识别文件格式:请上传 .xlsx、.yaml、.gift/.txt 或 .xml 文件。")
+                _("无法识别文件格式：请上传 .xlsx、.yaml、.gift/.txt 或 .xml 文件。")
             )
         else:
             draft = services.store_draft(current_user, form.lesson.data, fmt, filename, data)
@@ -178,18 +178,18 @@ def publish(token: str):
         abort(400)
     draft = services.load_draft(token, current_user)
     if draft is None:
-        flash(_("这份预览已发布或已过期,请重新上传文件。"), "error")
+        flash(_("这份预览已发布或已过期，请重新上传文件。"), "error")
         return redirect(url_for("banks.index"))
     result = services.preview_import(draft.lesson, draft.data, draft.filename, draft.file_format)
     if not result.ok:
-        flash(_("文件有问题,未发布任何内容。"), "error")
+        flash(_("文件有问题，未发布任何内容。"), "error")
         return redirect(url_for("banks.preview", token=token))
     if not result.changes_anything:
-        flash(_("文件与现行题库相同,无需发布。"), "info")
+        flash(_("文件与现行题库相同，无需发布。"), "info")
         return redirect(url_for("banks.preview", token=token))
     if not services.consume_draft(draft):
         db.session.rollback()
-        flash(_("这份预览已发布,请勿重复提交。"), "error")
+        flash(_("这份预览已发布，请勿重复提交。"), "error")
         return redirect(url_for("banks.index"))
     try:
         row = services.publish(result, actor=current_user, expected_base=form.base.data)
@@ -201,7 +201,7 @@ def publish(token: str):
     current_app.logger.info("bank %s published as %s", row.lesson, row.id)
     flash(
         _(
-            "已发布第 %(lesson)s 课题库:新增 %(added)d 题,修改 %(changed)d 题,停用 %(retired)d 题。",
+            "已发布第 %(lesson)s 课题库：新增 %(added)d 题，修改 %(changed)d 题，停用 %(retired)d 题。",
             lesson=row.lesson,
             added=len(result.added),
             changed=len(result.changed),

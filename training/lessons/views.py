@@ -88,10 +88,10 @@ def acknowledge(number: str):
     if len(lesson_hash) != 64:
         abort(400)
     if lesson_hash != lesson.content_hash:
-        flash(_("这一课的内容已更新,请重新阅读后再确认。"), "warning")
+        flash(_("这一课的内容已更新，请重新阅读后再确认。"), "warning")
         return redirect(url_for("lessons.lesson", number=number))
     first = services.record_read(current_user.id, lesson)
     db.session.commit()
     if first:
-        flash(_("已记录:您已阅读《%(title)s》。", title=lesson.title), "success")
+        flash(_("已记录：您已阅读《%(title)s》。", title=lesson.title), "success")
     return redirect(url_for("lessons.lesson", number=number))

@@ -84,8 +84,8 @@ def run_send(job: Job, progress: runner.Progress) -> dict[str, Any]:
     if report.failed or report.gave_up:
         raise runner.JobFailed(
             _(
-                "已发送 %(sent)d 条;%(failed)d 条发送失败,稍后自动重试;%(gave_up)d 条已放弃。"
-                "第一条错误:%(error)s。详情见“通知”页。",
+                "已发送 %(sent)d 条；%(failed)d 条发送失败，稍后自动重试；%(gave_up)d 条已放弃。"
+                "第一条错误：%(error)s。详情见“通知”页。",
                 sent=report.sent,
                 failed=report.failed,
                 gave_up=report.gave_up,

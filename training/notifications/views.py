@@ -71,14 +71,14 @@ class WebhookForm(FlaskForm):
     department = SelectField(_l("部门"), validators=[DataRequired(_l("请选择部门。"))])
     kind = SelectField(_l("类型"), choices=choices([(k, ROBOT_LABELS[k]) for k in WEBHOOK_KINDS]))
     url = URLField(
-        _l("机器人地址(Webhook)"),
+        _l("机器人地址（Webhook）"),
         validators=[
             DataRequired(_l("请填写机器人地址。")),
             Length(max=500),
             Regexp(r"(?i)^https?://[^\s/]+/\S*$", message=_l("请填写以 https:// 开头的完整地址。")),
         ],
         description=_l(
-            "在群设置 → 群机器人中复制。部门周报会发到这个群。地址含密钥,保存后只显示开头。"
+            "在群设置 → 群机器人中复制。部门周报会发到这个群。地址含密钥，保存后只显示开头。"
         ),
     )
     submit = SubmitField(_l("保存"))
@@ -150,10 +150,10 @@ def retry(notification_id: int):
     require_action_form()
     row = db.session.execute(listing().where(Notification.id == notification.id)).one()
     if Status(row.status) not in RETRYABLE:
-        flash(_("这条通知正在队列中或已发送,无需重新发送。"), "info")
+        flash(_("这条通知正在队列中或已发送，无需重新发送。"), "info")
     elif outbox.requeue(notification):
         db.session.commit()
-        flash(_("已重新加入发送队列,下一次发送时送出。"), "success")
+        flash(_("已重新加入发送队列，下一次发送时送出。"), "success")
     else:
         flash(_("这条通知已在发送队列中。"), "info")
     return redirect(url_for(".index"))
@@ -167,9 +167,9 @@ def cancel(notification_id: int):
     require_action_form()
     if outbox.cancel(notification):
         db.session.commit()
-        flash(_("已取消,这条通知不会发出。"), "success")
+        flash(_("已取消，这条通知不会发出。"), "success")
     else:
-        flash(_("这条通知正在发送或已结束,无法取消。"), "error")
+        flash(_("这条通知正在发送或已结束，无法取消。"), "error")
     return redirect(url_for(".index"))
 
 
@@ -238,7 +238,7 @@ def nudge(user_id: int):
     require_action_form()
     back = redirect(url_for("reports.employee_detail", user_id=employee.id))
     if not employee.active or not employee.email:
-        flash(_("该员工没有可用的邮箱,无法发送提醒。"), "error")
+        flash(_("该员工没有可用的邮箱，无法发送提醒。"), "error")
         return back
     today = company_today()
     sent_today = db.session.scalar(
@@ -251,12 +251,12 @@ def nudge(user_id: int):
         )
     )
     if (sent_today or 0) >= current_app.config["NOTIFY_NUDGES_PER_DAY"]:
-        flash(_("您今天发送的提醒已达上限,请明天再试。"), "error")
+        flash(_("您今天发送的提醒已达上限，请明天再试。"), "error")
         return back
     row = db.session.execute(status_select(Filters(), user_id=employee.id)).one()
     sender = current_user._get_current_object()
     if messages.nudge(employee, row.due_date, sender, today) is None:
-        flash(_("今天已经提醒过 %(name)s,明天可以再次提醒。", name=employee.name), "info")
+        flash(_("今天已经提醒过 %(name)s，明天可以再次提醒。", name=employee.name), "info")
         return back
     record(
         "employee.nudge",

@@ -56,7 +56,7 @@ bp.add_app_template_filter(unwrap, "unwrap")
 def pass_rule(pass_mark: str, total: int) -> str:
     """Say the pass mark in questions: "需答对 5 题中的 4 题(80%)"."""
     return _(
-        "需答对 %(total)s 题中的 %(needed)s 题(%(percent)s%%)",
+        "需答对 %(total)s 题中的 %(needed)s 题（%(percent)s%%）",
         total=total,
         needed=grading.required_correct(pass_mark, total),
         percent=grading.mark_percent(pass_mark),
@@ -80,7 +80,7 @@ def _own_attempt(attempt_id: int) -> QuizAttempt:
 
 
 def _limit_reached():
-    flash(_("本课测验的作答次数已用完,请联系人事行政部。"), "error")
+    flash(_("本课测验的作答次数已用完，请联系人事行政部。"), "error")
 
 
 @bp.route("/lessons/<number>/quiz", methods=["GET"])

@@ -66,7 +66,7 @@ def enqueue_export(
     return runner.enqueue(
         KIND,
         title=_(
-            "导出%(what)s(%(fmt)s,约 %(rows)d 行)", what=TITLES[what], fmt=fmt.upper(), rows=rows
+            "导出%(what)s（%(fmt)s，约 %(rows)d 行）", what=TITLES[what], fmt=fmt.upper(), rows=rows
         ),
         params={
             "what": what,
@@ -87,7 +87,7 @@ def run_export(job: Job, progress: runner.Progress) -> dict[str, Any]:
     params = job.params
     actor = db.session.get(User, job.created_by) if job.created_by else None
     if actor is None or not actor.active:
-        raise runner.JobFailed(_("导出任务的提交人不存在或已停用,未生成文件。"))
+        raise runner.JobFailed(_("导出任务的提交人不存在或已停用，未生成文件。"))
     what, fmt = params["what"], params["format"]
     filters = filters_from(params["filters"])
     ordering = Ordering(params["sort"], params["descending"])

@@ -13,12 +13,12 @@ class RevisionUploadForm(FlaskForm):
     file = FileField(
         _l("规范文件"),
         validators=[FileRequired(_l("请选择文件。"))],
-        description=_l("支持 .txt、.md 和 .docx;以文件内容识别格式。"),
+        description=_l("支持 .txt、.md 和 .docx；以文件内容识别格式。"),
     )
     label = StringField(
         _l("版本名称"),
         validators=[DataRequired(_l("请填写版本名称。")), Length(max=100)],
-        description=_l("例如:2027 年修订版"),
+        description=_l("例如：2027 年修订版"),
     )
     effective = DateField(_l("生效日期"), validators=[DataRequired(_l("请填写生效日期。"))])
     submit = SubmitField(_l("上传并预览"))
@@ -47,7 +47,7 @@ class QuestionReviewForm(FlaskForm):
         validators=[DataRequired(), AnyOf(["keep", "withdraw"], message=_l("请选择处理方式。"))]
     )
     note = TextAreaField(
-        _l("复核说明(可选)"),
+        _l("复核说明（可选）"),
         validators=[Length(max=500)],
-        description=_l("例如:新条文只改了措辞,题目和解析仍然正确。"),
+        description=_l("例如：新条文只改了措辞，题目和解析仍然正确。"),
     )

@@ -101,7 +101,7 @@ def upload():
             try:
                 services.plan_for_upload(data, filename, label, effective)
             except NormParseError as error:
-                form.file.errors.append(_("无法识别这份规范:%(error)s", error=str(error)))
+                form.file.errors.append(_("无法识别这份规范：%(error)s", error=str(error)))
             else:
                 stored = uploads.store(data, filename, current_user.id)
                 db.session.commit()
@@ -161,7 +161,7 @@ def publish(upload_id: str):
         abort(400)
     current = current_norm_version()
     if (form.base.data or "") != (str(current.id) if current else ""):
-        flash(_("在您预览之后又有新版本发布了,请查看新的预览后再确认。"), "warning")
+        flash(_("在您预览之后又有新版本发布了，请查看新的预览后再确认。"), "warning")
         return redirect(
             url_for(
                 "revisions.preview",
@@ -197,18 +197,18 @@ def publish(upload_id: str):
             db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        flash(_("发布未完成:这份规范刚刚已被发布过。"), "error")
+        flash(_("发布未完成：这份规范刚刚已被发布过。"), "error")
         return redirect(url_for("revisions.index"))
     except RevisionBlocked as blocked:
         db.session.rollback()
         for problem in blocked.problems:
             flash(problem, "error")
-        flash(_("发布被阻止:请先处理预览页列出的问题。"), "error")
+        flash(_("发布被阻止：请先处理预览页列出的问题。"), "error")
         return redirect(back)
     if plan.effective_date > company_today():
         flash(
             _(
-                "已预约「%(label)s」于 %(date)s 生效。在此之前,现行版本的课程、测验和证书都不变;"
+                "已预约「%(label)s」于 %(date)s 生效。在此之前，现行版本的课程、测验和证书都不变；"
                 "生效当天自动发布并通知需复训的员工。",
                 label=version.label,
                 date=plan.effective_date.isoformat(),
@@ -218,7 +218,7 @@ def publish(upload_id: str):
         return redirect(url_for("revisions.index"))
     flash(
         _(
-            "已发布「%(label)s」:%(lessons)s 课内容有变化,%(editorial)s 课仅措辞修改,"
+            "已发布「%(label)s」：%(lessons)s 课内容有变化，%(editorial)s 课仅措辞修改，"
             "%(users)s 人需复训。",
             label=plan.label,
             lessons=len(report.lessons.superseded),
@@ -241,7 +241,7 @@ def _editorial_decisions(plan) -> tuple[dict[str, str], list[str]]:
         if choice == "editorial":
             reason = request.form.get(f"reason-{number}", "").strip()
             if not reason:
-                problems.append(_("第 %(n)s 课选择了“仅措辞修改”,请写明理由。", n=number))
+                problems.append(_("第 %(n)s 课选择了“仅措辞修改”，请写明理由。", n=number))
             elif len(reason) > 500:
                 problems.append(_("第 %(n)s 课的理由请控制在 500 字以内。", n=number))
             editorial[number] = reason
@@ -257,9 +257,9 @@ def cancel_scheduled(version_id: int):
     label = version.label
     if schedule.cancel_scheduled(version, actor=current_user._get_current_object()):
         db.session.commit()
-        flash(_("已取消预约的版本「%(label)s」,现行版本继续有效。", label=label), "success")
+        flash(_("已取消预约的版本「%(label)s」，现行版本继续有效。", label=label), "success")
     else:
-        flash(_("这个版本不是待生效状态,无法取消。"), "error")
+        flash(_("这个版本不是待生效状态，无法取消。"), "error")
     return redirect(url_for("revisions.index"))
 
 
@@ -310,9 +310,9 @@ def review_decide(hold_id: int):
         return redirect(url_for("revisions.review") + f"#hold-{hold_id}")
     db.session.commit()
     if form.decision.data == "keep":
-        flash(_("已确认该题仍然正确,即刻恢复抽题。"), "success")
+        flash(_("已确认该题仍然正确，即刻恢复抽题。"), "success")
     else:
-        flash(_("已撤下该题,今后测验和练习不再抽到。"), "success")
+        flash(_("已撤下该题，今后测验和练习不再抽到。"), "success")
     return redirect(url_for("revisions.review") + f"#hold-{hold.id}")
 
 

@@ -30,13 +30,13 @@ def push():
     """Queue the statements of new evidence and send what is due, now."""
     require_action_form()
     if not feed.enabled():
-        flash(_("没有配置学习记录库(XAPI_ENDPOINT)，无法推送。"), "error")
+        flash(_("没有配置学习记录库（XAPI_ENDPOINT），无法推送。"), "error")
         return redirect(url_for("xapi.index"))
     report = feed.push(rounds=PAGE_ROUNDS)
     if report.errors:
         flash(
             _(
-                "新加入 %(queued)s 条，送达 %(sent)s 条，%(failed)s 条未送达(稍后自动重试)：%(error)s",
+                "新加入 %(queued)s 条，送达 %(sent)s 条，%(failed)s 条未送达（稍后自动重试）：%(error)s",
                 queued=report.queued,
                 sent=report.sent,
                 failed=report.failed + report.gave_up,
