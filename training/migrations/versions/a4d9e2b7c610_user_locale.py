@@ -15,11 +15,11 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE on both databases (a nullable column): a batch operation would make
+# SQLite copy the table, and reflecting it drops the expression index on lower(employee_no).
 def upgrade():
-    with op.batch_alter_table("users") as batch_op:
-        batch_op.add_column(sa.Column("locale", sa.String(length=16), nullable=True))
+    op.add_column("users", sa.Column("locale", sa.String(length=16), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table("users") as batch_op:
-        batch_op.drop_column("locale")
+    op.drop_column("users", "locale")
