@@ -87,6 +87,9 @@ def require_login():
     # where an application context (and its cached user) outlives a request,
     # as in tests and CLI-driven clients.
     g.pop("_login_user", None)
+    # Likewise Flask-WTF's token of the request (the header's language switch asks for one
+    # on every page, the error pages included): made afresh from this request's session.
+    g.pop("csrf_token", None)
     endpoint = request.endpoint
     if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
         return None

@@ -150,7 +150,7 @@ def test_an_error_midway_through_the_job_leaves_nothing(
     links_before = _count(ChainLink)
     html = upload(csv_file(_rows(12_000, emails=True))).get_data(as_text=True)
     page = _job_page(client, client.post("/hr/employees/import/confirm", data=_confirm_data(html)))
-    assert "任务出错(RuntimeError),未写入任何数据。" in page
+    assert "任务出错（RuntimeError），未写入任何数据。" in page
     db.session.rollback()
     assert db.session.scalars(select(Job.state)).one() == JobState.FAILED
     assert _count(User) == 1

@@ -38,7 +38,7 @@ def test_home_shows_the_retraining_deadline(client, login_as, lessons):
     due = company_today() + timedelta(days=14)
     _assign(user, due, reason="revision")
     html = client.get("/").get_data(as_text=True)
-    assert f"规范已修订,请在 {due.isoformat()} 前完成重新学习" in html
+    assert f"规范已修订，请在 {due.isoformat()} 前完成重新学习" in html
 
 
 def test_each_role_lands_on_its_own_page(client, create_user, lessons):

@@ -93,7 +93,7 @@ def test_a_dead_mail_server_fails_the_job_clearly_and_loses_nothing(app, smtp):
     smtp.stop()
     assert [state for _, state in runner.tick()] == [JobState.FAILED]
     job = _send_jobs()[0]
-    assert "已发送 0 条;2 条发送失败,稍后自动重试" in job.error
+    assert "已发送 0 条；2 条发送失败，稍后自动重试" in job.error
     assert f"无法通过邮件服务器 127.0.0.1:{smtp.port} 发送" in job.error
     entries = db.session.scalars(select(QueueEntry)).all()
     assert [entry.attempts for entry in entries] == [1, 1]

@@ -338,7 +338,7 @@ def test_overview_shows_mastery_and_due_count_per_chapter(app, client, login_as,
     unread = page.split('data-chapter="2"', 1)[1].split("</li>", 1)[0]
     assert "先阅读本章课程" in unread
     detail = client.get("/practice/chapter/1").get_data(as_text=True)
-    assert f"掌握 10%(1 / {total} 题),今日待复习 1 题,未练习 {total - 3} 题。" in detail
+    assert f"掌握 10%（1 / {total} 题），今日待复习 1 题，未练习 {total - 3} 题。" in detail
     assert client.get("/practice/chapter/99").status_code == 404
 
 

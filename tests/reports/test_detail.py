@@ -122,7 +122,7 @@ def test_attempt_view_shows_answers_key_and_feedback(client, hr, records, lesson
     assert 'class="feedback"' in html
     total = attempt.submission.total
     needed = -(-total * 4 // 5)
-    assert f"需答对 {total} 题中的 {needed} 题(80%)" in html
+    assert f"需答对 {total} 题中的 {needed} 题（80%）" in html
     assert "<form" not in html[html.index("<main") :]  # read-only
 
 

@@ -101,7 +101,7 @@ def test_a_failed_export_says_why_on_its_page(app, client, hr, staff):
     assert runner.run_pending() == [(job.id, JobState.FAILED)]
     page = client.get(f"/hr/exports/{job.id}").get_data(as_text=True)
     assert 'data-state="failed"' in page
-    assert "导出失败:任务出错(ValueError),未写入任何数据" in page
+    assert "导出失败：任务出错（ValueError），未写入任何数据" in page
     assert client.get(f"/hr/exports/{job.id}/download").status_code == 404
     assert _events() == []
     assert db.session.scalar(select(JobFile.id)) is None

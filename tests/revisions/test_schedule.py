@@ -269,7 +269,7 @@ def test_hr_marks_a_change_editorial_in_the_browser_form(
         data=form | {"change-4.2": "editorial", "reason-4.2": "数字写法统一"},
         follow_redirects=True,
     )
-    assert "1 课仅措辞修改,0 人需复训" in done.get_data(as_text=True)
+    assert "1 课仅措辞修改，0 人需复训" in done.get_data(as_text=True)
     db.session.rollback()
     assert learner.id in complete_user_ids()
 

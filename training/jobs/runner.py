@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import OperationalError
 
@@ -261,11 +262,14 @@ def _unexpected(job_id: int, exc: Exception) -> str:
     job = db.session.get(Job, job_id)
     kind = kind_of(job) if job is not None else None
     if kind is not None and kind.own_transactions:
-        return (
-            f"任务出错({type(exc).__name__}),已完成的部分已保存,其余下次运行时继续。"
-            "请查看详情或联系管理员。"
+        return _(
+            "任务出错（%(error)s），已完成的部分已保存，其余下次运行时继续。"
+            "请查看详情或联系管理员。",
+            error=type(exc).__name__,
         )
-    return f"任务出错({type(exc).__name__}),未写入任何数据。请重试或联系管理员。"
+    return _(
+        "任务出错（%(error)s），未写入任何数据。请重试或联系管理员。", error=type(exc).__name__
+    )
 
 
 def _mark_done(
