@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Row, Select, case, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -32,13 +33,13 @@ class Status(enum.StrEnum):
 
 
 LABELS = {
-    Status.PENDING: "待发送",
-    Status.SENDING: "发送中",
-    Status.RETRYING: "失败,等待重试",
-    Status.SENT: "已发送",
-    Status.GAVE_UP: "已放弃",
-    Status.UNCERTAIN: "不确定是否送达",
-    Status.CANCELLED: "已取消",
+    Status.PENDING: _l("待发送"),
+    Status.SENDING: _l("发送中"),
+    Status.RETRYING: _l("失败，等待重试"),
+    Status.SENT: _l("已发送"),
+    Status.GAVE_UP: _l("已放弃"),
+    Status.UNCERTAIN: _l("不确定是否送达"),
+    Status.CANCELLED: _l("已取消"),
 }
 
 # HR may send these again (a new attempt), or cancel those still queued.
