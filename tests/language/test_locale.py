@@ -206,3 +206,23 @@ def test_every_content_page_named_exists(app):
     from training.language.selection import CONTENT_PAGES
 
     assert CONTENT_PAGES - {rule.endpoint for rule in app.url_map.iter_rules()} == set()
+
+
+def test_system_made_version_labels_are_rendered_and_hr_labels_kept(app, lessons):
+    from training.course.models import NormVersion
+    from training.course.versions import current_norm_version
+
+    initial = current_norm_version()  # the committed norm, loaded by `content sync`
+    assert initial.label == "初始版本"
+    typed = NormVersion(source_sha256="a" * 64, label="2027 修订版")
+    repository = NormVersion(source_sha256="b" * 64, label=f"仓库版本 {'b' * 12}")
+    elsewhere = NormVersion(source_sha256="c" * 64, label=f"仓库版本 {'b' * 12}")  # typed so
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        forget_request_locale()
+        assert initial.display_label == "Initial version"
+        assert repository.display_label == f"Repository version {'b' * 12}"
+        assert typed.display_label == "2027 修订版"  # what HR typed, as typed
+        assert elsewhere.display_label == f"仓库版本 {'b' * 12}"
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        forget_request_locale()
+        assert initial.display_label == "初始版本"

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.db import UTCDateTime, one_of, utcnow
 from training.extensions import Model
+from training.i18n import N_, render
 
 
 class Lesson(Model):
@@ -97,6 +98,12 @@ class VersionStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # a scheduled one HR withdrew before it took effect
 
 
+# The labels the system gives versions it makes itself (``revisions.sync``), stored in
+# Chinese as ever and shown in the reader's language (``NormVersion.display_label``).
+INITIAL_LABEL = N_("初始版本")
+REPOSITORY_LABEL = N_("仓库版本 %(sha)s")
+
+
 class NormVersion(Model):
     """A version of the norm, named by its source digest; lessons are generated from it."""
 
@@ -128,6 +135,16 @@ class NormVersion(Model):
     def short_sha(self) -> str:
         """Return the short form of the digest shown on certificates."""
         return self.source_sha256[:12]
+
+    @property
+    def display_label(self) -> str:
+        """The label in the reader's language: what HR typed, as typed; the names the system
+        gives (the first version, one loaded from the repository) translated."""
+        if self.label == INITIAL_LABEL:
+            return render(INITIAL_LABEL)
+        if self.label == REPOSITORY_LABEL % {"sha": self.short_sha}:
+            return render(REPOSITORY_LABEL, {"sha": self.short_sha})
+        return self.label
 
 
 class LessonArchive(Model):

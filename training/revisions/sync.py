@@ -19,7 +19,7 @@ from training.banks.services import (
 from training.content.build import parse_norm, source_label
 from training.content.outline import OUTLINE_FILE, load_outline
 from training.course.lessons import SyncReport, install_lessons
-from training.course.models import NormVersion
+from training.course.models import INITIAL_LABEL, REPOSITORY_LABEL, NormVersion
 from training.course.progress import rebuild_all
 from training.course.versions import current_norm_version
 from training.db import company_today, utcnow
@@ -96,7 +96,7 @@ def sync_course(
             source_sha256=doc.source_sha256,
             title=doc.title,
             source_name=source_label(source, content_dir),
-            label="初始版本",
+            label=INITIAL_LABEL,
             effective_date=company_today(),
             status="published",
             published_at=utcnow(),
@@ -136,7 +136,7 @@ def _publish_from_repository(
     plan = plan_revision(
         source.read_bytes(),
         filename=source_label(source, content_dir),
-        label=f"仓库版本 {doc.source_sha256[:12]}",
+        label=REPOSITORY_LABEL % {"sha": doc.source_sha256[:12]},
         effective_date=company_today(),
         old_version=current,
         old_data=current.source_bytes,
