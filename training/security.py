@@ -8,6 +8,7 @@ from werkzeug.routing import IntegerConverter
 
 from training.auth import services
 from training.extensions import login_manager
+from training.i18n import N_
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -107,7 +108,7 @@ def require_login():
 def init_app(app: Flask) -> None:
     """Wire the security hooks into the app."""
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录。"
+    login_manager.login_message = N_("请先登录。")  # translated when flashed (localize_callback)
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # the server-side session is the protection
     app.before_request(refuse_nul)

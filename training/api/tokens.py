@@ -14,6 +14,7 @@ from training.audit.services import record
 from training.auth.models import User
 from training.db import utcnow
 from training.extensions import db
+from training.i18n import N_, term
 
 PREFIX = "trn_"
 
@@ -39,7 +40,11 @@ def create(name: str, department: str | None, *, actor: User | None) -> tuple[Ap
     db.session.flush()
     record(
         "api.token_create",
-        f"创建 API 令牌「{token.name}」({token.department or '全公司'},只读)",
+        N_("创建 API 令牌「%(name)s」（%(scope)s，只读）"),
+        params={
+            "name": token.name,
+            "scope": token.department or term(N_("全公司")),
+        },
         details={"token": token.id, "prefix": token.prefix, "department": token.department},
         actor=actor,
     )
@@ -57,7 +62,8 @@ def revoke(token: ApiToken, *, actor: User | None) -> bool:
         return False
     record(
         "api.token_revoke",
-        f"吊销 API 令牌「{token.name}」",
+        N_("吊销 API 令牌「%(name)s」"),
+        params={"name": token.name},
         details={"token": token.id, "prefix": token.prefix},
         actor=actor,
     )

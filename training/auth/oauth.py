@@ -44,6 +44,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
+from training.i18n import N_
+
 log = logging.getLogger("training.oauth")
 
 PENDING = "sso_pending"  # the cookie session's key for the login under way
@@ -452,10 +454,10 @@ SWITCHES = {
     "feishu": "FEISHU_APP_ID",
 }
 LABELS = {
-    "oidc": "使用企业账号登录",
-    "wecom": "企业微信登录",
-    "dingtalk": "钉钉登录",
-    "feishu": "飞书登录",
+    "oidc": N_("使用企业账号登录"),
+    "wecom": N_("企业微信登录"),
+    "dingtalk": N_("钉钉登录"),
+    "feishu": N_("飞书登录"),
 }
 
 

@@ -10,6 +10,7 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 
 MIN_LENGTH = 10
 
@@ -72,17 +73,18 @@ def common_passwords() -> frozenset[str]:
 
 
 def password_problems(password: str, *, employee_no: str = "", name: str = "") -> list[str]:
-    """Return the reasons (in Chinese, for the form) why a new password is not acceptable."""
+    """Return the reasons (in the reader's language, for the form) why a new password is not
+    acceptable."""
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"密码至少需要 {MIN_LENGTH} 个字符。")
+        problems.append(_("密码至少需要 %(n)s 个字符。", n=MIN_LENGTH))
     lowered = password.lower()
     if lowered in common_passwords() or len(set(password)) <= 2:
-        problems.append("这个密码太常见,容易被猜到,请换一个。")
+        problems.append(_("这个密码太常见，容易被猜到，请换一个。"))
     if employee_no and employee_no.lower() in lowered:
-        problems.append("密码不能包含工号。")
+        problems.append(_("密码不能包含工号。"))
     if name and len(name) >= 2 and name.lower() in lowered:
-        problems.append("密码不能包含姓名。")
+        problems.append(_("密码不能包含姓名。"))
     return problems
 
 

@@ -20,6 +20,7 @@ from training.audit.services import record
 from training.auth.models import User
 from training.db import insert_ignoring_duplicates, utcnow, write_transaction
 from training.extensions import db
+from training.i18n import N_
 from training.notifications import outbox
 from training.notifications.models import Channel, Delivery, Kind, Notification, Outcome, QueueEntry
 from training.xapi import lrs
@@ -206,7 +207,8 @@ def retry_given_up(actor: User | None) -> int:
     if queued:
         record(
             "xapi.retry",
-            f"重新推送 {queued} 条未送达的学习记录",
+            N_("重新推送 %(count)s 条未送达的学习记录"),
+            params={"count": queued},
             actor=actor,
             details={"count": queued, "first": ids[0], "last": ids[-1]},
         )

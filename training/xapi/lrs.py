@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from training.notifications.models import Notification
 
@@ -52,9 +53,9 @@ def request(method: str, path: str, body: Any = None) -> tuple[int, bytes]:
 def _problem(status: int, answer: bytes) -> str:
     text = answer.decode("utf-8", "replace").strip().replace("\n", " ")[:300]
     return (
-        f"学习记录库(LRS)返回 HTTP {status}:{text}"
+        _("学习记录库（LRS）返回 HTTP %(status)s：%(text)s", status=status, text=text)
         if text
-        else f"学习记录库(LRS)返回 HTTP {status}"
+        else _("学习记录库（LRS）返回 HTTP %(status)s", status=status)
     )
 
 
