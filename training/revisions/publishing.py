@@ -24,6 +24,7 @@ from training.course.models import (
 from training.course.progress import rebuild_all
 from training.db import company_today, utcnow
 from training.extensions import db
+from training.i18n import N_
 from training.notifications import messages
 from training.quizzes import holds
 from training.quizzes.services import sync_questions
@@ -168,15 +169,25 @@ def publish_revision(
     for number, why in editorial.items():
         record(
             "norm.editorial",
-            f"第 {number} 课的修改判定为措辞修改,已完成的员工无需复训:{why}",
+            N_("第 %(lesson)s 课的修改判定为措辞修改，已完成的员工无需复训：%(reason)s"),
+            params={"lesson": number, "reason": why},
             actor=actor,
             details={"version": version.source_sha256, "lesson": number, "reason": why},
         )
     record(
         "norm.publish",
-        f"发布规范新版本「{plan.label}」({version.source_sha256[:12]}),"
-        f"{len(lessons.superseded)} 课内容有变化,{len(lessons.editorial)} 课仅措辞修改,"
-        f"{len(retrain_users)} 人需复训,{len(held)} 道题暂停抽题待复核",
+        N_(
+            "发布规范新版本「%(label)s」（%(sha)s），%(changed)s 课内容有变化，"
+            "%(editorial)s 课仅措辞修改，%(users)s 人需复训，%(held)s 道题暂停抽题待复核"
+        ),
+        params={
+            "label": plan.label,
+            "sha": version.source_sha256[:12],
+            "changed": len(lessons.superseded),
+            "editorial": len(lessons.editorial),
+            "users": len(retrain_users),
+            "held": len(held),
+        },
         actor=actor,
         details={
             "version": version.source_sha256,

@@ -26,6 +26,7 @@ from training.course.models import NormVersion, VersionStatus
 from training.course.signals import clock_ticked
 from training.db import company_today, utcnow, write_transaction
 from training.extensions import db
+from training.i18n import N_
 from training.revisions.planning import RevisionPlan
 from training.revisions.publishing import RevisionBlocked, check_editorial, publish_revision
 from training.revisions.services import plan_for_upload
@@ -80,7 +81,8 @@ def schedule_revision(
     db.session.flush()
     record(
         "norm.schedule",
-        f"预约规范新版本「{plan.label}」于 {plan.effective_date.isoformat()} 生效",
+        N_("预约规范新版本「%(label)s」于 %(date)s 生效"),
+        params={"label": plan.label, "date": plan.effective_date.isoformat()},
         actor=actor,
         details={
             "version": version.source_sha256,
@@ -100,7 +102,8 @@ def cancel_scheduled(version: NormVersion, *, actor: User | None = None) -> bool
     version.status = VersionStatus.CANCELLED
     record(
         "norm.cancel",
-        f"取消预约的规范版本「{version.label}」(原定 {version.effective_date} 生效)",
+        N_("取消预约的规范版本「%(label)s」（原定 %(date)s 生效）"),
+        params={"label": version.label, "date": str(version.effective_date)},
         actor=actor,
         details={"version": version.source_sha256, "label": version.label},
     )
@@ -148,7 +151,8 @@ def activate_due(today: date | None = None) -> NormVersion | None:
             version.activation_error = str(error)
             record(
                 "norm.activation_failed",
-                f"预约版本「{version.label}」未能生效:{error}",
+                N_("预约版本「%(label)s」未能生效：%(error)s"),
+                params={"label": version.label, "error": str(error)},
                 details={"version": version.source_sha256, "problems": str(error)},
             )
             log.error("scheduled revision %s did not take effect: %s", version.label, error)

@@ -24,6 +24,7 @@ from training.course.progress import rebuild_all
 from training.course.versions import current_norm_version
 from training.db import company_today, utcnow
 from training.extensions import db
+from training.i18n import N_
 from training.lessons.services import read_lesson_files
 from training.quizzes.bank import load_banks
 from training.quizzes.services import (
@@ -107,7 +108,8 @@ def sync_course(
         db.session.flush()
         record(
             "norm.publish",
-            f"发布首个规范版本 {version.source_sha256[:12]}(来自仓库)",
+            N_("发布首个规范版本 %(sha)s（来自仓库）"),
+            params={"sha": version.source_sha256[:12]},
             details={"version": version.source_sha256, "label": version.label},
         )
     lesson_report = install_lessons(incoming, version_id=version.id)

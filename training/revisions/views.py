@@ -32,6 +32,7 @@ from training.db import company_today, writes
 from training.employees import uploads
 from training.extensions import db
 from training.forms import require_action_form
+from training.i18n import N_
 from training.logs import security_event
 from training.norm.diff import render_html
 from training.norm.model import NormParseError
@@ -357,22 +358,22 @@ def version_export(version_id: int, fmt: str):
     """Export a version report as CSV (UTF-8 with BOM) or XLSX, with the report's columns."""
     version = _version(version_id)
     rows = _version_rows(version)
-    labels = {"completed": "已完成", "retrain": "需复训", "overdue": "已逾期"}
+    labels = {"completed": _("已完成"), "retrain": _("需复训"), "overdue": _("已逾期")}
     zone = company_zone()
     columns = [
         Column(key, label, get, zone)
         for key, label, get in (
-            ("employee_no", "工号", lambda r: r.user.employee_no),
-            ("name", "姓名", lambda r: r.user.name),
-            ("department", "部门", lambda r: r.user.department),
-            ("state", "状态", lambda r: labels[r.state]),
-            ("lessons", "需复训课程", lambda r: " ".join(r.lessons)),
-            ("due_date", "截止日期", lambda r: r.due_date),
+            ("employee_no", _("工号"), lambda r: r.user.employee_no),
+            ("name", _("姓名"), lambda r: r.user.name),
+            ("department", _("部门"), lambda r: r.user.department),
+            ("state", _("状态"), lambda r: labels[r.state]),
+            ("lessons", _("需复训课程"), lambda r: " ".join(r.lessons)),
+            ("due_date", _("截止日期"), lambda r: r.due_date),
         )
     ]
     if fmt == "xlsx":
         out = io.BytesIO()
-        count = write_xlsx(columns, rows, out, "规范版本完成情况")
+        count = write_xlsx(columns, rows, out, _("规范版本完成情况"))
         body: bytes | str = out.getvalue()
     else:
         text = io.StringIO()
@@ -381,7 +382,8 @@ def version_export(version_id: int, fmt: str):
     security_event("export", what="norm_version", format=fmt, rows=count)
     record(
         "export",
-        f"导出规范版本「{version.label}」完成情况,{count} 行",
+        N_("导出规范版本「%(label)s」完成情况，%(rows)s 行"),
+        params={"label": version.label, "rows": count},
         details={
             "what": "norm_version",
             "format": fmt,
