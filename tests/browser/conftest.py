@@ -1,14 +1,25 @@
-"""A live server and a headless Debian Chromium driven by Playwright."""
+"""A live server and a headless Debian Chromium driven by Playwright, in each UI language.
+
+Every test that takes ``page`` runs twice, ids ``zh`` and ``en``: the browser asks for the page
+in that language (Accept-Language, from the context's locale), as a first visit does. Tests
+find UI text through ``t`` (the ``t`` fixture, or ``page.t`` in helpers that only get the page):
+``t("登录")`` is the text the page shows for that message id in the test's language, read from
+the English catalog; content (lessons, questions, norm text, names) is Chinese in both.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,9 +55,80 @@ def live_server(make_app) -> Iterator[str]:
         yield url
 
 
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = ROOT / "training" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+# The UI languages a browser test runs in: its id -> the browser's locale (Accept-Language).
+LOCALES = {"zh": "zh-CN", "en": "en-US"}
+# A placeholder of a message id (%(name)s, %(n)d, …) or a literal %% .
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%%")
+
+
+@cache
+def english(path: str | None = None) -> dict[str, str]:
+    """The English catalog's translations by message id (untranslated and fuzzy ones left out,
+    as the compiled catalog the app reads leaves them out). I18N_TEST_PO names another .po
+    (a check that the tests find UI text by its exact message id)."""
+    with open(path or os.environ.get("I18N_TEST_PO") or CATALOG, "rb") as f:
+        catalog = read_po(f)
+    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+
+
+class Translator:
+    """A message id's text in one UI language: the English translation, or the message id
+    itself (Chinese, and an English message not translated yet, which the app shows too)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.locale = LOCALES[lang]
+
+    def text(self, msgid: str) -> str:
+        """The message as the page shows it, placeholders unfilled."""
+        if self.lang == "en":
+            return english().get(msgid, msgid)
+        return msgid
+
+    def __call__(self, msgid: str, /, **params) -> str:
+        """The message with its placeholders filled: ``t("共 %(n)s 题", n=5)``."""
+        text = self.text(msgid)
+        return text % params if params else text
+
+    def pattern(self, msgid: str, /, **params) -> re.Pattern:
+        """A pattern of the whole message with the given placeholders filled and any other
+        matching any text: ``t.pattern("已发布第 %(lesson)s 课题库:…", lesson="1.1")``."""
+
+        def part(match: re.Match) -> str:
+            name = match.group(1)
+            if name is None:
+                return "%"
+            if name in params:
+                return re.escape(match.group(0) % params)
+            return ".+?"
+
+        text = self.text(msgid)
+        pieces, last = [], 0
+        for match in PLACEHOLDER.finditer(text):
+            pieces += [re.escape(text[last : match.start()]), part(match)]
+            last = match.end()
+        pieces.append(re.escape(text[last:]))
+        return re.compile("".join(pieces))
+
+
+@pytest.fixture(params=list(LOCALES))
+def lang(request) -> str:
+    """The UI language of the test's browser: "zh" or "en"."""
+    return request.param
+
+
 @pytest.fixture
-def page():
-    """Yield a Playwright page in Debian's Chromium (skipped only where it is not installed)."""
+def t(lang) -> Translator:
+    """UI text in the test's language: ``t("退出")``, ``t("共 %(n)s 题", n=5)``, ``t.pattern(…)``."""
+    return Translator(lang)
+
+
+@pytest.fixture
+def page(lang):
+    """Yield a Playwright page in Debian's Chromium (skipped only where it is not installed),
+    asking for pages in the test's language; ``page.lang`` and ``page.t`` carry it to helpers."""
     if not shutil.which(CHROMIUM):
         if os.environ.get("REQUIRE_BROWSER"):
             pytest.fail("REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
@@ -55,9 +137,11 @@ def page():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+        context = browser.new_context(locale=LOCALES[lang], viewport={"width": 390, "height": 844})
         page = context.new_page()
         page.set_default_timeout(15_000)
+        page.lang = lang
+        page.t = Translator(lang)
         try:
             yield page
         finally:
@@ -71,10 +155,12 @@ def log_out(page) -> None:
     account = page.locator('[data-nav-group="account"] summary')
     if account.count():
         account.click()
-    page.get_by_role("button", name="退出").click()
+    page.get_by_role("button", name=page.t("退出"), exact=True).click()
 
 
 def open_from_menu(page, menu: str, link: str) -> None:
-    """Open one of HR's pages through its header menu (员工, 培训, 报表, 内容, 审计, …)."""
-    page.locator("details.nav-menu > summary", has_text=menu).first.click()
-    page.get_by_role("link", name=link, exact=True).click()
+    """Open one of HR's pages through its header menu (员工, 培训, 报表, 内容, 审计, …): the
+    menu's and the link's message ids, shown in the page's language."""
+    label = re.compile(rf"^\s*{re.escape(page.t(menu))}\s*$")
+    page.locator("details.nav-menu > summary", has_text=label).click()
+    page.get_by_role("link", name=page.t(link), exact=True).click()

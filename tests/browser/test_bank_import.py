@@ -39,7 +39,7 @@ def _edited_workbook(path) -> None:
 
 
 def test_upload_preview_publish_then_the_quiz_shows_it(
-    live_server, page, create_user, lessons, tmp_path
+    live_server, page, t, create_user, lessons, tmp_path
 ):
     hr = create_user(role=Role.HR, name="人事")
     learner = create_user(name="新员工")
@@ -58,21 +58,27 @@ def test_upload_preview_publish_then_the_quiz_shows_it(
 
     _log_in(page, live_server, hr.employee_no)
     open_from_menu(page, "内容", "题库")
-    page.get_by_label("课程").select_option("1.1")
-    page.get_by_label("题库文件").set_input_files(str(workbook))
-    page.get_by_role("button", name="上传并预览").click()
+    page.get_by_label(t("课程"), exact=True).select_option("1.1")
+    page.get_by_label(t("题库文件"), exact=True).set_input_files(str(workbook))
+    page.get_by_role("button", name=t("上传并预览"), exact=True).click()
     page.wait_for_url(re.compile(r".*/hr/content/banks/drafts/.+"))
     summary = page.locator("[data-summary]").inner_text()
-    assert "修改 10 题" in summary, summary
+    changed = t.pattern("新增 %(a)d 题,修改 %(c)d 题,不变 %(u)d 题,停用 %(r)d 题。", c=10)
+    assert changed.search(summary), summary
     page.screenshot(path=str(tmp_path / "preview-390.png"), full_page=True)
-    page.get_by_role("button", name="发布题库").click()
+    page.get_by_role("button", name=t("发布题库"), exact=True).click()
     page.wait_for_url(re.compile(r".*/hr/content/banks/$"))
-    assert "已发布第 1.1 课题库" in page.locator(".flashes").inner_text()
+    published = t.pattern(
+        "已发布第 %(lesson)s 课题库:新增 %(added)d 题,修改 %(changed)d 题,停用 %(retired)d 题。",
+        lesson="1.1",
+        changed=10,
+    )
+    assert published.search(page.locator(".flashes").inner_text())
     assert page.locator('tr[data-lesson="1.1"] [data-source="upload"]').count() == 1
     log_out(page)
 
     _log_in(page, live_server, learner.employee_no)
     page.goto(f"{live_server}/lessons/1.1/quiz")
-    page.get_by_role("button", name="开始测验").click()
+    page.get_by_role("button", name=t("开始测验"), exact=True).click()
     page.wait_for_url(re.compile(r".*/quiz/\d+$"))
     assert page.locator("main").inner_text().count(MARK) >= 5

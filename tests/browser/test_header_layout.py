@@ -78,7 +78,7 @@ def test_hr_header_is_one_row_on_a_desktop_and_lines_up_with_wide_pages(
     _shot(page, tmp_path, "hr-dashboard-1366")
 
 
-def test_hr_menus_work_by_keyboard_and_close_on_escape_and_elsewhere(live_server, page, company):
+def test_hr_menus_work_by_keyboard_and_close_on_escape_and_elsewhere(live_server, page, t, company):
     hr, _ = company
     page.set_viewport_size(DESKTOP)
     _log_in(page, live_server, hr.employee_no)
@@ -87,10 +87,10 @@ def test_hr_menus_work_by_keyboard_and_close_on_escape_and_elsewhere(live_server
     summary.focus()
     page.keyboard.press("Enter")
     assert menu.get_attribute("open") is not None
-    link = page.get_by_role("link", name="导入员工")
+    link = page.get_by_role("link", name=t("导入员工"), exact=True)
     assert link.is_visible()
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.textContent") == "员工列表"
+    assert page.evaluate("document.activeElement.textContent") == t("员工列表")
     page.keyboard.press("Escape")
     assert menu.get_attribute("open") is None
     assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
@@ -102,7 +102,7 @@ def test_hr_menus_work_by_keyboard_and_close_on_escape_and_elsewhere(live_server
     assert page.locator("details.nav-menu[open]").count() == 0
     # A link in a menu goes where it says.
     page.locator('[data-nav-group="audit"] summary').click()
-    page.get_by_role("link", name="审计日志").click()
+    page.get_by_role("link", name=t("审计日志"), exact=True).click()
     page.wait_for_url(f"{live_server}/hr/audit/")
 
 

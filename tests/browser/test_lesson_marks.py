@@ -64,6 +64,8 @@ def test_retraining_employee_sees_key_points_first_and_the_change_marked(
 
     _log_in(page, live_server, retrainer.employee_no)
     page.goto(f"{live_server}/lessons/4.2")
+    # The box's heading and the marks' hidden labels are part of the rendered lesson
+    # (content/render.py), Chinese in both UI languages like the lesson itself.
     box = page.locator("section.key-points")
     assert box.is_visible()
     assert box.get_by_role("heading", name="本课要点").is_visible()

@@ -53,6 +53,7 @@ def test_imported_staff_get_invitations_and_one_sets_a_password_from_the_mail(
     mail_server,
     smtp,  # noqa: F811
     page,
+    t,
     create_user,
     lessons,
     tmp_path,
@@ -71,21 +72,28 @@ def test_imported_staff_get_invitations_and_one_sets_a_password_from_the_mail(
     )
 
     page.goto(f"{base}/login")
-    page.get_by_label("工号").fill(hr.employee_no)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    page.get_by_label(t("工号"), exact=True).fill(hr.employee_no)
+    page.get_by_label(t("密码"), exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=t("登录"), exact=True).click()
     page.wait_for_url(f"{base}/hr/")
     page.goto(f"{base}/hr/employees/import")
-    page.get_by_label("员工名单文件").set_input_files(str(staff))
-    page.get_by_role("button", name="上传并预览").click()
-    page.get_by_role("button", name="确认导入").wait_for()
+    page.get_by_label(t("员工名单文件"), exact=True).set_input_files(str(staff))
+    page.get_by_role("button", name=t("上传并预览"), exact=True).click()
+    page.get_by_role("button", name=t("确认导入"), exact=True).wait_for()
     assert due.isoformat() in page.content()  # each new person's due date in the preview
     _shot(page, "import-preview-phone")
-    page.get_by_role("button", name="确认导入").click()
+    page.get_by_role("button", name=t("确认导入"), exact=True).click()
     # The import runs in the background; its page refreshes itself until it is done.
-    page.get_by_text("导入完成:新建 3 人").wait_for(timeout=30_000)
+    done = t(
+        "导入完成:新建 %(new)d 人,更新 %(updated)d 人,%(unchanged)d 人不变。",
+        new=3,
+        updated=0,
+        unchanged=0,
+    )
+    page.get_by_text(done, exact=True).wait_for(timeout=30_000)
     _shot(page, "import-job-done-phone")
-    page.get_by_role("button", name="生成并显示新账号的设置密码链接(3 人)").click()
+    issue = t("生成并显示新账号的设置密码链接(%(n)d 人)", n=3)
+    page.get_by_role("button", name=issue, exact=True).click()
     page.wait_for_load_state()
     assert "N101" in page.content()
 
@@ -98,30 +106,31 @@ def test_imported_staff_get_invitations_and_one_sets_a_password_from_the_mail(
     body = text_of(smtp.mailbox.to("n102@example.com")[0])
     [link] = re.findall(rf"{re.escape(base)}/set-password/\S+", body)
 
-    # The new hire opens the link on a phone (the page fixture is 390 × 844) in a fresh browser.
+    # The new hire opens the link on a phone (the page fixture is 390 × 844) in a fresh browser,
+    # in the test's language.
     context = page.context.browser.new_context(
-        locale="zh-CN", viewport={"width": 390, "height": 844}
+        locale=t.locale, viewport={"width": 390, "height": 844}
     )
     phone = context.new_page()
     phone.set_default_timeout(15_000)
     phone.goto(link)
-    phone.get_by_label("新密码", exact=True).fill("Quiet-Reception-2026")
-    phone.get_by_label("再次输入新密码").fill("Quiet-Reception-2026")
-    phone.get_by_role("button", name="设置密码").click()
+    phone.get_by_label(t("新密码"), exact=True).fill("Quiet-Reception-2026")
+    phone.get_by_label(t("再次输入新密码"), exact=True).fill("Quiet-Reception-2026")
+    phone.get_by_role("button", name=t("设置密码"), exact=True).click()
     phone.wait_for_url(f"{base}/login?employee_no=N102")
     # The 工号 is filled in and the cursor waits in the password field.
-    assert phone.get_by_label("工号").input_value() == "N102"
+    assert phone.get_by_label(t("工号"), exact=True).input_value() == "N102"
     assert phone.evaluate("document.activeElement.id") == "password"
     phone.keyboard.type("Quiet-Reception-2026")
-    phone.get_by_role("button", name="登录").click()
+    phone.get_by_role("button", name=t("登录"), exact=True).click()
     phone.wait_for_url(f"{base}/")
     notice = phone.locator(f'[data-due="{due.isoformat()}"]')
-    assert f"请在 {due.isoformat()} 前完成" in notice.inner_text()
+    assert t("请在 %(date)s 前完成", date=due.isoformat()) in notice.inner_text()
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # no horizontal scrolling on the phone
     _shot(phone, "learner-home-due-phone")
 
     # The link worked once: opened again it is refused.
     phone.goto(link)
-    assert "链接无效" in phone.content() or "已失效" in phone.content()
+    assert phone.locator("h1").inner_text() == t("链接无效或已失效")
     context.close()

@@ -15,15 +15,15 @@ SHOTS = os.environ.get("SCREENSHOTS")
 
 
 def test_the_phrasebook_fits_a_phone_and_prints_on_one_page(
-    live_server, page, create_user, lessons, tmp_path
+    live_server, page, t, create_user, lessons, tmp_path
 ):
     learner = create_user(name="前台小李")
     shots = SHOTS or str(tmp_path)
     _log_in(page, live_server, learner.employee_no)
     for size in ({"width": 1366, "height": 900}, {"width": 360, "height": 780}):
         page.set_viewport_size(size)
-        page.get_by_role("link", name="用语速查").click()
-        assert page.locator("h1").inner_text() == "标准用语速查"
+        page.get_by_role("link", name=t("用语速查"), exact=True).click()
+        assert page.locator("h1").inner_text() == t("标准用语速查")
         width = page.evaluate("document.documentElement.scrollWidth")
         page.screenshot(path=f"{shots}/phrasebook-{size['width']}.png", full_page=True)
         assert width <= size["width"], width

@@ -16,9 +16,10 @@ pytestmark = pytest.mark.browser
 
 def _log_in(page, base: str, employee_no: str) -> None:
     page.goto(f"{base}/")
-    page.get_by_label("工号").fill(employee_no)
-    page.get_by_label("密码").fill("Correct-Horse-42")
-    page.get_by_role("button", name="登录").click()
+    t = page.t
+    page.get_by_label(t("工号"), exact=True).fill(employee_no)
+    page.get_by_label(t("密码"), exact=True).fill("Correct-Horse-42")
+    page.get_by_role("button", name=t("登录"), exact=True).click()
     page.wait_for_url(f"{base}/")
 
 
@@ -53,34 +54,34 @@ def _choose_right_option_with_keys(page) -> None:
 
 
 def test_learner_practises_with_the_keyboard_and_sees_feedback(
-    live_server, page, create_user, lessons
+    live_server, page, t, create_user, lessons
 ):
     user = create_user(name="赵练习")
     record_read(user.id, next(lesson for lesson in lessons if lesson.number == "1.1"))
     db.session.commit()
     _log_in(page, live_server, user.employee_no)
 
-    page.get_by_role("link", name="练习", exact=True).click()
+    page.get_by_role("link", name=t("练习"), exact=True).click()
     page.wait_for_url(f"{live_server}/practice/")
-    assert page.get_by_role("heading", name="今日练习").is_visible()
-    page.get_by_role("button", name="开始今日练习").click()
+    assert page.get_by_role("heading", name=t("今日练习"), exact=True).is_visible()
+    page.get_by_role("button", name=t("开始今日练习"), exact=True).click()
     page.wait_for_url(re.compile(r".*/practice/q/\d+$"))
     first_url = page.url
-    assert page.locator("fieldset legend").inner_text().startswith("第 1 题")
+    assert page.locator("fieldset legend").inner_text().startswith(t("第 %(n)s 题", n=1) + " / ")
 
     _choose_right_option_with_keys(page)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/practice/q/\d+/feedback$"))
     assert page.locator('[data-result="correct"]').is_visible()
-    assert page.locator(".verdict").inner_text().strip() == "✔ 答对了"
+    assert page.locator(".verdict").inner_text().strip() == t("✔ 答对了")
     assert page.locator(".reviewed .feedback").first.is_visible()
     cite = page.locator("a.cite").first
     assert re.search(r"/lessons/[\d.]+#s-[\d.]+$", cite.get_attribute("href"))
 
     # 下一题 has the focus: Enter goes on to the next question, its first option focused.
-    assert page.evaluate("document.activeElement.textContent.trim()") == "下一题"
+    assert page.evaluate("document.activeElement.textContent.trim()") == t("下一题")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/practice/q/\d+$"))
     assert page.url != first_url
-    assert page.locator("fieldset legend").inner_text().startswith("第 2 题")
+    assert page.locator("fieldset legend").inner_text().startswith(t("第 %(n)s 题", n=2) + " / ")
     assert page.evaluate("document.activeElement.name") in ("q0", "q0-0")

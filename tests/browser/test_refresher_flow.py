@@ -28,7 +28,7 @@ def recertify_server(make_app):
 
 
 def test_an_expired_certificate_is_renewed_by_the_refresher_on_a_phone(
-    recertify_server, page, create_user, lessons
+    recertify_server, page, t, create_user, lessons
 ):
     from tests.reports.conftest import Records
 
@@ -47,15 +47,15 @@ def test_an_expired_certificate_is_renewed_by_the_refresher_on_a_phone(
     Records(create_user).complete(user, lessons)
 
     page.goto(f"{base}/login")
-    page.get_by_label("工号").fill(user.employee_no)
-    page.get_by_label("密码").fill("Correct-Horse-42")
-    page.get_by_role("button", name="登录").click()
+    page.get_by_label(t("工号"), exact=True).fill(user.employee_no)
+    page.get_by_label(t("密码"), exact=True).fill("Correct-Horse-42")
+    page.get_by_role("button", name=t("登录"), exact=True).click()
     page.wait_for_url(f"{base}/")
     assert page.locator('[data-certificate="expired"]').count() == 1
-    page.get_by_role("link", name="复训").first.click()
+    page.get_by_role("link", name=t("参加复训测验"), exact=True).click()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "refresher-start-phone.png"), full_page=True)
-    page.get_by_role("button", name="开始复训测验").click()
+    page.get_by_role("button", name=t("开始复训测验"), exact=True).click()
     page.wait_for_url("**/refresher/*")
 
     # Answer every question with its key, as someone who knows the norm would.
@@ -69,10 +69,12 @@ def test_an_expired_certificate_is_renewed_by_the_refresher_on_a_phone(
                 page.locator(f'input[name="{name}"][value="{value}"]').check()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(SHOTS / "refresher-attempt-phone.png"), full_page=True)
-    page.get_by_role("button", name="提交答案").click()
+    page.get_by_role("button", name=t("提交答案"), exact=True).click()
     page.wait_for_url("**/result")
     page.screenshot(path=str(SHOTS / "refresher-result-phone.png"), full_page=True)
-    assert "已续期" in page.content() or "通过" in page.content()
+    result = page.locator("main").inner_text()
+    renewed = t.pattern("证书已续期,有效期至 %(date)s,核验码 %(code)s。")
+    assert renewed.search(result) or t.pattern("通过:%(rule)s").search(result), result
 
     db.session.rollback()
     [renewal] = db.session.scalars(select(CertificateRenewal)).all()

@@ -55,16 +55,17 @@ def _complete_everything(user) -> None:
 
 
 def _log_in(page, base, employee_no):
+    t = page.t
     page.goto(f"{base}/login")
-    page.get_by_label("工号").fill(employee_no)
-    page.get_by_label("密码").fill("Correct-Horse-42")
-    page.get_by_role("button", name="登录").click()
+    page.get_by_label(t("工号"), exact=True).fill(employee_no)
+    page.get_by_label(t("密码"), exact=True).fill("Correct-Horse-42")
+    page.get_by_role("button", name=t("登录"), exact=True).click()
     # HR lands on the dashboard, learners on their course.
     page.wait_for_url(re.compile(rf"{re.escape(base)}/(hr/)?$"))
 
 
 def test_upload_preview_publish_then_employee_must_retrain(
-    live_server, page, create_user, lessons, tmp_path
+    live_server, page, t, create_user, lessons, tmp_path
 ):
     employee = create_user(name="老员工")
     _complete_everything(employee)
@@ -76,19 +77,25 @@ def test_upload_preview_publish_then_employee_must_retrain(
 
     _log_in(page, live_server, hr.employee_no)
     open_from_menu(page, "内容", "规范版本")
-    page.get_by_role("link", name="导入修订版规范").click()
-    page.get_by_label("规范文件").set_input_files(str(revised))
-    page.get_by_label("版本名称").fill("2027 年修订版")
-    page.get_by_label("生效日期").fill(TODAY)
-    page.get_by_role("button", name="上传并预览").click()
+    page.get_by_role("link", name=t("导入修订版规范"), exact=True).click()
+    page.get_by_label(t("规范文件"), exact=True).set_input_files(str(revised))
+    page.get_by_label(t("版本名称"), exact=True).fill("2027 年修订版")
+    page.get_by_label(t("生效日期"), exact=True).fill(TODAY)
+    page.get_by_role("button", name=t("上传并预览"), exact=True).click()
     page.wait_for_url("**/hr/norm/import/**")
     row = page.locator('tr[data-kind="changed"]')
     assert row.count() == 1
     assert "4.2.1.2" in row.inner_text()
     assert page.locator("del", has_text="三").count() >= 1
-    page.get_by_role("button", name="确认发布").click()
+    page.get_by_role("button", name=t("确认发布"), exact=True).click()
     page.wait_for_url(f"{live_server}/hr/norm/")
-    assert "1 人需复训" in page.content()
+    published = t.pattern(
+        "已发布「%(label)s」:%(lessons)s 课内容有变化,%(editorial)s 课仅措辞修改,"
+        "%(users)s 人需复训。",
+        label="2027 年修订版",
+        users=1,
+    )
+    assert published.search(page.locator(".flashes").inner_text())
     log_out(page)
 
     _log_in(page, live_server, employee.employee_no)
@@ -97,13 +104,13 @@ def test_upload_preview_publish_then_employee_must_retrain(
     assert "4.2 外部服务的方式" in notice.inner_text()
     assert notice.locator("ins", has_text="两").count() >= 1
     item = page.locator(".lesson-item", has_text="外部服务的方式")
-    assert item.locator(".status").inner_text().strip() == "需复训"
+    assert item.locator(".status").inner_text().strip() == t("需复训")
     other = page.locator(".lesson-item", has_text="良好的服务标准")
-    assert other.locator(".status").inner_text().strip() == "已完成"
+    assert other.locator(".status").inner_text().strip() == t("已完成")
 
 
 def test_a_held_question_is_reviewed_in_the_browser_and_drawn_again(
-    live_server, page, create_user, lessons, tmp_path
+    live_server, page, t, create_user, lessons, tmp_path
 ):
     from training.quizzes.models import QuestionHold, QuizQuestion
     from training.quizzes.services import start_attempt
@@ -116,13 +123,13 @@ def test_a_held_question_is_reviewed_in_the_browser_and_drawn_again(
     )
     _log_in(page, live_server, hr.employee_no)
     page.goto(f"{live_server}/hr/norm/import")
-    page.get_by_label("规范文件").set_input_files(str(revised))
-    page.get_by_label("版本名称").fill("2027 年修订版")
-    page.get_by_label("生效日期").fill(TODAY)
-    page.get_by_role("button", name="上传并预览").click()
+    page.get_by_label(t("规范文件"), exact=True).set_input_files(str(revised))
+    page.get_by_label(t("版本名称"), exact=True).fill("2027 年修订版")
+    page.get_by_label(t("生效日期"), exact=True).fill(TODAY)
+    page.get_by_role("button", name=t("上传并预览"), exact=True).click()
     page.wait_for_url("**/hr/norm/import/**")
-    assert "发布后暂停抽题" in page.content()
-    page.get_by_role("button", name="确认发布").click()
+    assert t("发布后暂停抽题,待人事行政部复核") in page.locator("main").inner_text()
+    page.get_by_role("button", name=t("确认发布"), exact=True).click()
     page.wait_for_url(f"{live_server}/hr/norm/")
 
     db.session.rollback()
@@ -135,7 +142,7 @@ def test_a_held_question_is_reviewed_in_the_browser_and_drawn_again(
     db.session.commit()
     assert not drawn & set(held)  # withheld from every draw
 
-    page.get_by_role("link", name=f"{len(held)} 道题目待复核").click()
+    page.get_by_role("link", name=t("%(n)s 道题目待复核", n=len(held)), exact=True).click()
     page.wait_for_url(f"{live_server}/hr/norm/review")
     # Review the page's last card, so its note must be a field of its own (a label inside the
     # card that points at the card's own textarea, not at the first card's).
@@ -146,10 +153,10 @@ def test_a_held_question_is_reviewed_in_the_browser_and_drawn_again(
     card = page.locator(f'[data-question="{held[0]}"]')
     assert card.locator("del", has_text="三").count() >= 1
     assert card.locator("ins", has_text="两").count() >= 1
-    card.get_by_label("复核说明(可选)").fill("题目只问是否及时接听,新条文下仍然正确")
-    card.get_by_role("button", name="确认仍然正确").click()
+    card.get_by_label(t("复核说明(可选)"), exact=True).fill("题目只问是否及时接听,新条文下仍然正确")
+    card.get_by_role("button", name=t("确认仍然正确"), exact=True).click()
     page.wait_for_url("**/hr/norm/review#hold-*")
-    assert "即刻恢复抽题" in page.content()
+    assert t("已确认该题仍然正确,即刻恢复抽题。") in page.locator(".flashes").inner_text()
     assert page.locator(f'[data-question="{held[0]}"]').get_attribute("data-state") == "kept"
 
     db.session.rollback()

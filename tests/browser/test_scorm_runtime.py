@@ -72,6 +72,8 @@ def test_a_sco_reports_to_a_real_scorm_runtime(page, lms, right):
     assert page.evaluate("window.API.cmi.core.lesson_status") == "incomplete"
     assert frame.locator("fieldset.question").count() == data["size"]
     _answer(frame, data, right=right)
+    # The package is static and Chinese (banks/scorm_assets/sco.js), whatever the browser's
+    # language: its text is not a UI message of the app.
     frame.get_by_role("button", name="提交答案").click()
     frame.locator("#quiz-result").filter(has_text="答对").wait_for()
     status = page.evaluate("window.API.LMSGetValue('cmi.core.lesson_status')")
