@@ -33,6 +33,7 @@ from training.auth import links
 from training.auth.models import User
 from training.db import insert_ignoring_duplicates, insert_returning_id, utcnow, write_transaction
 from training.extensions import db
+from training.i18n import N_
 from training.notifications.models import (
     Channel,
     Delivery,
@@ -287,7 +288,8 @@ def _invitation_link(user: User) -> str:
     token = links.issue_link(user, "setup", revoke_earlier=False)
     record(
         "link.setup",
-        f"为 {user.name}({user.employee_no})发放设置密码链接(邮件邀请)",
+        N_("为 %(name)s（%(employee_no)s）发放设置密码链接（邮件邀请）"),
+        params={"name": user.name, "employee_no": user.employee_no},
         target=user,
         details={"purpose": "setup", "via": "email"},
     )
@@ -391,7 +393,8 @@ def requeue(notification: Notification, actor: User | None = None) -> bool:
     if inserted:
         record(
             "notification.retry",
-            f"重新发送通知:{notification.subject}({notification.address})",
+            N_("重新发送通知：%(subject)s（%(address)s）"),
+            params={"subject": notification.subject, "address": notification.address},
             target=db.session.get(User, notification.user_id) if notification.user_id else None,
             actor=actor,
             details={"notification_id": notification.id, "key": notification.key},
@@ -427,7 +430,8 @@ def cancel(notification: Notification, actor: User | None = None, *, audit: bool
         return True
     record(
         "notification.cancel",
-        f"取消通知:{notification.subject}({notification.address})",
+        N_("取消通知：%(subject)s（%(address)s）"),
+        params={"subject": notification.subject, "address": notification.address},
         target=db.session.get(User, notification.user_id) if notification.user_id else None,
         actor=actor,
         details={"notification_id": notification.id, "key": notification.key},

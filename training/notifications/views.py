@@ -18,6 +18,7 @@ from training.auth.models import User
 from training.db import company_today, local_day_start, page_number, utcnow
 from training.extensions import db
 from training.forms import choices, require_action_form
+from training.i18n import N_, term
 from training.notifications import jobs as _jobs  # noqa: F401 - registers notify.send
 from training.notifications import messages, outbox, planner
 from training.notifications.channels import WEBHOOK_KINDS, masked
@@ -38,7 +39,8 @@ bp = Blueprint(
 )
 
 PER_PAGE = 50
-ROBOT_LABELS = {"wecom": _l("企业微信"), "dingtalk": _l("钉钉"), "feishu": _l("飞书")}
+ROBOT_TERMS = {"wecom": N_("企业微信"), "dingtalk": N_("钉钉"), "feishu": N_("飞书")}
+ROBOT_LABELS = {kind: _l(word) for kind, word in ROBOT_TERMS.items()}
 KIND_LABELS = {
     "invitation": _l("账号邀请"),
     "reminder": _l("截止提醒"),
@@ -193,7 +195,8 @@ def save_robot():
     robot.updated_at = utcnow()
     record(
         "webhook.set",
-        f"设置 {robot.department} 的群机器人({ROBOT_LABELS[robot.kind]})",
+        N_("设置 %(department)s 的群机器人（%(kind)s）"),
+        params={"department": robot.department, "kind": term(ROBOT_TERMS[robot.kind])},
         details={
             "department": robot.department,
             "before": before,
@@ -213,7 +216,8 @@ def delete_robot(department: str):
     require_action_form()
     record(
         "webhook.delete",
-        f"删除 {department} 的群机器人",
+        N_("删除 %(department)s 的群机器人"),
+        params={"department": department},
         details={
             "department": department,
             "before": {"kind": robot.kind, "url": masked(robot.url)},
@@ -260,7 +264,8 @@ def nudge(user_id: int):
         return back
     record(
         "employee.nudge",
-        f"提醒 {employee.name}({employee.employee_no})完成培训",
+        N_("提醒 %(name)s（%(employee_no)s）完成培训"),
+        params={"name": employee.name, "employee_no": employee.employee_no},
         target=employee,
         details={"due_date": row.due_date.isoformat() if row.due_date else None},
     )

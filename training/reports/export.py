@@ -12,6 +12,7 @@ from training.audit.services import record
 from training.auth.models import User
 from training.course.models import Lesson, NormVersion, QuizAttempt, QuizSubmission
 from training.extensions import db
+from training.i18n import N_
 from training.logs import security_event
 from training.reports.columns import Column, attempt_columns, employee_columns, sheet_columns
 from training.reports.listing import Ordering, ordered
@@ -21,6 +22,11 @@ from training.sheets import XLSX_MIMETYPE, write_csv, write_xlsx
 WHATS = ("employees", "attempts")
 FORMATS = ("csv", "xlsx")
 TITLES = {"employees": "员工培训进度", "attempts": "测验记录"}
+# Audit summaries, one whole sentence per export (stored as message ids, shown translated).
+EXPORT_SUMMARIES = {
+    "employees": N_("导出员工培训进度（%(format)s，%(rows)s 行）"),
+    "attempts": N_("导出测验记录（%(format)s，%(rows)s 行）"),
+}
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": XLSX_MIMETYPE,
@@ -142,7 +148,13 @@ def record_export(
     }
     if job_id is not None:
         details["job_id"] = job_id  # built in the background (training/reports/jobs.py)
-    record("export", f"导出{TITLES[what]}({fmt.upper()},{rows} 行)", actor=actor, details=details)
+    record(
+        "export",
+        EXPORT_SUMMARIES[what],
+        params={"format": fmt.upper(), "rows": rows},
+        actor=actor,
+        details=details,
+    )
 
 
 def filename(what: str, fmt: str, today: date) -> str:
