@@ -90,7 +90,7 @@ def test_upload_preview_publish(app, client, login_as, lessons, bank_yaml):
     assert response.status_code == 302
     location = response.headers["Location"]
     page = client.get(location).get_data(as_text=True)
-    assert "新增 1 题,修改 1 题" in page
+    assert "新增 1 题，修改 1 题" in page
     assert "停用 1 题" in page
     assert _count(BankPublication) == 0  # the preview wrote nothing but the draft
 

@@ -433,8 +433,8 @@ def test_result_states_the_pass_mark_in_questions_for_four_of_five(
     attempt = start_quiz("4.2")
     client.post(f"/quiz/{attempt.id}", data=form_for(attempt, correct=[True] * 4 + [False]))
     page = client.get(f"/quiz/{attempt.id}/result").get_data(as_text=True)
-    assert "得分 80%(答对 4 / 5 题)" in page
-    assert "通过:需答对 5 题中的 4 题(80%)" in page
+    assert "得分 80%（答对 4 / 5 题）" in page
+    assert "通过：需答对 5 题中的 4 题（80%）" in page
     assert "合格线 0%" not in page
 
 
@@ -455,14 +455,14 @@ def test_result_states_the_pass_mark_in_questions_for_three_of_four(
         assert len(attempt.draw["questions"]) == 4
         client.post(f"/quiz/{attempt.id}", data=form_for(attempt, correct=[True] * 3 + [False]))
         page = client.get(f"/quiz/{attempt.id}/result").get_data(as_text=True)
-        assert "得分 75%(答对 3 / 4 题)" in page
-        assert "未通过:需答对 4 题中的 4 题(80%)" in page
+        assert "得分 75%（答对 3 / 4 题）" in page
+        assert "未通过：需答对 4 题中的 4 题（80%）" in page
 
 
 def test_start_page_states_the_pass_mark_in_questions(client, login_as, lessons):
     login_as()
     page = client.get("/lessons/4.2/quiz").get_data(as_text=True)
-    assert "需答对 5 题中的 4 题(80%)即为通过" in page
+    assert "需答对 5 题中的 4 题（80%）即为通过" in page
 
 
 def test_a_submission_records_each_answer_once_with_its_version(
@@ -521,7 +521,7 @@ def test_a_multiple_choice_hint_is_never_said_twice(app):
     assert head("哪些做法符合规范?(选出所有符合规范的)").count("多选") == 1
     assert "选出所有正确的做法" not in head("哪些做法符合规范?(选出所有符合规范的)")
     assert head("哪些做法符合规范?(多选)").count("多选") == 1
-    assert "(多选,选出所有正确的做法)" in head("哪些做法符合规范?")
+    assert "（多选，选出所有正确的做法）" in head("哪些做法符合规范?")
 
 
 def test_the_start_page_counts_the_questions_a_quiz_draws_from(client, login_as, lessons):
