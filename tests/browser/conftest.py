@@ -73,6 +73,13 @@ def english(path: str | None = None) -> dict[str, str]:
     return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
 
 
+@cache
+def message_ids() -> frozenset[str]:
+    """Every message id of the English catalog, translated or not (obsolete ones left out)."""
+    with open(CATALOG, "rb") as f:
+        return frozenset(m.id for m in read_po(f) if m.id)
+
+
 class Translator:
     """A message id's text in one UI language: the English translation, or the message id
     itself (Chinese, and an English message not translated yet, which the app shows too)."""
@@ -82,7 +89,10 @@ class Translator:
         self.locale = LOCALES[lang]
 
     def text(self, msgid: str) -> str:
-        """The message as the page shows it, placeholders unfilled."""
+        """The message as the page shows it, placeholders unfilled. A message id the catalog
+        does not hold fails the test: a stale literal would otherwise only mismatch in Chinese."""
+        if msgid not in message_ids():
+            raise AssertionError(f"not a message id of the catalog: {msgid!r}")
         if self.lang == "en":
             return english().get(msgid, msgid)
         return msgid
@@ -94,7 +104,7 @@ class Translator:
 
     def pattern(self, msgid: str, /, **params) -> re.Pattern:
         """A pattern of the whole message with the given placeholders filled and any other
-        matching any text: ``t.pattern("已发布第 %(lesson)s 课题库:…", lesson="1.1")``."""
+        matching any text: ``t.pattern("已发布第 %(lesson)s 课题库：…", lesson="1.1")``."""
 
         def part(match: re.Match) -> str:
             name = match.group(1)

@@ -63,13 +63,13 @@ def test_upload_preview_publish_then_the_quiz_shows_it(
     page.get_by_role("button", name=t("上传并预览"), exact=True).click()
     page.wait_for_url(re.compile(r".*/hr/content/banks/drafts/.+"))
     summary = page.locator("[data-summary]").inner_text()
-    changed = t.pattern("新增 %(a)d 题,修改 %(c)d 题,不变 %(u)d 题,停用 %(r)d 题。", c=10)
+    changed = t.pattern("新增 %(a)d 题，修改 %(c)d 题，不变 %(u)d 题，停用 %(r)d 题。", c=10)
     assert changed.search(summary), summary
     page.screenshot(path=str(tmp_path / "preview-390.png"), full_page=True)
     page.get_by_role("button", name=t("发布题库"), exact=True).click()
     page.wait_for_url(re.compile(r".*/hr/content/banks/$"))
     published = t.pattern(
-        "已发布第 %(lesson)s 课题库:新增 %(added)d 题,修改 %(changed)d 题,停用 %(retired)d 题。",
+        "已发布第 %(lesson)s 课题库：新增 %(added)d 题，修改 %(changed)d 题，停用 %(retired)d 题。",
         lesson="1.1",
         changed=10,
     )

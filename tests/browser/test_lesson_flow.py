@@ -40,7 +40,7 @@ def test_login_read_lesson_and_status_changes(live_server, page, t, create_user,
 
     page.get_by_role("link", name=t("我的课程"), exact=True).first.click()
     item = page.locator(".lesson-item", has_text="服务的重大意义")
-    assert item.locator(".status").inner_text().strip() == t("已阅读,待测验")
+    assert item.locator(".status").inner_text().strip() == t("已阅读，待测验")
 
 
 def _answer(page, attempt_id: int, *, correct: bool) -> None:
@@ -104,7 +104,7 @@ def test_new_hire_fails_quiz_sees_feedback_retries_and_completes(
     page.wait_for_url(re.compile(r".*/result$"))
     assert page.locator('[data-result="passed"]').is_visible()
     # After a pass, the next lesson is one tap away.
-    next_lesson = t.pattern("下一课:%(number)s %(title)s", number="1.2")
+    next_lesson = t.pattern("下一课：%(number)s %(title)s", number="1.2")
     assert next_lesson.fullmatch(page.locator("a[data-next]").inner_text().strip())
 
     page.get_by_role("link", name=t("我的课程"), exact=True).first.click()

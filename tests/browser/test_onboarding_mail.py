@@ -85,14 +85,14 @@ def test_imported_staff_get_invitations_and_one_sets_a_password_from_the_mail(
     page.get_by_role("button", name=t("确认导入"), exact=True).click()
     # The import runs in the background; its page refreshes itself until it is done.
     done = t(
-        "导入完成:新建 %(new)d 人,更新 %(updated)d 人,%(unchanged)d 人不变。",
+        "导入完成：新建 %(new)d 人，更新 %(updated)d 人，%(unchanged)d 人不变。",
         new=3,
         updated=0,
         unchanged=0,
     )
     page.get_by_text(done, exact=True).wait_for(timeout=30_000)
     _shot(page, "import-job-done-phone")
-    issue = t("生成并显示新账号的设置密码链接(%(n)d 人)", n=3)
+    issue = t("生成并显示新账号的设置密码链接（%(n)d 人）", n=3)
     page.get_by_role("button", name=issue, exact=True).click()
     page.wait_for_load_state()
     assert "N101" in page.content()

@@ -73,8 +73,8 @@ def test_an_expired_certificate_is_renewed_by_the_refresher_on_a_phone(
     page.wait_for_url("**/result")
     page.screenshot(path=str(SHOTS / "refresher-result-phone.png"), full_page=True)
     result = page.locator("main").inner_text()
-    renewed = t.pattern("证书已续期,有效期至 %(date)s,核验码 %(code)s。")
-    assert renewed.search(result) or t.pattern("通过:%(rule)s").search(result), result
+    renewed = t.pattern("证书已续期，有效期至 %(date)s，核验码 %(code)s。")
+    assert renewed.search(result) or t.pattern("通过：%(rule)s").search(result), result
 
     db.session.rollback()
     [renewal] = db.session.scalars(select(CertificateRenewal)).all()

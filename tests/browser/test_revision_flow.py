@@ -90,7 +90,7 @@ def test_upload_preview_publish_then_employee_must_retrain(
     page.get_by_role("button", name=t("确认发布"), exact=True).click()
     page.wait_for_url(f"{live_server}/hr/norm/")
     published = t.pattern(
-        "已发布「%(label)s」:%(lessons)s 课内容有变化,%(editorial)s 课仅措辞修改,"
+        "已发布「%(label)s」：%(lessons)s 课内容有变化，%(editorial)s 课仅措辞修改，"
         "%(users)s 人需复训。",
         label="2027 年修订版",
         users=1,
@@ -128,7 +128,7 @@ def test_a_held_question_is_reviewed_in_the_browser_and_drawn_again(
     page.get_by_label(t("生效日期"), exact=True).fill(TODAY)
     page.get_by_role("button", name=t("上传并预览"), exact=True).click()
     page.wait_for_url("**/hr/norm/import/**")
-    assert t("发布后暂停抽题,待人事行政部复核") in page.locator("main").inner_text()
+    assert t("发布后暂停抽题，待人事行政部复核") in page.locator("main").inner_text()
     page.get_by_role("button", name=t("确认发布"), exact=True).click()
     page.wait_for_url(f"{live_server}/hr/norm/")
 
@@ -153,10 +153,12 @@ def test_a_held_question_is_reviewed_in_the_browser_and_drawn_again(
     card = page.locator(f'[data-question="{held[0]}"]')
     assert card.locator("del", has_text="三").count() >= 1
     assert card.locator("ins", has_text="两").count() >= 1
-    card.get_by_label(t("复核说明(可选)"), exact=True).fill("题目只问是否及时接听,新条文下仍然正确")
+    card.get_by_label(t("复核说明（可选）"), exact=True).fill(
+        "题目只问是否及时接听,新条文下仍然正确"
+    )
     card.get_by_role("button", name=t("确认仍然正确"), exact=True).click()
     page.wait_for_url("**/hr/norm/review#hold-*")
-    assert t("已确认该题仍然正确,即刻恢复抽题。") in page.locator(".flashes").inner_text()
+    assert t("已确认该题仍然正确，即刻恢复抽题。") in page.locator(".flashes").inner_text()
     assert page.locator(f'[data-question="{held[0]}"]').get_attribute("data-state") == "kept"
 
     db.session.rollback()

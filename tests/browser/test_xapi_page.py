@@ -50,13 +50,13 @@ def test_hr_pushes_the_feed_from_the_page(
         page.set_viewport_size(size)
         _log_in(page, xapi_server, hr.employee_no)
         open_from_menu(page, "报表", "学习记录")
-        assert page.locator("h1").inner_text() == t("学习记录(xAPI)")
+        assert page.locator("h1").inner_text() == t("学习记录（xAPI）")
         if size["width"] > 1000:
             page.get_by_role("button", name=t("立即推送"), exact=True).click()
             notice = page.locator(".flash, [role=status], .notice").first.inner_text()
             sent = t.pattern("新加入 %(queued)s 条，送达 %(sent)s 条。")
             failed = t.pattern(
-                "新加入 %(queued)s 条，送达 %(sent)s 条，%(failed)s 条未送达(稍后自动重试)：%(error)s"
+                "新加入 %(queued)s 条，送达 %(sent)s 条，%(failed)s 条未送达（稍后自动重试）：%(error)s"
             )
             assert sent.search(notice) or failed.search(notice), notice
         assert page.locator("[data-queued]").inner_text() == "0"
