@@ -26,7 +26,7 @@ ALLOWED = {
     "phrasebook": {"content", "course", "norm"},
     "refresher": {"auth", "course", "quizzes"},
     "reports": {"assignments", "audit", "auth", "course", "jobs", "quizzes"},
-    "notifications": {"assignments", "audit", "auth", "course", "jobs", "reports"},
+    "notifications": {"assignments", "audit", "auth", "course", "jobs", "language", "reports"},
     "revisions": {
         "assignments",
         "audit",
@@ -36,6 +36,7 @@ ALLOWED = {
         "course",
         "employees",
         "jobs",
+        "language",
         "lessons",
         "norm",
         "notifications",

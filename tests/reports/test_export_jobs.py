@@ -160,3 +160,22 @@ def test_expired_files_are_removed_and_the_page_says_so(app, client, hr, staff):
     assert "文件已过保留期限" in client.get(f"/hr/exports/{job.id}").get_data(as_text=True)
     assert client.get(f"/hr/exports/{job.id}/download").status_code == 404
     assert len(_events()) == 1  # the audit event stays
+
+
+def test_an_export_job_is_written_in_the_language_it_was_asked_in(app, client, hr, staff):
+    client.post("/language", data={"locale": "en", "next": "/"})
+    url = "/hr/employees/export.csv"
+    direct = Download(client, url)
+    assert direct.status_code == 200
+    header = direct.data.decode("utf-8-sig").splitlines()[0]
+    assert "Employee no." in header, header
+    app.config["JOBS_RUN"] = "worker"  # queued only: run below, outside any request
+    job = _as_job(app, client, url)
+    assert job.state == JobState.QUEUED
+    assert job.params["locale"] == "en"
+    db.session.rollback()
+    with app.app_context():  # a context of its own, as the worker's: no request, no locale
+        assert runner.run_pending() == [(job.id, JobState.DONE)]
+    db.session.refresh(job)
+    background = Download(client, f"/hr/exports/{job.id}/download")
+    assert background.data == direct.data  # the English headers, not the runner's Chinese

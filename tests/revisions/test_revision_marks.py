@@ -53,7 +53,9 @@ def _article(client, number):
     response = client.get(f"/lessons/{number}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    return page, re.search(r'<article class="lesson card">(.*?)</article>', page, re.S).group(1)
+    return page, re.search(r'<article class="lesson card"[^>]*>(.*?)</article>', page, re.S).group(
+        1
+    )
 
 
 def test_a_retraining_learner_sees_the_changed_clause_marked_and_only_it(app, client, retraining):

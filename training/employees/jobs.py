@@ -17,6 +17,7 @@ from training.db import utcnow
 from training.employees import importer, services
 from training.employees.importer import ImportPlan, ImportTable, RowProblem
 from training.extensions import db
+from training.i18n import N_, term
 from training.jobs import runner
 from training.jobs.models import Job
 
@@ -68,8 +69,9 @@ def enqueue_import(
     return runner.enqueue(
         KIND,
         key=f"{KIND}:{upload_id}",
-        title=_("导入员工：%(filename)s", filename=filename or _("未命名文件")),
+        title=N_("导入员工：%(filename)s"),
         params={
+            "title_params": {"filename": filename or term(N_("未命名文件"))},
             "filename": filename,
             "sha256": sha256,
             "fingerprint": fingerprint,

@@ -36,7 +36,9 @@ def list_command(limit: int) -> None:
     """Print the latest jobs and their state."""
     for job in db.session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)):
         done, total = runner.progress_of(job)
-        click.echo(f"{job.id:>6} {job.state:8} {done:>7}/{total:<7} {job.kind:18} {job.title}")
+        click.echo(
+            f"{job.id:>6} {job.state:8} {done:>7}/{total:<7} {job.kind:18} {job.display_title}"
+        )
         if job.error:
             click.echo(f"       {job.error}")
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from training.auth.models import User
 from training.db import UTCDateTime, one_of, utcnow
 from training.extensions import Model
+from training.i18n import render
 
 
 class JobState(enum.StrEnum):
@@ -38,6 +39,8 @@ class Job(Model):
     kind: Mapped[str] = mapped_column(String(50))
     # Set when one request must not queue the same work twice (a doubled confirm).
     key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # A message id (marked N_) filled in from params["title_params"] when shown: see
+    # display_title. Rows from before hold the words themselves, shown as they are.
     title: Mapped[str] = mapped_column(String(200))
     state: Mapped[JobState] = mapped_column(String(16), default=JobState.QUEUED)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -59,6 +62,12 @@ class Job(Model):
     @property
     def finished(self) -> bool:
         return self.state in (JobState.DONE, JobState.FAILED)
+
+    @property
+    def display_title(self) -> str:
+        """The title in the reader's language (text with no catalog entry comes back as is)."""
+        params = (self.params or {}).get("title_params")
+        return render(self.title, params if isinstance(params, dict) else None)
 
 
 class JobFile(Model):

@@ -42,12 +42,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import OperationalError
@@ -132,6 +134,10 @@ def enqueue(
         raise ValueError(f"unknown job kind {kind!r}")
     if _KINDS[kind].single:
         key = _single_key(kind)  # released when the job finishes (see _finished_values)
+    if has_request_context() and "locale" not in params:
+        # What the job writes for its requester (an export's headers, its messages) is in the
+        # language of the page they asked from, not the runner's default.
+        params = {**params, "locale": str(get_locale())}
     job_id = insert_returning_id(
         Job,
         kind=kind,
@@ -195,7 +201,10 @@ def claim(now: datetime | None = None) -> int | None:
                 continue
             if job.attempts >= MAX_ATTEMPTS:
                 job.state = JobState.FAILED
-                job.error = f"任务已尝试 {job.attempts} 次都未能完成,已放弃;未写入任何数据。"
+                job.error = _(
+                    "任务已尝试 %(attempts)s 次都未能完成，已放弃；未写入任何数据。",
+                    attempts=job.attempts,
+                )
                 job.finished_at = now
                 job.payload = None
                 job.key = _released_key(job)
@@ -226,7 +235,7 @@ def run(job_id: int) -> JobState:
         if kind is not None and kind.own_transactions:
             if job is None or job.state != JobState.RUNNING or job.claimed_by != claim_mark:
                 return job.state if job else JobState.FAILED
-            with audit.channel(job.params.get("channel", "cli")):
+            with audit.channel(job.params.get("channel", "cli")), _in_locale(job):
                 result = kind.handler(job, progress)
             with write_transaction():
                 _mark_done(job_id, claim_mark, result, progress)
@@ -237,8 +246,8 @@ def run(job_id: int) -> JobState:
                 return job.state if job else JobState.FAILED
             kind = kind_of(job)
             if kind is None:
-                raise JobFailed(f"未知的任务类型 {job.kind}。")
-            with audit.channel(job.params.get("channel", "cli")):
+                raise JobFailed(_("未知的任务类型 %(kind)s。", kind=job.kind))
+            with audit.channel(job.params.get("channel", "cli")), _in_locale(job):
                 result = kind.handler(job, progress)
             _mark_done(job_id, claim_mark, result, progress)
         return JobState.DONE
@@ -255,6 +264,12 @@ def run(job_id: int) -> JobState:
         heartbeat.stop()
         progress.clear()
     return JobState.FAILED
+
+
+def _in_locale(job: Job) -> AbstractContextManager[None]:
+    """The language the job was requested in (older jobs and commands: the default)."""
+    locale = job.params.get("locale")
+    return force_locale(locale) if isinstance(locale, str) and locale else nullcontext()
 
 
 def _unexpected(job_id: int, exc: Exception) -> str:

@@ -235,7 +235,7 @@ def certificate_pdf():
     try:
         from weasyprint import CSS, HTML
     except OSError:  # Pango is missing on this server
-        abort(503, description="PDF 生成组件不可用")
+        abort(503, description=_("PDF 生成组件不可用"))
     html = render_template("quizzes/certificate_pdf.html", **context)
     style = Path(current_app.static_folder or "", "css", "app.css")
     pdf = HTML(string=html, base_url=request.url_root).write_pdf(

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import IO, Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
 from training.audit.services import record
@@ -21,7 +22,8 @@ from training.sheets import XLSX_MIMETYPE, write_csv, write_xlsx
 
 WHATS = ("employees", "attempts")
 FORMATS = ("csv", "xlsx")
-TITLES = {"employees": "员工培训进度", "attempts": "测验记录"}
+# Message ids: the sheet and the file are named in the language of whoever builds the export.
+TITLES = {"employees": N_("员工培训进度"), "attempts": N_("测验记录")}
 # Audit summaries, one whole sentence per export (stored as message ids, shown translated).
 EXPORT_SUMMARIES = {
     "employees": N_("导出员工培训进度（%(format)s，%(rows)s 行）"),
@@ -120,7 +122,7 @@ def write_export(
     if fmt == "csv":
         return write_csv(columns, rows, out)
     if fmt == "xlsx":
-        return write_xlsx(columns, rows, out, TITLES[what])
+        return write_xlsx(columns, rows, out, _(TITLES[what]))
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -159,4 +161,4 @@ def record_export(
 
 def filename(what: str, fmt: str, today: date) -> str:
     """Return the download name, e.g. 员工培训进度-20260301.xlsx."""
-    return f"{TITLES[what]}-{today:%Y%m%d}.{fmt}"
+    return f"{_(TITLES[what])}-{today:%Y%m%d}.{fmt}"

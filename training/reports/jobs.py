@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from training.auth.models import User
 from training.db import company_today
 from training.extensions import db
+from training.i18n import N_, term
 from training.jobs import files, runner
 from training.jobs.models import Job
 from training.reports.export import (
@@ -65,10 +66,9 @@ def enqueue_export(
     ordering = ordering or Ordering()
     return runner.enqueue(
         KIND,
-        title=_(
-            "导出%(what)s（%(fmt)s，约 %(rows)d 行）", what=TITLES[what], fmt=fmt.upper(), rows=rows
-        ),
+        title=N_("导出%(what)s（%(fmt)s，约 %(rows)d 行）"),
         params={
+            "title_params": {"what": term(TITLES[what]), "fmt": fmt.upper(), "rows": rows},
             "what": what,
             "format": fmt,
             "filters": filters_params(filters),

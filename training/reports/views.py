@@ -17,6 +17,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -119,7 +120,9 @@ def dashboard():
     """Show completion counts, completion by department, the overdue list and quiz insight."""
     today = company_today()
     summary = dash.summary(today)
-    chart = bar_chart([(d.name or "(未填部门)", d.completed, d.total) for d in summary.departments])
+    chart = bar_chart(
+        [(d.name or _("（未填部门）"), d.completed, d.total) for d in summary.departments]
+    )
     return render_template(
         "reports/dashboard.html",
         summary=summary,

@@ -9,6 +9,7 @@ from datetime import date
 from fractions import Fraction
 from pathlib import Path
 
+from flask_babel import gettext as _
 from markupsafe import escape
 from sqlalchemy import select
 
@@ -127,7 +128,11 @@ def _clause_lesson(number: str, lessons: list[str]) -> str | None:
 
 
 def _revision_notes(diff: NormDiff, impact: LessonImpact, lessons: list[str]) -> dict[str, str]:
-    """Return, per new lesson number, an HTML list of its clause changes."""
+    """Return, per new lesson number, an HTML list of its clause changes.
+
+    The list is stored with the lesson and shown with its text: content, Chinese in every
+    language like the lesson itself (its labels are not translated).
+    """
     notes: dict[str, list[str]] = {}
     old_to_new = {c.old_number: c.new_number for c in impact.lessons if c.old_number}
     for change in diff.changes:
@@ -224,14 +229,16 @@ def _generated_questions(
         distractors = load_distractors(quiz_dir / DISTRACTORS_FILE)
         texts = generated_banks(doc, distractors, lesson_map(doc, lessons), source=label)
     except ValueError as error:
-        problems.append(f"生成题目失败:{error}")
+        problems.append(_("生成题目失败：%(error)s", error=error))
         return {}
     clauses = {s.number for s in doc.walk()}
     with tempfile.TemporaryDirectory() as folder:
         for lesson, text in texts.items():
             (Path(folder) / f"{lesson}.yaml").write_text(text, "utf-8")
         banks, found = load_banks(Path(folder), clause_numbers=clauses, lesson_numbers=set(lessons))
-    problems.extend(f"生成的题目有误:{p.place}: {p.message}" for p in found)
+    problems.extend(
+        _("生成的题目有误：%(place)s：%(message)s", place=p.place, message=p.message) for p in found
+    )
     return {lesson: list(bank.questions) for lesson, bank in banks.items()}
 
 
@@ -267,8 +274,11 @@ def plan_revision(
     )
     if same is not None:
         problems.append(
-            f"上传的文件与已有版本「{same.label or same.source_name}」完全相同;"
-            "如需恢复旧版本的内容,请在文件中做出修订后再导入。"
+            _(
+                "上传的文件与已有版本「%(version)s」完全相同；"
+                "如需恢复旧版本的内容，请在文件中做出修订后再导入。",
+                version=same.label or same.source_name,
+            )
         )
     lesson_numbers = [lesson.number for lesson in plan_lessons(doc, outline.lesson_level)]
     summaries = _summaries(content_dir)
@@ -305,7 +315,13 @@ def plan_revision(
     moved = renumbered_clauses(diff) if diff else {}
     for lesson, bank in authored.items():
         if lesson not in lesson_numbers:
-            problems.append(f"{bank.path.name}: 新版本中没有第 {lesson} 课,题库需要调整。")
+            problems.append(
+                _(
+                    "%(file)s：新版本中没有第 %(lesson)s 课，题库需要调整。",
+                    file=bank.path.name,
+                    lesson=lesson,
+                )
+            )
             continue
         questions[lesson] = list(bank.questions)
         for question in bank.questions:
@@ -316,15 +332,21 @@ def plan_revision(
                 # draws at publish until HR reviews them (quizzes.holds); an item citing
                 # a clause that exists in neither version is a mistake that blocks.
                 if clause in removed:
-                    reason = f"所引条款 {clause} 在新版本中已删除"
+                    reason = _("所引条款 %(clause)s 在新版本中已删除", clause=clause)
                 elif diff is None and clause not in clauses:
-                    reason, blocking = f"所引条款 {clause} 在新版本中已删除", True
+                    reason = _("所引条款 %(clause)s 在新版本中已删除", clause=clause)
+                    blocking = True
                 elif clause in changed:
-                    reason = f"所引条款 {clause} 的内容已修改"
+                    reason = _("所引条款 %(clause)s 的内容已修改", clause=clause)
                 elif clause in moved:
-                    reason = f"所引条款 {clause} 已改编号为 {moved[clause]}"
+                    reason = _(
+                        "所引条款 %(clause)s 已改编号为 %(number)s",
+                        clause=clause,
+                        number=moved[clause],
+                    )
                 elif clause not in clauses:
-                    reason, blocking = f"所引条款 {clause} 在新版本中不存在", True
+                    reason = _("所引条款 %(clause)s 在新版本中不存在", clause=clause)
+                    blocking = True
                 if reason:
                     flagged.append(
                         FlaggedItem(

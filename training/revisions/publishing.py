@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from training.assignments.services import assign
@@ -76,10 +77,14 @@ def _archive_current(version: NormVersion) -> None:
 def check_editorial(plan: RevisionPlan, editorial: Mapping[str, str]) -> None:
     """Refuse editorial decisions for lessons whose content did not change, or without a reason."""
     problems = [
-        f"第 {number} 课的内容没有变化,不能标为措辞修改"
+        _("第 %(number)s 课的内容没有变化，不能标为措辞修改", number=number)
         for number in editorial
         if number not in plan.supersedes
-    ] + [f"第 {number} 课标为措辞修改,请写明理由" for number, why in editorial.items() if not why]
+    ] + [
+        _("第 %(number)s 课标为措辞修改，请写明理由", number=number)
+        for number, why in editorial.items()
+        if not why
+    ]
     if problems:
         raise RevisionBlocked(problems)
 

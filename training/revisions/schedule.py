@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from datetime import date
 
 from flask import Blueprint, current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from training.audit.services import record
@@ -27,6 +29,7 @@ from training.course.signals import clock_ticked
 from training.db import company_today, utcnow, write_transaction
 from training.extensions import db
 from training.i18n import N_
+from training.language.selection import DEFAULT as DEFAULT_LOCALE
 from training.revisions.planning import RevisionPlan
 from training.revisions.publishing import RevisionBlocked, check_editorial, publish_revision
 from training.revisions.services import plan_for_upload
@@ -53,8 +56,11 @@ def schedule_revision(
     if waiting is not None:
         raise RevisionBlocked(
             [
-                f"已有预约的版本「{waiting.label}」将于 {waiting.effective_date} 生效;"
-                "请先取消它,再预约新的版本。"
+                _(
+                    "已有预约的版本「%(label)s」将于 %(date)s 生效；请先取消它，再预约新的版本。",
+                    label=waiting.label,
+                    date=waiting.effective_date,
+                )
             ]
         )
     version = db.session.scalar(
@@ -139,14 +145,19 @@ def activate_due(today: date | None = None) -> NormVersion | None:
             return None
         actor = db.session.get(User, version.published_by_id) if version.published_by_id else None
         try:
-            plan = plan_for_upload(
-                version.source_bytes,
-                version.source_name,
-                version.label,
-                version.effective_date or today,
-            )
-            with db.session.begin_nested():
-                publish_revision(plan, actor=actor, editorial=version.editorial, scheduled=version)
+            # Whichever request comes first runs this: what it writes (the reason it failed,
+            # kept for HR) is in the default language, as when ``flask notify send`` runs it.
+            with force_locale(DEFAULT_LOCALE):
+                plan = plan_for_upload(
+                    version.source_bytes,
+                    version.source_name,
+                    version.label,
+                    version.effective_date or today,
+                )
+                with db.session.begin_nested():
+                    publish_revision(
+                        plan, actor=actor, editorial=version.editorial, scheduled=version
+                    )
         except (RevisionBlocked, ValueError) as error:
             version.activation_error = str(error)
             record(

@@ -70,8 +70,8 @@ def deliver(batch: Sequence[tuple[Notification, str | None]]) -> list[str | None
     """Send a batch of statements; return, per notification, None or what went wrong."""
     endpoint = current_app.config["XAPI_ENDPOINT"]
     if not endpoint:
-        return ["没有配置学习记录库(XAPI_ENDPOINT)"] * len(batch)
-    statements = [notification.payload for notification, _ in batch]
+        return [_("没有配置学习记录库（XAPI_ENDPOINT）")] * len(batch)
+    statements = [notification.payload for notification, _secret in batch]
     try:
         status, answer = request("POST", "statements", statements)
         if status in (200, 204):  # 204: every one of them was stored already
@@ -80,4 +80,6 @@ def deliver(batch: Sequence[tuple[Notification, str | None]]) -> list[str | None
             return [_problem(status, answer)] * len(batch)
         return [_put(statement) for statement in statements]
     except (OSError, ValueError) as error:
-        return [f"无法连接学习记录库 {endpoint}:{error}"] * len(batch)
+        return [
+            _("无法连接学习记录库 %(endpoint)s：%(error)s", endpoint=endpoint, error=error)
+        ] * len(batch)
