@@ -10,6 +10,7 @@ to every string of it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, g, has_app_context
@@ -91,3 +92,12 @@ def render(message: str, params: dict[str, Any] | None = None) -> str:
         return translated % values
     except (KeyError, TypeError, ValueError):
         return message % values
+
+
+def enumerate_words(items: Iterable[str]) -> str:
+    """Join words into a list in the current language: 「A、B」 in Chinese, "A, B" in English."""
+    return _translations().ugettext(LIST_SEPARATOR).join(items)
+
+
+# The list separator, a message of its own so each language has its own.
+LIST_SEPARATOR = N_("、")

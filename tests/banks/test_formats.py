@@ -580,7 +580,7 @@ def test_broken_gift_names_the_line() -> None:
 
 def test_broken_moodle_xml_names_the_line_and_refuses_entities() -> None:
     result = formats.read("moodle", b"<quiz>\n<question type='essay'>\n</question>\n</quiz>", "4.2")
-    assert result.problems == [("第 2 行", "题型 essay 无法导入(只支持单选、多选、判断和排序)")]
+    assert result.problems == [("第 2 行", "题型 essay 无法导入（只支持单选、多选、判断和排序）")]
     bomb = (
         b'<?xml version="1.0"?><!DOCTYPE quiz [<!ENTITY a "aaaaaaaaaa">'
         b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><quiz><question type="truefalse">'

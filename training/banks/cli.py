@@ -12,6 +12,7 @@ from training.audit.services import record
 from training.banks import formats, scorm, services
 from training.content.cli import content_cli
 from training.extensions import db
+from training.i18n import N_
 
 
 def _lessons(number: str | None):
@@ -27,6 +28,13 @@ def _lessons(number: str | None):
     return chosen
 
 
+def export_summary(fmt: str, lesson: str | None) -> tuple[str, dict[str, str]]:
+    """The audit summary of a bank export (a message id) and its parameters."""
+    if lesson:
+        return N_("导出题库（%(format)s，第 %(lesson)s 课）"), {"format": fmt, "lesson": lesson}
+    return N_("导出题库（%(format)s，全部课程）"), {"format": fmt}
+
+
 @click.command("export-bank")
 @click.option("--lesson", help="Lesson number (default: every lesson, in one file).")
 @click.option(
@@ -38,9 +46,11 @@ def export_bank_command(lesson: str | None, fmt: str, out: Path) -> None:
     lessons = _lessons(lesson)
     banks = services.export_banks(lessons, include_withdrawn=False)
     out.write_bytes(formats.write(fmt, banks))
+    summary, params = export_summary(fmt, lesson)
     record(
         "export",
-        f"导出题库({fmt},{'第 ' + lesson + ' 课' if lesson else '全部课程'})",
+        summary,
+        params=params,
         details={"what": "bank", "format": fmt, "lesson": lesson or "all"},
     )
     db.session.commit()
@@ -136,7 +146,7 @@ def import_bank_command(
 def export_scorm_command(out: Path) -> None:
     """Write the course as a SCORM 1.2 package: one SCO per lesson with its quiz."""
     out.write_bytes(scorm_package())
-    record("export", "导出 SCORM 1.2 课程包", details={"what": "scorm", "format": "zip"})
+    record("export", N_("导出 SCORM 1.2 课程包"), details={"what": "scorm", "format": "zip"})
     db.session.commit()
     click.echo(f"written {out}: {len(services.active_lessons())} SCOs")
 

@@ -4,8 +4,9 @@ Writers turn validated questions into a file; readers turn a file into *raw item
 same mappings a YAML bank holds, each with the place it came from (a row, a line), so one
 validator (``training.quizzes.schema``) checks every format with the rules of
 ``flask content check``. Readers never raise on bad content: what they cannot read becomes a
-problem at its place, and nothing is written from a file with problems. Pure: no Flask, no
-database.
+problem at its place, and nothing is written from a file with problems. Pure: no request,
+no database; messages go through gettext (outside a request, the Chinese message id). Column
+headers, kinds, tags and sheet names are the file format and stay as they are.
 
 GIFT and Moodle XML follow Moodle's own importers: ``::name::`` and ``// [id:…] [tag:…]``
 comment lines in GIFT; ``multichoice`` (``single`` true or false), ``truefalse`` and
@@ -28,7 +29,10 @@ from fractions import Fraction
 from typing import Any
 
 import yaml
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from training.i18n import N_, enumerate_words
 from training.quizzes import schema
 from training.quizzes.items import Question
 from training.sheets import FORMULA_STARTS
@@ -93,12 +97,19 @@ def read(fmt: str, data: bytes, lesson: str, taken: Mapping[str, str] | None = N
     """
     if len(data) > MAX_BYTES:
         result = ReadResult()
-        result.problem("", f"文件超过 {MAX_BYTES // (1024 * 1024)} MB,不是一课的题库")
+        result.problem("", _("文件超过 %(mb)d MB，不是一课的题库。", mb=MAX_BYTES // (1024 * 1024)))
         return result
     readers = {"yaml": read_yaml, "xlsx": read_xlsx, "gift": read_gift, "moodle": read_moodle}
     result = readers[fmt](data, lesson)
     if len(result.items) > MAX_QUESTIONS:
-        result.problem("", f"文件含 {len(result.items)} 题,超过每课 {MAX_QUESTIONS} 题的上限")
+        result.problem(
+            "",
+            _(
+                "文件含 %(count)s 题，超过每课 %(max)s 题的上限",
+                count=len(result.items),
+                max=MAX_QUESTIONS,
+            ),
+        )
         result.items = result.items[:MAX_QUESTIONS]
     _name_new_questions(result.items, lesson, taken or {})
     return result
@@ -246,7 +257,7 @@ def _decode(data: bytes, result: ReadResult) -> str | None:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        result.problem("", "文件不是 UTF-8 编码的文本")
+        result.problem("", _("文件不是 UTF-8 编码的文本"))
         return None
 
 
@@ -259,41 +270,53 @@ def read_yaml(data: bytes, lesson: str) -> ReadResult:
         docs = list(yaml.load_all(text, Loader=schema.BankLoader))  # noqa: S506 - a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        result.problem(f"第 {mark.line + 1} 行" if mark else "", f"YAML 语法错误:{exc.problem}")
+        result.problem(
+            _("第 %(n)s 行", n=mark.line + 1) if mark else "",
+            _("YAML 语法错误：%(problem)s", problem=exc.problem),
+        )
         return result
     except yaml.YAMLError as exc:
-        result.problem("", f"YAML 错误:{exc}")
+        result.problem("", _("YAML 错误：%(error)s", error=str(exc)))
         return result
     docs = [doc for doc in docs if doc is not None]
     if len(docs) > 1:
         # A whole-course export: read the document of this lesson.
         mine = [d for d in docs if isinstance(d, dict) and str(d.get("lesson")) == lesson]
         if not mine:
-            result.problem("", f"文件含 {len(docs)} 课的题库,但没有第 {lesson} 课")
+            result.problem(
+                "",
+                _(
+                    "文件含 %(count)s 课的题库，但没有第 %(lesson)s 课",
+                    count=len(docs),
+                    lesson=lesson,
+                ),
+            )
             return result
         docs = mine[:1]
     doc = docs[0] if docs else None
     if not isinstance(doc, dict):
-        result.problem("", "文件应是含 lesson 和 questions 的 YAML 映射")
+        result.problem("", _("文件应是含 lesson 和 questions 的 YAML 映射"))
         return result
     for key in doc:
         if key not in ("lesson", "questions", "pass_mark"):
-            result.problem("", f"未知的顶层字段 {key!r}")
+            result.problem("", _("未知的顶层字段 %(key)s", key=repr(key)))
     if doc.get("lesson") is not None:
         result.lesson = str(doc["lesson"])
     mark = doc.get("pass_mark")
     if mark is not None:
         if isinstance(mark, bool) or not isinstance(mark, int | float) or not 0 < mark <= 1:
-            result.problem("", f"pass_mark 应是 (0, 1] 之间的数,而不是 {mark!r}")
+            result.problem(
+                "", _("pass_mark 应是 (0, 1] 之间的数，而不是 %(value)s", value=repr(mark))
+            )
         else:
             result.pass_mark = Fraction(str(mark))
     questions = doc.get("questions")
     if not isinstance(questions, list) or not questions:
-        result.problem("", "questions 应是非空列表")
+        result.problem("", _("questions 应是非空列表"))
         return result
     for index, raw in enumerate(questions):
         line = getattr(raw, "line", 0)
-        place = f"第 {line} 行" if line else f"第 {index + 1} 题"
+        place = _("第 %(n)s 行", n=line) if line else _("第 %(n)s 题", n=index + 1)
         result.items.append(RawItem(place, raw if isinstance(raw, dict) else {"_bad": raw}))
     return result
 
@@ -346,33 +369,50 @@ COLUMN_WIDTHS = {
 OPTION_WIDTH = 30
 REQUIRED_HEADERS = ("题型", "题干", "正确答案", "引用条款")
 INSTRUCTIONS = (
-    ("列", "怎么填"),
+    (_l("列"), _l("怎么填")),
     (
         "编号",
-        "题目的固定编号(小写字母、数字和连字符,如 l42-phone-greeting)。修改已有题目时保留原编号;新题可留空,导入时按题干生成。",
+        _l(
+            "题目的固定编号（小写字母、数字和连字符，如 l42-phone-greeting）。"
+            "修改已有题目时保留原编号；新题可留空，导入时按题干生成。"
+        ),
     ),
-    ("题型", "单选、多选、判断或排序。"),
-    ("情境", "题目所处的情境(谁、刚发生了什么);可留空。"),
-    ("题干", "要回答的问题。"),
+    ("题型", _l("单选、多选、判断或排序。")),
+    ("情境", _l("题目所处的情境（谁、刚发生了什么）；可留空。")),
+    ("题干", _l("要回答的问题。")),
     (
         "选项A…选项F",
-        "单选至少 2 项、多选至少 3 项,通常不超过 6 项;判断题不填;排序题按任意顺序填写各步骤。"
-        "选项更多时,在选项F之后加列 选项G、选项H…(最多到选项Z)。",
+        _l(
+            "单选至少 2 项、多选至少 3 项，通常不超过 6 项；判断题不填；排序题按任意顺序填写各步骤。"
+            "选项更多时，在选项F之后加列 选项G、选项H…（最多到选项Z）。"
+        ),
     ),
     (
         "正确答案",
-        "单选填一个字母(B);多选填所有正确字母(ACD);判断填 正确 或 错误;排序填各步骤的正确顺序(CABD)。",
+        _l(
+            "单选填一个字母（B）；多选填所有正确字母（ACD）；判断填 正确 或 错误；"
+            "排序填各步骤的正确顺序（CABD）。"
+        ),
     ),
     (
         "各选项解析",
-        "单选、多选每个选项一行:A:解析……(说明规范的要求和条款号);判断、排序题填整题解析。",
+        _l("单选、多选每个选项一行：A：解析……（说明规范的要求和条款号）；判断、排序题填整题解析。"),
     ),
-    ("引用条款", "题目依据的规范条款号,多个用逗号分隔(4.2.1.2, 4.2.1.3);须是现行规范中的条款。"),
-    ("标签", "外部、内部、概念、应对(应对:选项是当时说的话或做的事),多个用顿号分隔;可留空。"),
-    ("复核版本", "规范修订后复核过该题的版本摘要前 12 位;通常留空,在网页上复核即可。"),
     (
-        "工作表",
-        "每课一个工作表,以课号命名(如 4.2);导入时读取与所选课号同名的工作表,没有则读第一个。",
+        "引用条款",
+        _l("题目依据的规范条款号，多个用逗号分隔（4.2.1.2, 4.2.1.3）；须是现行规范中的条款。"),
+    ),
+    (
+        "标签",
+        _l("外部、内部、概念、应对（应对：选项是当时说的话或做的事），多个用顿号分隔；可留空。"),
+    ),
+    ("复核版本", _l("规范修订后复核过该题的版本摘要前 12 位；通常留空，在网页上复核即可。")),
+    (
+        _l("工作表"),
+        _l(
+            "每课一个工作表，以课号命名（如 4.2）；"
+            "导入时读取与所选课号同名的工作表，没有则读第一个。"
+        ),
     ),
 )
 
@@ -395,7 +435,7 @@ def write_xlsx(banks) -> bytes:
     workbook.remove(workbook.worksheets[1])  # the empty default sheet
     notes.title = "说明"
     for row in INSTRUCTIONS:
-        notes.append(list(row))
+        notes.append([str(cell) for cell in row])  # in the reader's language; names stay
     notes.column_dimensions["A"].width = 14
     notes.column_dimensions["B"].width = 100
     for cell in notes[1]:
@@ -496,20 +536,20 @@ def read_xlsx(data: bytes, lesson: str) -> ReadResult:
         names = set(archive.namelist())
         size = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile:
-        result.problem("", "文件已损坏,无法作为 Excel (.xlsx) 文件读取")
+        result.problem("", _("文件已损坏，无法作为 Excel (.xlsx) 文件读取"))
         return result
     if "xl/workbook.xml" not in names:
-        result.problem("", "这是压缩文件,不是 Excel (.xlsx) 工作簿")
+        result.problem("", _("这是压缩文件，不是 Excel (.xlsx) 工作簿"))
         return result
     if size > MAX_XLSX_UNCOMPRESSED:
-        result.problem("", "Excel 文件解压后过大,不是一课的题库")
+        result.problem("", _("Excel 文件解压后过大，不是一课的题库"))
         return result
     import openpyxl
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many exception types on a bad file
-        result.problem("", "Excel 文件已损坏或格式不受支持,无法读取")
+        result.problem("", _("Excel 文件已损坏或格式不受支持，无法读取"))
         return result
     try:
         sheets = {sheet.title: sheet for sheet in workbook.worksheets}
@@ -517,7 +557,7 @@ def read_xlsx(data: bytes, lesson: str) -> ReadResult:
             (s for name, s in sheets.items() if name != "说明"), None
         )
         if sheet is None:
-            result.problem("", "工作簿里没有题目工作表")
+            result.problem("", _("工作簿里没有题目工作表"))
             return result
         if sheet.title != "说明" and re.fullmatch(r"\d+(\.\d+)*", sheet.title):
             result.lesson = sheet.title
@@ -530,19 +570,25 @@ def read_xlsx(data: bytes, lesson: str) -> ReadResult:
                 header = cells
                 missing = [h for h in REQUIRED_HEADERS if h not in header]
                 if missing:
-                    result.problem("第 1 行", f"缺少列:{'、'.join(missing)}(请用空白模板)")
+                    result.problem(
+                        _("第 %(n)s 行", n=1),
+                        _("缺少列：%(columns)s（请用空白模板）", columns=enumerate_words(missing)),
+                    )
                     return result
                 unknown = [h for h in header if h and h not in ALL_HEADERS]
                 if unknown:
-                    result.problem("第 1 行", f"未知的列:{'、'.join(unknown)}")
+                    result.problem(
+                        _("第 %(n)s 行", n=1),
+                        _("未知的列：%(columns)s", columns=enumerate_words(unknown)),
+                    )
                 columns = "".join(x for x in ALL_LETTERS if f"选项{x}" in header)
                 continue
             if number > MAX_QUESTIONS + 1:
-                result.problem("", f"工作表超过 {MAX_QUESTIONS} 行题目")
+                result.problem("", _("工作表超过 %(count)s 行题目", count=MAX_QUESTIONS))
                 break
             if not any(cells):
                 continue
-            place = f"第 {number} 行"
+            place = _("第 %(n)s 行", n=number)
             row = dict(zip(header, cells, strict=False))
             cite_cell = dict(zip(header, row_cells, strict=False)).get("引用条款")
             if cite_cell is not None:
@@ -551,7 +597,7 @@ def read_xlsx(data: bytes, lesson: str) -> ReadResult:
             item.named = not item.data["id"]
             result.items.append(item)
     except Exception:  # a damaged sheet can fail while streaming
-        result.problem("", "Excel 文件已损坏或格式不受支持,无法读取")
+        result.problem("", _("Excel 文件已损坏或格式不受支持，无法读取"))
     finally:
         workbook.close()
     return result
@@ -604,14 +650,23 @@ def _check_clause_cell(cell, text: str, place: str, result: ReadResult) -> None:
     clause was meant. A number format with fixed decimals (0.00) shows what was meant.
     """
     value = cell.value
-    fix = "请把引用条款列设为文本格式后重新输入条款号"
     if isinstance(value, datetime.date | datetime.time):
-        result.problem(place, f"引用条款被 Excel 当作日期或时间({text}),无法确定条款号;{fix}")
+        result.problem(
+            place,
+            _(
+                "引用条款被 Excel 当作日期或时间（%(text)s），无法确定条款号；"
+                "请把引用条款列设为文本格式后重新输入条款号",
+                text=text,
+            ),
+        )
     elif isinstance(value, float) and _fixed_decimals(cell.number_format) is None:
         result.problem(
             place,
-            f"引用条款「{text}」是 Excel 数字单元格,小数末尾的 0 已丢失"
-            f"(如 4.10 会存成 4.1),无法确定条款号;{fix}",
+            _(
+                "引用条款「%(text)s」是 Excel 数字单元格，小数末尾的 0 已丢失"
+                "（如 4.10 会存成 4.1），无法确定条款号；请把引用条款列设为文本格式后重新输入条款号",
+                text=text,
+            ),
         )
 
 
@@ -627,7 +682,7 @@ def _item_from_row(
     kind = KIND_NAMES.get(kind_label)
     raw: dict[str, Any] = {}
     if kind is None:
-        bad(f"题型「{kind_label}」无法识别,应为单选、多选、判断或排序")
+        bad(_("题型「%(kind)s」无法识别，应为单选、多选、判断或排序", kind=kind_label))
         kind = kind_label
     raw["id"] = row.get("编号", "")  # none: named by ``read``
     raw["kind"] = kind
@@ -637,7 +692,7 @@ def _item_from_row(
         if not label:
             continue
         if label not in TAG_NAMES:
-            bad(f"标签「{label}」无法识别,应为 外部、内部、概念 或 应对")
+            bad(_("标签「%(tag)s」无法识别，应为 外部、内部、概念 或 应对", tag=label))
         else:
             tags.append(TAG_NAMES[label])
     if tags:
@@ -654,21 +709,27 @@ def _item_from_row(
     if kind in ("single", "multiple"):
         gaps = [letter for letter, text in texts[: len(filled)] if not text]
         if gaps:
-            bad(f"选项{'、'.join(gaps)}为空:选项须从 A 起连续填写")
+            bad(_("选项%(letters)s为空：选项须从 A 起连续填写", letters=enumerate_words(gaps)))
         keys = list(_SEPARATORS.sub("", answer))
-        letters = [letter for letter, _ in filled]
+        letters = [letter for letter, _text in filled]
         for key in keys:
             if key not in letters:
-                bad(f"正确答案「{key}」不是已填写的选项({''.join(letters)})")
+                bad(
+                    _(
+                        "正确答案「%(key)s」不是已填写的选项（%(letters)s）",
+                        key=key,
+                        letters="".join(letters),
+                    )
+                )
         if len(set(keys)) != len(keys):
-            bad("正确答案中有重复的字母")
+            bad(_("正确答案中有重复的字母"))
         per_option = _option_feedback(feedback, columns)
         general = per_option.pop("", "")
         if general:
             raw["feedback"] = general
         for letter in per_option:
             if letter not in letters:
-                bad(f"各选项解析中的「{letter}」没有对应的选项")
+                bad(_("各选项解析中的「%(letter)s」没有对应的选项", letter=letter))
         raw["options"] = [
             {"text": text, "correct": letter in keys, "feedback": per_option.get(letter, "")}
             for letter, text in filled
@@ -679,16 +740,27 @@ def _item_from_row(
         elif answer in {w.upper() for w in FALSE_WORDS}:
             raw["answer"] = False
         else:
-            bad(f"判断题的正确答案应为 正确 或 错误,而不是「{row.get('正确答案', '')}」")
+            bad(
+                _(
+                    "判断题的正确答案应为 正确 或 错误，而不是「%(answer)s」",
+                    answer=row.get("正确答案", ""),
+                )
+            )
         if filled:
-            bad("判断题不填选项")
+            bad(_("判断题不填选项"))
         raw["feedback"] = feedback
     elif kind == "order":
-        letters = [letter for letter, _ in filled]
+        letters = [letter for letter, _text in filled]
         sequence = list(re.sub(r"[\s,\uff0c\u3001;\uff1b>\u2192-]", "", answer))
         if sorted(sequence) != sorted(letters):
-            bad(f"排序题的正确答案应把每个步骤({''.join(letters)})各列一次,而不是「{answer}」")
-            raw["steps"] = [text for _, text in filled]
+            bad(
+                _(
+                    "排序题的正确答案应把每个步骤（%(letters)s）各列一次，而不是「%(answer)s」",
+                    letters="".join(letters),
+                    answer=answer,
+                )
+            )
+            raw["steps"] = [text for _letter, text in filled]
         else:
             by_letter = dict(filled)
             raw["steps"] = [by_letter[letter] for letter in sequence]
@@ -786,14 +858,17 @@ def _moodle_fraction(correct: int) -> str:
 
 
 def write_gift(banks) -> bytes:
-    lines = ["// 服务规范培训题库(GIFT 格式,可导入 Moodle)", ""]
+    lines = ["// " + _("服务规范培训题库（GIFT 格式，可导入 Moodle）"), ""]
     for lesson, title, questions, _mark in banks:
         lines += [f"$CATEGORY: $course$/top/{CATEGORY_ROOT}/{lesson}", ""]
         for question in questions:
             tags = " ".join(f"[tag:{t}]" for t in (*question.tags, *_cite_tags(question)))
             lines.append(f"// [id:{question.id}] {tags}".rstrip())
             if title:
-                lines.append(f"// 第 {lesson} 课 {' '.join(title.split())}")
+                lines.append(
+                    "// "
+                    + _("第 %(lesson)s 课 %(title)s", lesson=lesson, title=" ".join(title.split()))
+                )
             if "\n\n" in question.prompt:
                 # A blank line would split scenario from prompt: name the parts in HTML.
                 body = _gift_html(
@@ -891,9 +966,9 @@ def _lesson_category(text: str) -> str | None:
 
 def _keep_lesson(parts: list[tuple[str | None, RawItem]], lesson: str, result: ReadResult) -> None:
     """Keep the items of this lesson's category when the file has lesson categories."""
-    categories = {category for category, _ in parts if category}
+    categories = {category for category, _item in parts if category}
     if not categories:
-        result.items.extend(item for _, item in parts)
+        result.items.extend(item for _category, item in parts)
         return
     if lesson in categories:
         result.lesson = lesson
@@ -901,9 +976,16 @@ def _keep_lesson(parts: list[tuple[str | None, RawItem]], lesson: str, result: R
         return
     if len(categories) == 1:
         result.lesson = categories.pop()
-        result.items.extend(item for _, item in parts)
+        result.items.extend(item for _category, item in parts)
         return
-    result.problem("", f"文件含 {len(categories)} 课的题目分类,但没有第 {lesson} 课")
+    result.problem(
+        "",
+        _(
+            "文件含 %(count)s 课的题目分类，但没有第 %(lesson)s 课",
+            count=len(categories),
+            lesson=lesson,
+        ),
+    )
 
 
 def _split_unescaped(text: str, marks: str) -> list[tuple[str, str]]:
@@ -941,7 +1023,7 @@ def _find_unescaped(text: str, token: str, start: int = 0) -> int:
 
 
 def _gift_item(block: str, line: int, meta: dict[str, list[str]], result: ReadResult) -> RawItem:
-    place = f"第 {line} 行"
+    place = _("第 %(n)s 行", n=line)
 
     def bad(message: str) -> None:
         result.problem(place, message)
@@ -951,16 +1033,16 @@ def _gift_item(block: str, line: int, meta: dict[str, list[str]], result: ReadRe
     if body.startswith("::"):
         end = body.find("::", 2)
         if end < 0:
-            bad("题目名称的 :: 没有结束")
+            bad(_("题目名称的 :: 没有结束"))
             return RawItem(place, {})
         name, body = _gift_unescape(body[2:end]), body[end + 2 :]
     opening = _find_unescaped(body, "{")
     closing = _find_unescaped(body, "}", opening + 1) if opening >= 0 else -1
     if opening < 0 or closing < 0:
-        bad("找不到用 { } 括起的答案")
+        bad(_("找不到用 { } 括起的答案"))
         return RawItem(place, {})
     if body[closing + 1 :].strip():
-        bad("答案的 } 之后还有文字;本工具只导入答案在题末的题目")
+        bad(_("答案的 } 之后还有文字；本工具只导入答案在题末的题目"))
     scenario, prompt = _gift_question_text(body[:opening], bad)
     answers = body[opening + 1 : closing].strip()
     tags, cites, reviewed = [], [], ""
@@ -998,23 +1080,29 @@ def _gift_item(block: str, line: int, meta: dict[str, list[str]], result: ReadRe
     if pieces and all(m == "=" and _find_unescaped(t, "->") >= 0 for m, t in pieces):
         raw["kind"] = "order"
         numbered = []
-        for _, text in pieces:
+        for _mark, text in pieces:
             arrow = _find_unescaped(text, "->")
             step, target = _gift_read_text(text[:arrow], bad), _gift_unescape(text[arrow + 2 :])
             if not target.isdigit():
-                bad(f"匹配题的「{step}」对应「{target}」:只有按 1、2、3… 排序的匹配题可以导入")
+                bad(
+                    _(
+                        "匹配题的「%(step)s」对应「%(target)s」：只有按 1、2、3… 排序的匹配题可以导入",
+                        step=step,
+                        target=target,
+                    )
+                )
                 return RawItem(place, raw)
             numbered.append((int(target), step))
-        raw["steps"] = [step for _, step in sorted(numbered)]
+        raw["steps"] = [step for _position, step in sorted(numbered)]
         raw["feedback"] = general
         return RawItem(place, raw)
     options: list[dict[str, Any]] = []
     weighted = False
     for mark, text in pieces:
         if mark not in "=~" or not mark:
-            bad("答案里每个选项应以 = 或 ~ 开头")
+            bad(_("答案里每个选项应以 = 或 ~ 开头"))
             continue
-        option_text, _, feedback = _partition_unescaped(text, "#")
+        option_text, _hash, feedback = _partition_unescaped(text, "#")
         weight = None
         found = re.match(r"\s*%(-?\d+(?:\.\d+)?)%", option_text)
         if found:
@@ -1053,7 +1141,7 @@ def _gift_read_text(text: str, bad: Callable[[str], None]) -> str:
         return value
     plain = _html_text(value)
     if plain is None:
-        bad(f"[html] 格式的文字无法按 HTML 读取:「{value[:40]}」")
+        bad(_("[html] 格式的文字无法按 HTML 读取：「%(text)s」", text=value[:40]))
         return value
     return plain
 
@@ -1065,10 +1153,10 @@ def _gift_question_text(text: str, bad: Callable[[str], None]) -> tuple[str, str
     if fmt == "html":
         parts = _paragraphs(value)
         if parts is None:
-            bad(f"题目的 [html] 文字无法按 HTML 读取:「{value[:40]}」")
+            bad(_("题目的 [html] 文字无法按 HTML 读取：「%(text)s」", text=value[:40]))
             return "", value
         return parts.get("scenario", ""), parts.get("prompt", "")
-    scenario, _, prompt = value.rpartition("\n\n")
+    scenario, _blank, prompt = value.rpartition("\n\n")
     return scenario.strip(), prompt.strip()
 
 
@@ -1243,8 +1331,11 @@ def _is_html(holder) -> bool:
     return (holder.get("format") or "html").strip() not in _MOODLE_TEXT_FORMATS
 
 
-def _moodle_text(holder, what: str, place: str, result: ReadResult) -> str:
-    """The text of a Moodle XML text field (an answer, a feedback…) in its format."""
+def _moodle_text(holder, unreadable: str, place: str, result: ReadResult) -> str:
+    """The text of a Moodle XML text field (an answer, a feedback…) in its format.
+
+    ``unreadable`` is the message (an ``N_`` id with ``%(text)s``) for HTML that cannot be read.
+    """
     if holder is None:
         return ""
     value = holder.findtext("text") or ""
@@ -1252,7 +1343,7 @@ def _moodle_text(holder, what: str, place: str, result: ReadResult) -> str:
         return value.strip()
     text = _html_text(value)
     if text is None:
-        result.problem(place, f"{what}的 HTML 无法读取:「{value.strip()[:40]}」")
+        result.problem(place, _(unreadable, text=value.strip()[:40]))
         return value.strip()
     return text
 
@@ -1264,11 +1355,11 @@ def _moodle_question_text(element, place: str, result: ReadResult) -> tuple[str,
         return "", ""
     value = holder.findtext("text") or ""
     if not _is_html(holder):
-        scenario, _, prompt = value.strip().rpartition("\n\n")
+        scenario, _blank, prompt = value.strip().rpartition("\n\n")
         return scenario.strip(), prompt.strip()
     parts = _paragraphs(value)
     if parts is None:
-        result.problem(place, f"题目文字的 HTML 无法读取:「{value.strip()[:40]}」")
+        result.problem(place, _("题目文字的 HTML 无法读取：「%(text)s」", text=value.strip()[:40]))
         return "", value.strip()
     return parts.get("scenario", ""), parts.get("prompt", "")
 
@@ -1281,7 +1372,7 @@ def _moodle_general_feedback(element, place: str, result: ReadResult) -> str:
         parts = _paragraphs(holder.findtext("text"))
         if parts and "feedback" in parts:  # our own export: <p class="feedback">
             return parts["feedback"]
-    return _moodle_text(holder, "总解析", place, result)
+    return _moodle_text(holder, N_("总解析的 HTML 无法读取：「%(text)s」"), place, result)
 
 
 def _doctype_line(data: bytes) -> str:
@@ -1289,7 +1380,7 @@ def _doctype_line(data: bytes) -> str:
     if index < 0:
         return ""
     line = data.count(b"\n", 0, index) + 1
-    return f"第 {line} 行"
+    return _("第 %(n)s 行", n=line)
 
 
 def read_moodle(data: bytes, lesson: str) -> ReadResult:
@@ -1303,30 +1394,36 @@ def read_moodle(data: bytes, lesson: str) -> ReadResult:
         root = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or 0
-        result.problem(f"第 {line} 行" if line else "", f"XML 格式错误:{exc.msg}")
+        result.problem(
+            _("第 %(n)s 行", n=line) if line else "", _("XML 格式错误：%(error)s", error=exc.msg)
+        )
         return result
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         # Entities are never expanded; a bank file has no use for a DTD, so none is read.
         result.problem(
             _doctype_line(data),
-            "文件含 DOCTYPE 或 ENTITY 声明:Moodle XML 题库不需要它们,为安全起见不予导入"
-            "(请删除 <!DOCTYPE …> 部分后重新上传)",
+            _(
+                "文件含 DOCTYPE 或 ENTITY 声明：Moodle XML 题库不需要它们，为安全起见不予导入"
+                "（请删除 <!DOCTYPE …> 部分后重新上传）"
+            ),
         )
         return result
     if root.tag != "quiz":
-        result.problem("", "这不是 Moodle XML 题库(根元素应为 <quiz>)")
+        result.problem("", _("这不是 Moodle XML 题库（根元素应为 <quiz>）"))
         return result
     category: str | None = None
     parts: list[tuple[str | None, RawItem]] = []
     for element in root.iterchildren("question"):
         kind = element.get("type")
-        place = f"第 {element.sourceline} 行"
+        place = _("第 %(n)s 行", n=element.sourceline)
         if kind == "category":
             category = _lesson_category(element.findtext("category/text") or "")
             continue
         if kind not in ("multichoice", "truefalse", "ordering"):
-            result.problem(place, f"题型 {kind} 无法导入(只支持单选、多选、判断和排序)")
+            result.problem(
+                place, _("题型 %(kind)s 无法导入（只支持单选、多选、判断和排序）", kind=kind)
+            )
             continue
         raw = _moodle_item(element, kind, place, result)
         parts.append((category, RawItem(place, raw, named=not raw["id"])))
@@ -1361,7 +1458,9 @@ def _moodle_item(element, kind: str, place: str, result: ReadResult) -> dict:
         try:
             return float(answer.get("fraction", "0"))
         except ValueError:
-            result.problem(place, f"答案的 fraction「{answer.get('fraction')}」不是数字")
+            result.problem(
+                place, _("答案的 fraction「%(value)s」不是数字", value=answer.get("fraction"))
+            )
             return 0.0
 
     if kind == "truefalse":
@@ -1369,28 +1468,36 @@ def _moodle_item(element, kind: str, place: str, result: ReadResult) -> dict:
         true_answer = by_text.get("true")
         raw["kind"] = "truefalse"
         if true_answer is None:
-            result.problem(place, "判断题缺少 true 答案")
+            result.problem(place, _("判断题缺少 true 答案"))
             return raw
         raw["answer"] = fraction(true_answer) > 0
         # The explanation is what someone who answered right is told.
         correct = true_answer if raw["answer"] else by_text.get("false")
         feedback = ""
         if correct is not None:
-            feedback = _moodle_text(correct.find("feedback"), "判断题解析", place, result)
+            feedback = _moodle_text(
+                correct.find("feedback"),
+                N_("判断题解析的 HTML 无法读取：「%(text)s」"),
+                place,
+                result,
+            )
         raw["feedback"] = general or feedback
         return raw
     if kind == "ordering":
         raw["kind"] = "order"
-        raw["steps"] = [_moodle_text(a, "排序步骤", place, result) for a in answers]
+        unreadable = N_("排序步骤的 HTML 无法读取：「%(text)s」")
+        raw["steps"] = [_moodle_text(a, unreadable, place, result) for a in answers]
         raw["feedback"] = general
         return raw
     single = (element.findtext("single") or "true").strip().lower() in ("true", "1")
     raw["kind"] = "single" if single else "multiple"
     raw["options"] = [
         {
-            "text": _moodle_text(a, "选项", place, result),
+            "text": _moodle_text(a, N_("选项的 HTML 无法读取：「%(text)s」"), place, result),
             "correct": fraction(a) > 0,
-            "feedback": _moodle_text(a.find("feedback"), "选项解析", place, result),
+            "feedback": _moodle_text(
+                a.find("feedback"), N_("选项解析的 HTML 无法读取：「%(text)s」"), place, result
+            ),
         }
         for a in answers
     ]

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, text
 
 from training.audit.services import record
@@ -31,6 +32,7 @@ from training.course.models import Lesson
 from training.course.versions import current_norm_version
 from training.db import utcnow
 from training.extensions import db
+from training.i18n import N_
 from training.norm.model import NormDocument
 from training.norm.parse import parse_bytes
 from training.quizzes import holds, schema
@@ -143,7 +145,7 @@ class KeptBank:
     def describe(self) -> str:
         pub = self.publication
         who = pub.actor_id and db.session.get(User, pub.actor_id)
-        by = f"{who.name}({who.employee_no})" if who else "命令行"
+        by = f"{who.name}({who.employee_no})" if who else _("命令行")
         when = pub.created_at.strftime("%Y-%m-%d %H:%M")
         differs = (
             f"quizzes/{self.lesson}.yaml has the same questions but pass mark "
@@ -240,7 +242,7 @@ def overlay_authored(
             continue
         result[lesson] = Bank(
             lesson=lesson,
-            path=Path(f"{lesson}.yaml(网页发布的题库)"),
+            path=Path(_("%(lesson)s.yaml（网页发布的题库）", lesson=lesson)),
             questions=tuple(published_questions(pub)),
             pass_mark=Fraction(pub.pass_mark) if pub.pass_mark else None,
         )
@@ -263,7 +265,8 @@ def repository_wins(
         _publish_row(lesson, authored, marks.get(lesson), BankSource.REPOSITORY, {"chosen": True})
         record(
             "bank.repository",
-            f"第 {lesson} 课题库改回以仓库文件为准",
+            N_("第 %(lesson)s 课题库改回以仓库文件为准"),
+            params={"lesson": lesson},
             details={
                 "lesson": lesson,
                 "replaced_publication": in_force[lesson].id,
@@ -339,7 +342,7 @@ class ImportPreview:
     def changes(self) -> dict[str, list[str]]:
         return {
             "added": [q.id for q in self.added],
-            "changed": [new.id for _, new in self.changed],
+            "changed": [new.id for _old, new in self.changed],
             "retired": [q.id for q in self.retired],
         }
 
@@ -366,24 +369,34 @@ def preview_import(
     lesson = next((item for item in lessons if item.number == lesson_number), None)
     preview = ImportPreview(lesson, fmt or "", filename, sha)
     if lesson is None:
-        preview.problems.append(("", f"课程中没有第 {lesson_number} 课"))
+        preview.problems.append(("", _("课程中没有第 %(lesson)s 课", lesson=lesson_number)))
         return preview
     if fmt not in formats.FORMATS:
         preview.problems.append(
-            ("", "无法识别文件格式:请上传 .yaml、.xlsx、GIFT(.gift/.txt)或 Moodle XML(.xml)")
+            (
+                "",
+                _("无法识别文件格式：请上传 .yaml、.xlsx、GIFT（.gift/.txt）或 Moodle XML（.xml）"),
+            )
         )
         return preview
     result = formats.read(fmt, data, lesson.number, taken=_named_ids(lesson.number))
     preview.problems.extend(result.problems)
     if result.lesson and result.lesson != lesson.number:
         preview.problems.append(
-            ("", f"文件是第 {result.lesson} 课的题库,不能导入第 {lesson.number} 课")
+            (
+                "",
+                _(
+                    "文件是第 %(file_lesson)s 课的题库，不能导入第 %(lesson)s 课",
+                    file_lesson=result.lesson,
+                    lesson=lesson.number,
+                ),
+            )
         )
     preview.pass_mark = result.pass_mark if fmt == "yaml" else pass_mark_of(lesson)
 
     version = current_norm_version()
     if version is None or not version.source_bytes:
-        preview.problems.append(("", "还没有发布任何规范版本,无法核对所引条款"))
+        preview.problems.append(("", _("还没有发布任何规范版本，无法核对所引条款")))
         return preview
     doc = _norm(version.source_sha256, version.source_bytes)
     clauses = {section.number for section in doc.walk()}
@@ -395,7 +408,7 @@ def preview_import(
     preview.base_digest = base_digest(lesson, current)
     _check_ids(questions, lesson, preview)
     if not preview.problems and not questions:
-        preview.problems.append(("", "文件中没有题目"))
+        preview.problems.append(("", _("文件中没有题目")))
     preview.questions = questions
 
     # The cue thresholds of `flask content check`, on the course as it would be.
@@ -426,9 +439,9 @@ def preview_import(
         for cue_lesson, item, message in sorted(cues(course(questions))):
             if cue_lesson not in ("", lesson.number):
                 continue
-            where = item or ("题库" if cue_lesson else "全课程")
+            where = item or (_("本课题库") if cue_lesson else _("全课程"))
             if (cue_lesson, item, message) in before:
-                preview.warnings.append((where, f"{message}(发布前已存在)"))
+                preview.warnings.append((where, _("%(message)s（发布前已存在）", message=message)))
             else:
                 preview.problems.append((where, message))
 
@@ -445,11 +458,11 @@ def preview_import(
         state = states.get(question.id)
         if state == holds.PENDING:
             preview.warnings.append(
-                (question.id, "此题在规范修订后正待复核,发布后仍不抽题,直至复核")
+                (question.id, _("此题在规范修订后正待复核，发布后仍不抽题，直至复核"))
             )
         elif state == holds.WITHDRAWN:
             preview.warnings.append(
-                (question.id, "此题已被撤下,发布后仍不会抽到;如需重新启用请换一个编号")
+                (question.id, _("此题已被撤下，发布后仍不会抽到；如需重新启用请换一个编号"))
             )
     preview.retired = list(old.values())
     preview.pass_mark_changes = preview.pass_mark != pass_mark_of(lesson)
@@ -476,19 +489,19 @@ def _validate(
     for index, item in enumerate(items):
         raw = item.data
         qid = raw.get("id") if isinstance(raw.get("id"), str) else ""
-        where = f"{item.place}({qid})" if qid else item.place
+        where = _("%(place)s（%(id)s）", place=item.place, id=qid) if qid else item.place
 
         def report(_place: str, message: str, where: str = where) -> None:
             preview.problems.append((where, message))
 
         if "_bad" in raw:
-            report("", "每道题应是一个映射(字段: id、kind、prompt…)")
+            report("", _("每道题应是一个映射（字段：id、kind、prompt…）"))
             continue
         if raw.get("generated"):
-            report("", "由规范生成的练习题不能导入;它们随规范自动生成")
+            report("", _("由规范生成的练习题不能导入；它们随规范自动生成"))
             continue
         if qid in seen:
-            report("", f"编号重复(第一次出现在{seen[qid]})")
+            report("", _("编号重复（第一次出现在%(place)s）", place=seen[qid]))
             continue
         if qid:
             seen[qid] = item.place
@@ -512,9 +525,11 @@ def _check_ids(questions: Sequence[Question], lesson: Lesson, preview: ImportPre
     )
     for qid, number, generated in rows:
         if generated:
-            preview.problems.append((qid, "这个编号属于一道由规范生成的练习题,请换一个编号"))
+            preview.problems.append((qid, _("这个编号属于一道由规范生成的练习题，请换一个编号")))
         elif number != lesson.number:
-            preview.problems.append((qid, f"这个编号已属于第 {number} 课的题目,请换一个编号"))
+            preview.problems.append(
+                (qid, _("这个编号已属于第 %(lesson)s 课的题目，请换一个编号", lesson=number))
+            )
 
 
 # --- import: publish ------------------------------------------------------------------------
@@ -533,13 +548,13 @@ def publish(
     published in between, nothing is written and they are asked to look again.
     """
     if not preview.ok or preview.lesson is None:
-        raise PublishRefused("文件有问题,未发布任何内容。")
+        raise PublishRefused(_("文件有问题，未发布任何内容。"))
     lesson = preview.lesson
     lock_banks()
     lessons = [lesson]
     current = questions_in_force(lessons)[lesson.id]
     if expected_base is not None and base_digest(lesson, current) != expected_base:
-        raise PublishRefused("预览之后,这一课的题库已被他人修改。请重新上传文件并查看预览。")
+        raise PublishRefused(_("预览之后，这一课的题库已被他人修改。请重新上传文件并查看预览。"))
     generated = questions_in_force(lessons, generated=True)[lesson.id]
     marks = {lesson.number: preview.pass_mark} if preview.pass_mark is not None else {}
     sync_questions({lesson.number: [*preview.questions, *generated]}, marks, only=[lesson.number])
@@ -557,9 +572,17 @@ def publish(
     changes = preview.changes
     record(
         "bank.publish",
-        f"发布第 {lesson.number} 课题库:新增 {len(changes['added'])} 题,"
-        f"修改 {len(changes['changed'])} 题,停用 {len(changes['retired'])} 题"
-        f"(文件 {preview.filename})",
+        N_(
+            "发布第 %(lesson)s 课题库：新增 %(added)s 题，修改 %(changed)s 题，停用 %(retired)s 题"
+            "（文件 %(filename)s）"
+        ),
+        params={
+            "lesson": lesson.number,
+            "added": len(changes["added"]),
+            "changed": len(changes["changed"]),
+            "retired": len(changes["retired"]),
+            "filename": preview.filename,
+        },
         details={
             "lesson": lesson.number,
             "publication": row.id,

@@ -27,6 +27,7 @@ from training.banks.models import BankPublication
 from training.db import company_today
 from training.extensions import db
 from training.forms import choices
+from training.i18n import N_
 from training.logs import security_event
 
 bp = Blueprint("banks", __name__, url_prefix="/hr/content/banks", template_folder="templates")
@@ -105,11 +106,12 @@ def export(fmt: str, lesson: str | None = None):
         if not lessons:
             abort(404)
     data = services.export_file(fmt, lessons)
-    what = f"第 {lesson} 课" if lesson else "全部课程"
     security_event("export", what="bank", format=fmt, lesson=lesson or "all")
+    summary, params = bank_cli.export_summary(FORMAT_LABELS[fmt], lesson)
     record(
         "export",
-        f"导出题库({FORMAT_LABELS[fmt]},{what})",
+        summary,
+        params=params,
         details={"what": "bank", "format": fmt, "lesson": lesson or "all"},
     )
     db.session.commit()
@@ -128,7 +130,7 @@ def scorm_package():
     """The course as a SCORM 1.2 package for the company's LMS."""
     data = bank_cli.scorm_package()
     security_event("export", what="scorm", format="zip")
-    record("export", "导出 SCORM 1.2 课程包", details={"what": "scorm", "format": "zip"})
+    record("export", N_("导出 SCORM 1.2 课程包"), details={"what": "scorm", "format": "zip"})
     db.session.commit()
     return send_file(
         io.BytesIO(data),

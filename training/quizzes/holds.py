@@ -17,6 +17,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from training.audit.services import record
@@ -26,6 +27,7 @@ from training.course.signals import questions_changed
 from training.course.versions import previous_version_of
 from training.db import insert_ignoring_duplicates, utcnow
 from training.extensions import db
+from training.i18n import N_
 from training.norm.marks import mark_changes, render_html
 from training.norm.model import NormDocument
 from training.norm.parse import parse_bytes
@@ -118,7 +120,7 @@ def _hold_states() -> tuple[dict[str, list[str]], list[QuizQuestion]]:
 
 def question_states() -> dict[str, str]:
     """Return "pending" or "withdrawn" for each question that is held back, by id."""
-    states, _ = _hold_states()
+    states, _rows = _hold_states()
     found = {}
     for qid, held in states.items():
         if WITHDRAWN in held:
@@ -290,7 +292,7 @@ def review_hold(
         raise LookupError(hold_id)
     if decision is ReviewDecision.KEEP and not item.can_keep:
         raise ReviewRefused(
-            "该题引用的条款在当前版本中已不存在,只能撤下;请在题库中改正引用后重新导入。"
+            _("该题引用的条款在当前版本中已不存在，只能撤下；请在题库中改正引用后重新导入。")
         )
     db.session.add(
         QuestionReview(
@@ -303,12 +305,23 @@ def review_hold(
     )
     db.session.flush()
     refresh_withheld()
-    verb = "确认仍然正确" if decision is ReviewDecision.KEEP else "撤下"
-    action = "question.keep" if decision is ReviewDecision.KEEP else "question.withdraw"
+    keep = decision is ReviewDecision.KEEP
     record(
-        action,
-        f"复核题目「{item.question.title()}」:{verb}(第 {item.lesson_number} 课,"
-        f"因规范版本「{item.version.label or item.version.short_sha}」修改了所引条款)",
+        "question.keep" if keep else "question.withdraw",
+        N_(
+            "复核题目「%(question)s」：确认仍然正确（第 %(lesson)s 课，"
+            "因规范版本「%(version)s」修改了所引条款）"
+        )
+        if keep
+        else N_(
+            "复核题目「%(question)s」：撤下（第 %(lesson)s 课，"
+            "因规范版本「%(version)s」修改了所引条款）"
+        ),
+        params={
+            "question": item.question.title(),
+            "lesson": item.lesson_number,
+            "version": item.version.label or item.version.short_sha,
+        },
         actor=actor,
         details={
             "question": hold.qid,
