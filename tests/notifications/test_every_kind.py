@@ -82,9 +82,9 @@ def test_a_manager_gets_the_weekly_digest_of_their_department_only(
     assert send().exit_code == 0
     [digest] = smtp.mailbox.to("boss@example.com")
     week = planner.iso_week(company_today())
-    assert digest["Subject"] == f"【服务规范培训】销售部服务规范培训周报({week})"
+    assert digest["Subject"] == f"【服务规范培训】销售部服务规范培训周报（{week}）"
     body = text_of(digest)
-    assert f"{mine.employee_no} {mine.name}(销售部)" in body
+    assert f"{mine.employee_no} {mine.name}（销售部）" in body
     assert theirs.employee_no not in body
     assert "已逾期 1 人" in body
 

@@ -55,11 +55,11 @@ def test_an_employee_created_by_hr_gets_an_invitation_with_a_link_that_works_onc
     assert result.exit_code == 0, result.output
     assert "sent 1" in result.output
     [message] = smtp.mailbox.to("lin.xiao@example.com")
-    assert message["Subject"] == "【服务规范培训】请设置密码,开始《公司服务规范》入职培训"
+    assert message["Subject"] == "【服务规范培训】请设置密码，开始《公司服务规范》入职培训"
     assert "服务规范培训" in message["From"]
     assert "training@example.com" in message["From"]
     body = text_of(message)
-    assert "林晓,您好" in body
+    assert "林晓，您好" in body
     assert "N0001" in body
     due = (hire + timedelta(days=mail_app.config["ONBOARDING_DAYS"])).isoformat()
     assert f"请在 {due} 前学完以下课程" in body
@@ -130,7 +130,7 @@ def test_an_invitation_to_someone_who_already_set_a_password_is_cancelled(
     assert result.exit_code == 0, result.output
     assert smtp.mailbox.messages == []
     outcome = db.session.execute(select(Delivery.outcome, Delivery.error)).one()
-    assert outcome == (Outcome.CANCELLED, "员工已设置密码,不再发送邀请")
+    assert outcome == (Outcome.CANCELLED, "员工已设置密码，不再发送邀请")
     assert db.session.scalar(select(func.count()).select_from(QueueEntry)) == 0
 
 

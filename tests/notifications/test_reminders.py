@@ -67,9 +67,9 @@ def test_each_stage_is_mailed_once_with_progress_and_a_link(app, smtp, send, les
     due = (today + timedelta(days=7)).isoformat()
     assert message["Subject"] == f"【服务规范培训】服务规范培训将于 {due} 到期"
     body = text_of(message)
-    assert f"请在 {due} 前完成(还有 7 天)" in body
+    assert f"请在 {due} 前完成（还有 7 天）" in body
     assert f"您已完成 0 / {len(lessons)} 课" in body
-    assert f"打开培训:{app.config['BASE_URL']}/" in body
+    assert f"打开培训：{app.config['BASE_URL']}/" in body
     assert lessons[0].title in html_of(message)
 
     # Six days later the next stage is due, then on the day, then overdue weekly.
@@ -114,10 +114,10 @@ def test_hr_gets_a_weekly_digest_once(app, smtp, create_user, lessons):
     assert not any(key.startswith("hr_digest") for key in _plan(today).queued)
     outbox.send_due(channels.deliver)
     [digest] = smtp.mailbox.to("hr@example.com")
-    assert digest["Subject"] == f"【服务规范培训】全公司服务规范培训周报({week})"
+    assert digest["Subject"] == f"【服务规范培训】全公司服务规范培训周报（{week}）"
     body = text_of(digest)
     assert "已逾期 1 人" in body
-    assert f"{late.employee_no} {late.name}(客服部)" in body
+    assert f"{late.employee_no} {late.name}（客服部）" in body
     assert "/hr/employees?status=overdue" in body
     # A copy of the evidence chains' heads, as they stood when the digest was planned.
     assert "培训记录防篡改指纹" in body
@@ -166,4 +166,4 @@ def test_a_robot_that_refuses_is_a_failure_with_its_message(app, robot, lessons)
     _plan(company_today())
     report = outbox.send_due(channels.deliver)
     assert report.failed == 1
-    assert "客服部 的群机器人拒收:93000 invalid webhook url" in report.errors[0]
+    assert "客服部 的群机器人拒收：93000 invalid webhook url" in report.errors[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, request
+from flask import Blueprint, abort, current_app, has_request_context, redirect, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -54,5 +54,7 @@ def _language():
         "other_languages": [
             (code, names[0]) for code, names in LANGUAGES.items() if code != locale
         ],
-        "shows_chinese_content": locale != DEFAULT and request.endpoint in CONTENT_PAGES,
+        "shows_chinese_content": locale != DEFAULT
+        and has_request_context()
+        and request.endpoint in CONTENT_PAGES,
     }

@@ -4,7 +4,8 @@ webhooks for 企业微信, 钉钉 and 飞书 (``urllib``, JSON over HTTPS).
 The standard library does both jobs: SMTP with STARTTLS or SSL and a login, and a JSON POST
 with a timeout; a mail extension or an HTTP client would add a dependency and nothing we need.
 Each function returns, per notification, None when it was handed over, or an error message
-that says what failed and where.
+that says what failed and where (kept as delivery evidence in the language of the run that
+sent it: the company's default for a command or a job).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from email.utils import formataddr, make_msgid
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from training.extensions import db
 from training.notifications.models import Channel, DepartmentWebhook, Notification, RobotKind
@@ -42,7 +44,7 @@ def deliver(batch: Sequence[tuple[Notification, str | None]]) -> list[str | None
     for notification, secret in batch:
         if notification.channel == Channel.WEBHOOK:
             results[notification.id] = post_webhook(notification, secret)
-    return [results[notification.id] for notification, _ in batch]
+    return [results[notification.id] for notification, _secret in batch]
 
 
 def _message(notification: Notification, secret: str | None) -> EmailMessage:
@@ -64,7 +66,8 @@ def send_mail(batch: Sequence[tuple[Notification, str | None]]) -> dict[int, str
     config = current_app.config
     host, port = config["MAIL_SERVER"], config["MAIL_PORT"]
     if not host:
-        return {n.id: "没有配置邮件服务器(MAIL_SERVER)" for n, _ in batch}
+        missing = _("没有配置邮件服务器（MAIL_SERVER）")
+        return {n.id: missing for n, _secret in batch}
     timeout = config["MAIL_TIMEOUT"]
     results: dict[int, str | None] = {}
     tls = ssl.create_default_context(cafile=config["MAIL_CA_FILE"] or None)
@@ -82,15 +85,24 @@ def send_mail(batch: Sequence[tuple[Notification, str | None]]) -> dict[int, str
                 try:
                     refused = smtp.send_message(_message(notification, secret))
                 except smtplib.SMTPException as error:
-                    results[notification.id] = f"邮件服务器拒收 {notification.address}:{error}"
+                    results[notification.id] = _refused(notification.address, error)
                     continue
                 results[notification.id] = (
-                    f"邮件服务器拒收 {notification.address}:{refused}" if refused else None
+                    _refused(notification.address, refused) if refused else None
                 )
     except (OSError, smtplib.SMTPException) as error:
-        problem = f"无法通过邮件服务器 {host}:{port} 发送:{error}"
-        return {n.id: results.get(n.id, problem) for n, _ in batch}
+        problem = _(
+            "无法通过邮件服务器 %(host)s:%(port)s 发送：%(error)s",
+            host=host,
+            port=port,
+            error=error,
+        )
+        return {n.id: results.get(n.id, problem) for n, _secret in batch}
     return results
+
+
+def _refused(address: str, reason: object) -> str:
+    return _("邮件服务器拒收 %(address)s：%(reason)s", address=address, reason=reason)
 
 
 def webhook_body(kind: str, title: str, text: str) -> dict:
@@ -128,7 +140,7 @@ def post_webhook(notification: Notification, secret: str | None) -> str | None:
     department = notification.address.removeprefix(ROBOT_PREFIX)
     robot = db.session.get(DepartmentWebhook, department)
     if robot is None:
-        return f"{department} 的群机器人已被删除"
+        return _("%(department)s 的群机器人已被删除", department=department)
     # Built now, for the kind of robot the department has now.
     payload = webhook_body(robot.kind, notification.payload["title"], notification.payload["text"])
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
@@ -144,9 +156,19 @@ def post_webhook(notification: Notification, secret: str | None) -> str | None:
         ) as response:
             answer = response.read(10_000).decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
-        return f"{department} 的群机器人 {masked(robot.url)} 返回 HTTP {error.code}"
+        return _(
+            "%(department)s 的群机器人 %(url)s 返回 HTTP %(code)s",
+            department=department,
+            url=masked(robot.url),
+            code=error.code,
+        )
     except (OSError, ValueError) as error:
-        return f"无法连接 {department} 的群机器人 {masked(robot.url)}:{error}"
+        return _(
+            "无法连接 %(department)s 的群机器人 %(url)s：%(error)s",
+            department=department,
+            url=masked(robot.url),
+            error=error,
+        )
     try:
         data = json.loads(answer)
     except ValueError:
@@ -154,5 +176,10 @@ def post_webhook(notification: Notification, secret: str | None) -> str | None:
     code = data.get("errcode", data.get("code", 0)) if isinstance(data, dict) else 0
     if code not in (0, None):
         message = data.get("errmsg") or data.get("msg") or ""
-        return f"{department} 的群机器人拒收:{code} {message}"
+        return _(
+            "%(department)s 的群机器人拒收：%(code)s %(message)s",
+            department=department,
+            code=code,
+            message=message,
+        )
     return None

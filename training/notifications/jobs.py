@@ -33,6 +33,7 @@ from sqlalchemy import exists, select
 from training.course.signals import clock_ticked
 from training.db import company_today, local_day_start, utcnow, write_transaction
 from training.extensions import db
+from training.i18n import N_
 from training.jobs import runner
 from training.jobs.models import Job, JobState
 from training.notifications import channels, outbox, planner
@@ -127,4 +128,4 @@ def schedule_send() -> None:
         db.session.rollback()
         return
     with write_transaction():
-        runner.enqueue(KIND, title=_("发送到期的通知"), params={"channel": "cli"})
+        runner.enqueue(KIND, title=N_("发送到期的通知"), params={"channel": "cli"})

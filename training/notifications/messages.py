@@ -1,4 +1,8 @@
-"""What each notification says: rendered from Chinese templates (plain text and HTML) and queued.
+"""What each notification says: rendered from templates (plain text and HTML) and queued.
+
+Each message is rendered in its recipient's language — the locale they chose (``users.locale``)
+or the company's default, Chinese — whoever's request or command causes it (HR's English page
+that creates an account still sends the new hire a Chinese invitation).
 
 Every builder runs in the caller's transaction and queues at most one notification per
 idempotency key. Links are absolute, built from BASE_URL (messages are read outside the app).
@@ -14,12 +18,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
+from flask_babel import force_locale
 from markupsafe import escape
 
 from training.auth.models import User
 from training.course.lessons import active_lessons
 from training.course.models import Lesson, NormVersion
+from training.i18n import render as render_message
+from training.language.selection import DEFAULT, normalise
 from training.notifications import outbox
 from training.notifications.channels import SECRET_MARK, robot_address
 from training.notifications.models import Channel, Kind
@@ -28,19 +35,31 @@ from training.urls import public_url
 TEMPLATES = "notifications"
 
 
-def _render(name: str, **context: Any) -> tuple[str, str, str]:
-    """Return (subject, text, html) of a template set ``notifications/<name>.*``."""
+def recipient_locale(user: Any) -> str:
+    """The locale a message to ``user`` is written in: their saved choice, else the default."""
+    return normalise(getattr(user, "locale", None)) or DEFAULT
+
+
+def _render(name: str, locale: str, **context: Any) -> tuple[str, str, str]:
+    """Return (subject, text, html) of a template set ``notifications/<name>.*`` in ``locale``.
+
+    Rendered by the app's Jinja environment (its gettext, its autoescaping of ``.html``) with
+    the given values only: a message is not a page, and the pages' context processors — the
+    request's language, endpoint and user — neither apply to it nor exist in a command or a job.
+    """
     context.setdefault("company", current_app.config["MAIL_SENDER_NAME"])
-    subject = render_template(f"{TEMPLATES}/{name}.subject.txt", **context).strip()
-    text = render_template(f"{TEMPLATES}/{name}.txt", **context)
-    html = render_template(f"{TEMPLATES}/{name}.html", **context)
+    env = current_app.jinja_env
+    with force_locale(locale):
+        subject = env.get_template(f"{TEMPLATES}/{name}.subject.txt").render(context).strip()
+        text = env.get_template(f"{TEMPLATES}/{name}.txt").render(context)
+        html = env.get_template(f"{TEMPLATES}/{name}.html").render(context)
     return subject, text, html
 
 
 def _mail(key: str, kind: Kind, user: User, template: str, **context: Any) -> int | None:
     if not user.email:
         return None  # no address: HR hands the link or the news over in person
-    subject, text, html = _render(template, user=user, **context)
+    subject, text, html = _render(template, recipient_locale(user), user=user, **context)
     return outbox.enqueue(
         key,
         kind=kind,
@@ -85,6 +104,7 @@ class Invitee:
     name: str
     email: str
     due_date: date | None
+    locale: str | None = None  # a new account has chosen none: the default language
 
 
 # Stand-ins for an invitee's own values while a message is rendered once for many people:
@@ -127,11 +147,11 @@ def invitations(invitees: Sequence[Invitee], lessons: Sequence[Lesson]) -> int:
     """Queue the invitations of many new accounts at once (an import); return how many.
 
     The same messages ``invitation`` queues, one per invitee with an e-mail address. The
-    templates are rendered twice — with a due date and without — with stand-ins for the
-    invitee's name, 工号, address and due date, which are then filled in (escaped in the HTML
-    part). The first message with a due date and the first without are also rendered the
-    ordinary way and must come out the same; otherwise (a template that uses the values in
-    some other way) every message is rendered on its own.
+    templates are rendered once per language and with a due date or without, with stand-ins
+    for the invitee's name, 工号, address and due date, which are then filled in (escaped in
+    the HTML part). The first message of each such kind is also rendered the ordinary way and
+    must come out the same; otherwise (a template that uses the values in some other way)
+    every message is rendered on its own.
     """
     mailed = [invitee for invitee in invitees if invitee.email]
     if not mailed:
@@ -144,15 +164,23 @@ def invitations(invitees: Sequence[Invitee], lessons: Sequence[Lesson]) -> int:
         "lessons": lessons,
         "hours": current_app.config["PASSWORD_LINK_HOURS"],
     }
+
+    def variant(invitee: Invitee) -> tuple[str, bool]:
+        return recipient_locale(invitee), invitee.due_date is not None
+
     rendered = {
-        dated: _render(
-            "invitation", user=_Marked(), due_date=_MarkedDate() if dated else None, **context
+        (locale, dated): _render(
+            "invitation",
+            locale,
+            user=_Marked(),
+            due_date=_MarkedDate() if dated else None,
+            **context,
         )
-        for dated in {invitee.due_date is not None for invitee in mailed}
+        for locale, dated in {variant(invitee) for invitee in mailed}
     }
 
     def fast(invitee: Invitee) -> tuple[str, str, str]:
-        subject, text, html = rendered[invitee.due_date is not None]
+        subject, text, html = rendered[variant(invitee)]
         return (
             _fill(subject, invitee, html=False),
             _fill(text, invitee, html=False),
@@ -160,9 +188,15 @@ def invitations(invitees: Sequence[Invitee], lessons: Sequence[Lesson]) -> int:
         )
 
     def slow(invitee: Invitee) -> tuple[str, str, str]:
-        return _render("invitation", user=invitee, due_date=invitee.due_date, **context)
+        return _render(
+            "invitation",
+            recipient_locale(invitee),
+            user=invitee,
+            due_date=invitee.due_date,
+            **context,
+        )
 
-    samples = {invitee.due_date is not None: invitee for invitee in reversed(mailed)}
+    samples = {variant(invitee): invitee for invitee in reversed(mailed)}
     same = all(fast(sample) == slow(sample) for sample in samples.values())
     render = fast if same else slow
     messages = []
@@ -254,6 +288,7 @@ def digest(
     user: User,
     *,
     title: str,
+    title_params: dict[str, Any] | None = None,
     rows: Sequence[Any],
     finished: Sequence[Any],
     counts: dict[str, int],
@@ -263,9 +298,12 @@ def digest(
 ) -> int | None:
     """Queue a weekly digest mail (a manager's department, or HR's whole company).
 
+    ``title`` is a message id (``N_``) with its ``title_params``, put in the reader's language.
     HR's digest also carries ``evidence``, the chain heads of the HR records and their
     fingerprint, so each week's mail is a copy kept outside the database.
     """
+    with force_locale(recipient_locale(user)):
+        title = render_message(title, title_params)
     return _mail(
         key,
         kind,

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -223,7 +224,7 @@ def _claim(
                         notification_id=entry.notification_id,
                         attempt=entry.attempts,
                         outcome=Outcome.UNCERTAIN,
-                        error="上一次发送中断,无法确定是否已送达",
+                        error=_("上一次发送中断，无法确定是否已送达"),
                         sender=me,
                         at=now,
                     )
@@ -275,11 +276,11 @@ def _invited_users(notifications: Iterable[Notification]) -> dict[int, User]:
 def _no_invitation_because(user: User | None) -> str:
     """Say why an invitation must not go out now, or return "" when it may."""
     if user is None:
-        return "员工不存在"
+        return _("员工不存在")
     if not user.active:
-        return "员工已停用,不再发送邀请"
+        return _("员工已停用，不再发送邀请")
     if user.password_hash is not None:
-        return "员工已设置密码,不再发送邀请"
+        return _("员工已设置密码，不再发送邀请")
     return ""
 
 
@@ -363,7 +364,7 @@ def send_due(
         claimed = _claim(now or utcnow(), batch, me, channels)
         if not claimed:
             break
-        errors = deliver([(notification, secret) for notification, secret, _ in claimed])
+        errors = deliver([(notification, secret) for notification, secret, _attempt in claimed])
         for (notification, _secret, attempt), error in zip(claimed, errors, strict=True):
             outcome = _finish(notification, attempt, error, me)
             if outcome is Outcome.SENT:
@@ -419,7 +420,7 @@ def cancel(notification: Notification, actor: User | None = None, *, audit: bool
             notification_id=notification.id,
             attempt=entry.attempts,
             outcome=Outcome.CANCELLED,
-            error="人事行政部取消发送",
+            error=_("人事行政部取消发送"),
             sender="web",
             at=now,
         )

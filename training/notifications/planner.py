@@ -16,6 +16,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from training.audit import chain
@@ -24,6 +26,8 @@ from training.course.certificates import expiry_date, recertify_days
 from training.course.lessons import active_lessons
 from training.db import company_zone, local_day_start
 from training.extensions import db
+from training.i18n import N_
+from training.language.selection import DEFAULT
 from training.notifications import messages
 from training.notifications.models import DepartmentWebhook, Kind, Notification
 from training.reports.dashboard import overdue_rows, summary
@@ -100,7 +104,7 @@ def plan_reminders(today: date, report: PlanReport) -> None:
 
 
 def iso_week(day: date) -> str:
-    year, week, _ = day.isocalendar()
+    year, week, _weekday = day.isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -132,7 +136,7 @@ def plan_digests(today: date, report: PlanReport) -> None:
             key,
             Kind.HR_DIGEST,
             user,
-            title="全公司服务规范培训周报",
+            title=N_("全公司服务规范培训周报"),
             rows=company_overdue,
             finished=company_finished,
             counts=_digest_counts(overview.counts),
@@ -157,7 +161,8 @@ def plan_digests(today: date, report: PlanReport) -> None:
             key,
             Kind.MANAGER_DIGEST,
             manager,
-            title=f"{'、'.join(scope)}服务规范培训周报",
+            title=N_("%(departments)s服务规范培训周报"),
+            title_params={"departments": "、".join(scope)},
             rows=overdue_rows(today, DIGEST_ROWS, departments=scope),
             finished=finished_rows(since, DIGEST_ROWS, departments=scope),
             counts=_digest_counts(totals),
@@ -171,28 +176,47 @@ def plan_digests(today: date, report: PlanReport) -> None:
             continue
         late = overdue_rows(today, DIGEST_ROWS, department=robot.department)
         done = finished_rows(since, DIGEST_ROWS, department=robot.department)
-        counts = _digest_counts(department.counts)
-        lines = [
-            f"已完成 {counts['completed']} 人,进行中 {counts['in_progress']} 人,"
-            f"未开始 {counts['not_started']} 人,已逾期 {counts['overdue']} 人。",
-        ]
-        if late:
-            lines.append("逾期未完成:")
-            lines += [
-                f"- {row.name}({row.employee_no})截止 {row.due_date.isoformat()}" for row in late
-            ]
-        if done:
-            lines.append("最近 7 天完成:")
-            lines += [f"- {row.name}({row.employee_no})" for row in done]
         key = f"webhook_digest:{robot.department}:{week}"
+        # A group has no language of its own: its digest is in the company's.
+        with force_locale(DEFAULT):
+            title = _(
+                "%(department)s服务规范培训周报（%(week)s）", department=robot.department, week=week
+            )
+            lines = _webhook_lines(_digest_counts(department.counts), late, done)
         if messages.webhook_digest(
-            key,
-            Kind.MANAGER_DIGEST,
-            department=robot.department,
-            title=f"{robot.department}服务规范培训周报({week})",
-            lines=lines,
+            key, Kind.MANAGER_DIGEST, department=robot.department, title=title, lines=lines
         ):
             report.queued.append(key)
+
+
+def _webhook_lines(counts: dict[str, int], late: list[Any], done: list[Any]) -> list[str]:
+    """The Markdown lines of a department robot's digest, in the current locale."""
+    lines = [
+        _(
+            "已完成 %(completed)s 人，进行中 %(in_progress)s 人，"
+            "未开始 %(not_started)s 人，已逾期 %(overdue)s 人。",
+            **counts,
+        )
+    ]
+    if late:
+        lines.append(_("逾期未完成："))
+        lines += [
+            "- "
+            + _(
+                "%(name)s（%(employee_no)s）截止 %(due)s",
+                name=row.name,
+                employee_no=row.employee_no,
+                due=row.due_date.isoformat(),
+            )
+            for row in late
+        ]
+    if done:
+        lines.append(_("最近 7 天完成："))
+        lines += [
+            "- " + _("%(name)s（%(employee_no)s）", name=row.name, employee_no=row.employee_no)
+            for row in done
+        ]
+    return lines
 
 
 def finished_rows(
