@@ -97,9 +97,11 @@ def test_new_hire_fails_quiz_sees_feedback_retries_and_completes(
     # the count in Chinese, whatever the page's language).
     counter = page.locator("#answered-count")
     total = page.locator("fieldset.question").count()
-    assert counter.inner_text() == f"已答 0 / {total} 题"
+    assert counter.inner_text() == t("已答 %(answered)s / %(total)s 题", answered=0, total=total)
     _answer(page, retry_id, correct=True)
-    assert counter.inner_text() == f"已答 {total} / {total} 题"
+    assert counter.inner_text() == t(
+        "已答 %(answered)s / %(total)s 题", answered=total, total=total
+    )
     page.get_by_role("button", name=t("提交答案"), exact=True).click()
     page.wait_for_url(re.compile(r".*/result$"))
     assert page.locator('[data-result="passed"]').is_visible()

@@ -226,3 +226,37 @@ def test_system_made_version_labels_are_rendered_and_hr_labels_kept(app, lessons
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         forget_request_locale()
         assert initial.display_label == "初始版本"
+
+
+def test_an_english_quiz_marks_its_chinese_content_and_counts_in_english(client, login_as, lessons):
+    from lxml import html as lxml_html
+
+    login_as(Role.LEARNER)
+    client.post("/language", data={"locale": "en", "next": "/"})
+    response = client.post(f"/lessons/{lessons[0].number}/quiz")
+    assert response.status_code == 302
+    page = lxml_html.fromstring(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert page.get("lang") == "en"
+    # Content (prompts and options other than true/false) carries its own language.
+    prompts = page.xpath('//p[@class="prompt"]/strong')
+    assert prompts
+    assert all(p.get("lang") == "zh-CN" for p in prompts)
+    for option in page.xpath('//label[@class="option"]/span'):
+        inner = option.xpath("./span")
+        assert (inner and inner[0].get("lang") == "zh-CN") or option.text in (
+            "Correct",
+            "Incorrect",
+        )
+    # The running count the page's script fills in is the English text with its placeholders.
+    [form] = page.xpath('//form[@data-count="#answered-count"]')
+    assert form.get("data-count-text") == "{answered} of {total} answered"
+
+
+def test_an_english_lesson_page_marks_the_lesson_text_chinese(client, login_as, lessons):
+    from lxml import html as lxml_html
+
+    login_as(Role.LEARNER)
+    client.post("/language", data={"locale": "en", "next": "/"})
+    page = lxml_html.fromstring(client.get(f"/lessons/{lessons[0].number}").get_data(as_text=True))
+    [article] = page.xpath('//article[contains(@class, "lesson")]')
+    assert article.get("lang") == "zh-CN"

@@ -8,7 +8,7 @@ import re
 def test_the_key_points_box_comes_before_the_clause_text(client, login_as, lessons):
     login_as()
     page = client.get("/lessons/1.1").get_data(as_text=True)
-    article = re.search(r'<article class="lesson card">(.*?)</article>', page, re.S).group(1)
+    article = re.search(r'<article class="lesson card"[^>]*>(.*?)</article>', page, re.S).group(1)
     box = re.search(
         r'<section aria-labelledby="key-points" class="key-points">.*?</section>', article, re.S
     )

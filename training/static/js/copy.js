@@ -1,4 +1,6 @@
-// Copy buttons: <button data-copy="#element-id"> copies that input's or textarea's text.
+// Copy buttons: <button data-copy="#element-id" data-done="…" data-failed="…"> copies that
+// input's or textarea's text and says so (data-done) or asks for Ctrl+C (data-failed), in the
+// page's language as the template wrote them.
 // A file of its own because the Content-Security-Policy allows no inline script.
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-copy]");
@@ -18,6 +20,6 @@ document.addEventListener("click", async (event) => {
   }
   const label = button.dataset.label || button.textContent;
   button.dataset.label = label;
-  button.textContent = copied ? button.dataset.done || "已复制" : "请按 Ctrl+C 复制";
+  button.textContent = copied ? button.dataset.done || "✓" : button.dataset.failed || "Ctrl+C";
   setTimeout(() => { button.textContent = label; }, 2000);
 });

@@ -1,6 +1,8 @@
 // Small page behaviours (a file of its own: the Content-Security-Policy allows no inline script).
 // - <button data-print> prints the page.
-// - <form class="quiz" data-count="#id"> keeps "已答 n / N 题" in #id up to date.
+// - <form class="quiz" data-count="#id" data-count-text="… {answered} … {total} …"> keeps the
+//   count of questions answered in #id up to date, in the page's language (the template
+//   writes the translated text with the two placeholders).
 document.addEventListener("click", (event) => {
   if (event.target.closest("button[data-print]")) window.print();
 });
@@ -24,7 +26,8 @@ function updateCount(form) {
   if (!target) return;
   const total = form.querySelectorAll("fieldset.question").length;
   const answered = answeredCount(form);
-  const text = `已答 ${answered} / ${total} 题`;
+  const pattern = form.dataset.countText || "{answered} / {total}";
+  const text = pattern.replace("{answered}", String(answered)).replace("{total}", String(total));
   target.textContent = text;
   target.dataset.answered = String(answered);
   for (const mirror of form.querySelectorAll(`[data-mirror="${form.dataset.count}"]`)) {
