@@ -112,7 +112,16 @@ def register(app: Flask) -> None:
     def update_command() -> None:
         """Extract, then merge new and changed messages into each messages.po."""
         extract()
-        _pybabel("update", "-i", str(TEMPLATE), "-d", str(CATALOGS), "--ignore-obsolete")
+        _pybabel(
+            "update",
+            "-i",
+            str(TEMPLATE),
+            "-d",
+            str(CATALOGS),
+            "--ignore-obsolete",
+            "--width",
+            "100",
+        )
         click.echo(
             "Updated the catalogs; translate the new entries, then `flask translate compile`."
         )
