@@ -2,6 +2,7 @@ import json
 
 import pytest
 from flask import Flask
+from flask_babel import Babel
 
 from training.content import check
 from training.content.build import build
@@ -15,6 +16,7 @@ def make_runner(content_dir):
     app = Flask(__name__)
     app.config.update(CONTENT_DIR=content_dir, QUIZ_DIR=content_dir.parent / "quizzes")
     app.cli.add_command(content_cli)
+    Babel(app)  # parser errors are messages, as in the app (no catalogs here: Chinese)
     return app.test_cli_runner()
 
 

@@ -14,21 +14,21 @@ from training.norm.parse import parse_bytes, parse_file, parse_text
 @pytest.mark.parametrize(
     ("data", "where", "message"),
     [
-        pytest.param(b"", "f.txt byte 0", "为空", id="empty"),
-        pytest.param(b" \r\n\t\n\xe3\x80\x80\n", "f.txt line 1", "空白", id="whitespace"),
-        pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "f.txt byte 8", "二进制", id="nul"),
-        pytest.param(b"abc\x80\xff\xfe\x80", "f.txt byte 3", "GB18030", id="undecodable"),
-        pytest.param("正文\x01\x02".encode(), "f.txt line 1", "控制字符", id="control-chars"),
+        pytest.param(b"", "f.txt 第 0 字节", "为空", id="empty"),
+        pytest.param(b" \r\n\t\n\xe3\x80\x80\n", "f.txt 第 1 行", "空白", id="whitespace"),
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "f.txt 第 8 字节", "二进制", id="nul"),
+        pytest.param(b"abc\x80\xff\xfe\x80", "f.txt 第 3 字节", "GB18030", id="undecodable"),
+        pytest.param("正文\x01\x02".encode(), "f.txt 第 1 行", "控制字符", id="control-chars"),
         pytest.param(
             "公司服务规范\n这里没有编号。\n也没有章节。".encode(),
-            "f.txt line 1",
+            "f.txt 第 1 行",
             "编号",
             id="no-numbering",
         ),
         pytest.param(
-            "三声、24小时、2026年".encode(), "f.txt line 1", "编号", id="only-false-numbers"
+            "三声、24小时、2026年".encode(), "f.txt 第 1 行", "编号", id="only-false-numbers"
         ),
-        pytest.param(b"PK\x03\x04garbage", "f.txt byte 0", "ZIP", id="corrupt-zip"),
+        pytest.param(b"PK\x03\x04garbage", "f.txt 第 0 字节", "ZIP", id="corrupt-zip"),
     ],
 )
 def test_bad_bytes(data: bytes, where: str, message: str) -> None:
@@ -79,7 +79,7 @@ def test_zip_that_is_not_docx() -> None:
 def test_bad_text(text: str, line: int, message: str) -> None:
     with pytest.raises(NormParseError) as info:
         parse_text(text, where="norm.txt")
-    assert info.value.where == f"norm.txt line {line}"
+    assert info.value.where == f"norm.txt 第 {line} 行"
     assert message in str(info.value)
 
 
@@ -87,7 +87,7 @@ def test_markdown_heading_out_of_sequence_names_line() -> None:
     text = "# 规范\n\n## 1、总则\n\n正文\n\n### 1.1 甲\n\n### 1.3 乙\n"
     with pytest.raises(NormParseError, match="缺少 1.2") as info:
         parse_text(text, where="norm.md")
-    assert info.value.where == "norm.md line 9"
+    assert info.value.where == "norm.md 第 9 行"
 
 
 def _docx(paragraphs: list[tuple[int | None, str]]) -> bytes:
@@ -119,7 +119,7 @@ def _docx(paragraphs: list[tuple[int | None, str]]) -> bytes:
 def test_bad_docx(paragraphs: list[tuple[int | None, str]], paragraph: int, message: str) -> None:
     with pytest.raises(NormParseError) as info:
         parse_bytes(_docx(paragraphs), filename="norm.docx")
-    assert info.value.where == f"norm.docx paragraph {paragraph}"
+    assert info.value.where == f"norm.docx 第 {paragraph} 段"
     assert message in str(info.value)
 
 
@@ -140,4 +140,15 @@ def test_parse_file_names_the_file(tmp_path) -> None:
     path.write_bytes(b"")
     with pytest.raises(NormParseError) as info:
         parse_file(path)
-    assert info.value.where == f"{path} byte 0"
+    assert info.value.where == f"{path} 第 0 字节"
+
+
+def test_an_english_reader_gets_the_error_and_its_place_in_english(app) -> None:
+    from training.i18n import forget_request_locale
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        forget_request_locale()
+        with pytest.raises(NormParseError) as info:
+            parse_bytes(b"", filename="f.txt")
+    assert info.value.where == "f.txt byte 0"
+    assert str(info.value) == "f.txt byte 0: Empty file"

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from flask_babel import gettext as _
+
 _CN_DIGITS = "零一二三四五六七八九"
 CN_CHARS = "零〇一二三四五六七八九十百两"
 
@@ -352,13 +354,17 @@ class Sequencer:
     def explain(self, marker: Marker, later: Sequence[Marker]) -> str:
         """Say why a heading-looking marker does not continue the sequence."""
         label = marker.display()
-        _, number = self._number_for(marker)
+        number = self._number_for(marker)[1]
         sibling = next((f for f in reversed(self.stack) if _same_level(f, marker)), None)
         if sibling is not None:
             if number in self.seen or marker.ordinal == sibling.ordinal:
-                return f"编号重复：{label} 已经出现过 (duplicate number)"
+                return _("编号重复：%(label)s 已经出现过", label=label)
             if marker.ordinal < sibling.ordinal:
-                return f"编号顺序错误：{label} 出现在 {sibling.display()} 之后 (out of order)"
+                return _(
+                    "编号顺序错误：%(label)s 出现在 %(previous)s 之后",
+                    label=label,
+                    previous=sibling.display(),
+                )
             expected = Marker(marker.style, (*marker.path[:-1], sibling.ordinal + 1), sibling.sep)
             if marker.style is Style.ARTICLE:
                 expected = Marker(marker.style, (self.last_article + 1,))
@@ -373,12 +379,24 @@ class Sequencer:
                 )
             if not parent_ok:
                 options = " / ".join(c.display() for c in self.candidates())
-                return f"编号 {label} 不接续前文，此处应为 {options} 之一 (number does not continue the sequence)"
+                return _(
+                    "编号 %(label)s 不接续前文，此处应为 %(options)s 之一",
+                    label=label,
+                    options=options,
+                )
             expected = (
                 Marker(Style.DOTTED, (*marker.path[:-1], 1))
                 if marker.style is Style.DOTTED
                 else self._first_child_of(marker.style)
             )
         if any(expected.matches(m) for m in later):
-            return f"编号顺序错误：{label} 出现在 {expected.display()} 之前 (out of order)"
-        return f"编号不连续：缺少 {expected.display()}，却出现了 {label} (gap in numbering)"
+            return _(
+                "编号顺序错误：%(label)s 出现在 %(expected)s 之前",
+                label=label,
+                expected=expected.display(),
+            )
+        return _(
+            "编号不连续：缺少 %(expected)s，却出现了 %(label)s",
+            expected=expected.display(),
+            label=label,
+        )

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 
+from flask_babel import gettext as _
+
 from training.norm import readers
 from training.norm.model import NormDocument, NormParseError, Section, text_hash
 from training.norm.numbering import Sequencer, detect, looks_like_quantity, search
@@ -201,8 +203,7 @@ def _document(
             pre, flats = _scan_inline(joined)
     if not flats:
         raise NormParseError(
-            "找不到可识别的章节编号，如 1、 1.1 一、 (一) 第一章 第一条 (no recognizable numbering)",
-            lines[0].place,
+            _("找不到可识别的章节编号，如 1、 1.1 一、 (一) 第一章 第一条"), lines[0].place
         )
     title, preamble = "", pre
     if pre and len(pre[0]) <= DOC_TITLE_MAX:
@@ -233,9 +234,9 @@ def parse_text(
     for n, line in enumerate(raw, 1):
         content, marked = readers.markdown_line(line) if markdown else (line, False)
         if content.strip():
-            lines.append(readers.Line(content.strip(), f"{where} line {n}", marked))
+            lines.append(readers.Line(content.strip(), where, n, marked))
     if not lines:
-        raise NormParseError("没有正文内容 (no text)", f"{where} line 1")
+        raise NormParseError(_("没有正文内容"), readers.line_place(where, 1))
     return _document(lines, source_sha256=source_sha256, title_overrides=title_overrides)
 
 
@@ -248,7 +249,7 @@ def parse_bytes(
     """Parse .docx, UTF-8/GB18030 text or Markdown bytes, detected by content."""
     digest = hashlib.sha256(data).hexdigest()
     if not data:
-        raise NormParseError("文件为空 (empty input)", f"{filename} byte 0")
+        raise NormParseError(_("文件为空"), readers.byte_place(filename, 0))
     if readers.is_zip(data):
         lines = readers.docx_lines(data, filename)
         return _document(lines, source_sha256=digest, title_overrides=title_overrides)

@@ -7,6 +7,8 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from training.norm.model import NormParseError
 
 _HEADING_STYLE = re.compile(r"^\s*(?:heading|标题)\s*\d", re.IGNORECASE)
@@ -14,17 +16,42 @@ _HEADING_STYLE = re.compile(r"^\s*(?:heading|标题)\s*\d", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
+def line_place(file: str, line: int) -> str:
+    """The place of a line of a text file, as named in errors."""
+    return _("%(file)s 第 %(line)s 行", file=file, line=line)
+
+
+def paragraph_place(file: str, n: int) -> str:
+    """The place of a paragraph of a .docx, as named in errors."""
+    return _("%(file)s 第 %(n)s 段", file=file, n=n)
+
+
+def byte_place(file: str, n: int) -> str:
+    """The place of a byte (counted from 0) of a file, as named in errors."""
+    return _("%(file)s 第 %(n)s 字节", file=file, n=n)
+
+
 @dataclass(frozen=True)
 class Line:
-    """One line (text) or paragraph (.docx) with the place to name in errors.
+    """One line (text) or paragraph (.docx) of a file, numbered from 1.
 
     ``marked`` is True when the layout itself marks the line as a heading
-    (a Markdown ``#`` line, a .docx Heading paragraph).
+    (a Markdown ``#`` line, a .docx Heading paragraph). ``place`` names it in
+    errors, in the reader's language, and is only written out when needed.
     """
 
     text: str
-    place: str
+    file: str
+    number: int
     marked: bool = False
+    paragraph: bool = False
+
+    @property
+    def place(self) -> str:
+        """Where the line is, to name in an error."""
+        if self.paragraph:
+            return paragraph_place(self.file, self.number)
+        return line_place(self.file, self.number)
 
 
 def normalize_whitespace(text: str) -> str:
@@ -36,15 +63,15 @@ def normalize_whitespace(text: str) -> str:
 def check_text(text: str, where: str) -> None:
     """Raise NormParseError for empty, blank or binary-looking text."""
     if not text:
-        raise NormParseError("文件为空 (empty input)", f"{where} line 1")
+        raise NormParseError(_("文件为空"), line_place(where, 1))
     if not text.strip():
-        raise NormParseError("文件只有空白字符 (whitespace only)", f"{where} line 1")
+        raise NormParseError(_("文件只有空白字符"), line_place(where, 1))
     bad = _CONTROL.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
+        char = f"U+{ord(bad.group()):04X}"
         raise NormParseError(
-            f"含有控制字符 U+{ord(bad.group()):04X}，像是二进制文件 (binary content)",
-            f"{where} line {line}",
+            _("含有控制字符 %(char)s，像是二进制文件", char=char), line_place(where, line)
         )
 
 
@@ -54,14 +81,10 @@ def decode(data: bytes, filename: str) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise NormParseError(
-                "UTF-16 内容无法解码 (undecodable UTF-16)", f"{filename} byte {exc.start}"
-            ) from exc
+            raise NormParseError(_("UTF-16 内容无法解码"), byte_place(filename, exc.start)) from exc
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise NormParseError(
-            "含有 NUL 字节，像是二进制文件 (binary content)", f"{filename} byte {nul}"
-        )
+        raise NormParseError(_("含有 NUL 字节，像是二进制文件"), byte_place(filename, nul))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as utf8_error:
@@ -69,8 +92,7 @@ def decode(data: bytes, filename: str) -> str:
             return data.decode("gb18030")
         except UnicodeDecodeError:
             raise NormParseError(
-                "既不是 UTF-8 也不是 GB18030 文本 (undecodable text)",
-                f"{filename} byte {utf8_error.start}",
+                _("既不是 UTF-8 也不是 GB18030 文本"), byte_place(filename, utf8_error.start)
             ) from utf8_error
 
 
@@ -109,25 +131,30 @@ def docx_lines(data: bytes, filename: str) -> list[Line]:
     try:
         infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except zipfile.BadZipFile as exc:
-        raise NormParseError(f"ZIP 文件已损坏 (corrupt zip): {exc}", f"{filename} byte 0") from exc
+        raise NormParseError(
+            _("ZIP 文件已损坏：%(error)s", error=exc), byte_place(filename, 0)
+        ) from exc
     names = [info.filename for info in infos]
     if sum(info.file_size for info in infos) > MAX_DOCX_UNCOMPRESSED:
         # A norm is a few pages; a package that inflates this far is not one.
         raise NormParseError(
-            ".docx 解压后过大 (the .docx inflates beyond 50 MB)", f"{filename} byte 0"
+            _(".docx 解压后超过 %(size)s MB", size=MAX_DOCX_UNCOMPRESSED // (1024 * 1024)),
+            byte_place(filename, 0),
         )
     if "word/document.xml" not in names:
         raise NormParseError(
-            "ZIP 文件但不是 .docx，缺少 word/document.xml (not a .docx)", f"{filename} byte 0"
+            _("ZIP 文件但不是 .docx：缺少 word/document.xml"), byte_place(filename, 0)
         )
     if (
         _paragraph_count(zipfile.ZipFile(io.BytesIO(data)), MAX_DOCX_PARAGRAPHS)
         > MAX_DOCX_PARAGRAPHS
     ):
         raise NormParseError(
-            f"文件包含超过 {MAX_DOCX_PARAGRAPHS} 段,不像一份服务规范,请检查或拆分后上传 "
-            f"(more than {MAX_DOCX_PARAGRAPHS} paragraphs)",
-            f"{filename} byte 0",
+            _(
+                "文件包含超过 %(limit)s 段，不像一份服务规范，请检查或拆分后上传",
+                limit=MAX_DOCX_PARAGRAPHS,
+            ),
+            byte_place(filename, 0),
         )
     import docx  # python-docx is only needed for this format
 
@@ -135,7 +162,7 @@ def docx_lines(data: bytes, filename: str) -> list[Line]:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many types for a broken package
         raise NormParseError(
-            f"无法读取 .docx (unreadable .docx): {exc}", f"{filename} byte 0"
+            _("无法读取 .docx：%(error)s", error=exc), byte_place(filename, 0)
         ) from exc
     lines = []
     for i, paragraph in enumerate(document.paragraphs, 1):
@@ -143,11 +170,10 @@ def docx_lines(data: bytes, filename: str) -> list[Line]:
         if not text:
             continue
         style = paragraph.style.name if paragraph.style is not None else ""
-        lines.append(
-            Line(text, f"{filename} paragraph {i}", bool(_HEADING_STYLE.match(style or "")))
-        )
+        marked = bool(_HEADING_STYLE.match(style or ""))
+        lines.append(Line(text, filename, i, marked, paragraph=True))
     if not lines:
-        raise NormParseError("文档没有任何文字 (empty .docx)", f"{filename} paragraph 1")
+        raise NormParseError(_("文档没有任何文字"), paragraph_place(filename, 1))
     return lines
 
 
