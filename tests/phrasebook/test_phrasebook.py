@@ -22,7 +22,7 @@ def test_every_prescribed_phrase_is_listed_by_situation(client, login_as, lesson
         "您请留步",
         "您走好",
     ):
-        assert f"<q lang=\"zh-CN\">{phrase}</q>" in html, phrase
+        assert f'<q lang="zh-CN">{phrase}</q>' in html, phrase
     # Placeholders get a realistic example beside the norm's pattern.
     assert "例:" in html or "例：" in html
     assert "王经理" in html
