@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from babel.lists import format_list
 from flask import Flask, g, has_app_context
-from flask_babel import get_translations
+from flask_babel import get_locale, get_translations
 
 
 def _translations() -> Any:
@@ -94,10 +95,6 @@ def render(message: str, params: dict[str, Any] | None = None) -> str:
         return message % values
 
 
-def enumerate_words(items: Iterable[str]) -> str:
-    """Join words into a list in the current language: 「A、B」 in Chinese, "A, B" in English."""
-    return _translations().ugettext(LIST_SEPARATOR).join(items)
-
-
-# The list separator, a message of its own so each language has its own.
-LIST_SEPARATOR = N_("、")
+def join_words(words: Iterable[str]) -> str:
+    """Join names into a list in the reader's language ("工号、姓名和部门", "a, b, and c")."""
+    return format_list(list(words), locale=get_locale() or "zh_Hans_CN")

@@ -16,7 +16,7 @@ ALLOWED = {
     "content": {"norm"},
     "course": set(),
     "jobs": {"audit", "auth"},
-    "employees": {"assignments", "audit", "auth", "course", "jobs", "notifications"},
+    "employees": {"assignments", "audit", "auth", "course", "jobs", "language", "notifications"},
     "lessons": {"assignments", "course"},
     "quizzes": {"audit", "auth", "content", "course", "norm"},
     "banks": {"audit", "auth", "content", "course", "norm", "quizzes"},

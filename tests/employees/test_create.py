@@ -117,6 +117,22 @@ def test_taken_employee_no_is_refused(client, hr, create_user, employee_no):
     assert db.session.scalar(select(func.count()).select_from(User)) == 2
 
 
+def test_a_new_hire_whose_language_hr_chose_is_invited_in_it(client, hr):
+    from training.notifications.models import Notification
+
+    client.post("/hr/employees/new", data=FORM | {"locale": "en"})
+    client.post(
+        "/hr/employees/new", data=FORM | {"employee_no": "E2002", "email": "li@example.com"}
+    )
+    db.session.rollback()
+    english = db.session.scalar(select(User).where(User.employee_no == "E2001"))
+    chinese = db.session.scalar(select(User).where(User.employee_no == "E2002"))
+    assert (english.locale, chinese.locale) == ("en", None)
+    subjects = {n.user_id: n.subject for n in db.session.scalars(select(Notification)).all()}
+    assert "Set your password" in subjects[english.id], subjects[english.id]
+    assert "请设置密码" in subjects[chinese.id], subjects[chinese.id]
+
+
 def test_optional_fields_may_be_empty(client, hr):
     client.post("/hr/employees/new", data=FORM | {"email": "", "position": ""})
     user = db.session.scalar(select(User).where(User.employee_no == "E2001"))

@@ -43,6 +43,7 @@ def _form(user: User, **changes) -> dict[str, str]:
         "email": user.email,
         "role": Role(user.role).value,
         "managed": "、".join(user.departments_managed),
+        "locale": user.locale or "",
     }
     return values | changes
 
@@ -137,6 +138,32 @@ def test_hr_cannot_take_away_their_own_hr_role(client, hr):
     assert "不能取消自己的人事角色" in response.get_data(as_text=True)
     db.session.rollback()
     assert db.session.get(User, hr.id).role == Role.HR
+
+
+def test_hr_sets_an_employees_language_and_it_is_audited(client, hr):
+    user = _new(no="N310")
+    page = client.get(f"/hr/employees/{user.id}/edit").get_data(as_text=True)
+    assert '<option selected value="">' in page  # nothing chosen yet
+    response = client.post(
+        f"/hr/employees/{user.id}/edit", data=_form(user, locale="en"), follow_redirects=True
+    )
+    assert "已保存：语言" in response.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(User, user.id).locale == "en"
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "user.update").order_by(AuditEvent.id.desc())
+    )
+    assert event.details["changes"] == {"locale": [None, "en"]}
+    page = client.get(f"/hr/employees/{user.id}/edit").get_data(as_text=True)
+    assert '<option selected value="en">' in page
+    # Back to "not chosen"; a language the product does not offer is refused.
+    client.post(f"/hr/employees/{user.id}/edit", data=_form(user, locale=""))
+    db.session.rollback()
+    assert db.session.get(User, user.id).locale is None
+    response = client.post(f"/hr/employees/{user.id}/edit", data=_form(user, locale="fr"))
+    assert response.status_code == 200
+    db.session.rollback()
+    assert db.session.get(User, user.id).locale is None
 
 
 def test_an_unchanged_form_records_nothing(client, hr):

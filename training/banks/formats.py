@@ -32,7 +32,7 @@ import yaml
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from training.i18n import N_, enumerate_words
+from training.i18n import N_, join_words
 from training.quizzes import schema
 from training.quizzes.items import Question
 from training.sheets import FORMULA_STARTS
@@ -572,14 +572,14 @@ def read_xlsx(data: bytes, lesson: str) -> ReadResult:
                 if missing:
                     result.problem(
                         _("第 %(n)s 行", n=1),
-                        _("缺少列：%(columns)s（请用空白模板）", columns=enumerate_words(missing)),
+                        _("缺少列：%(columns)s（请用空白模板）", columns=join_words(missing)),
                     )
                     return result
                 unknown = [h for h in header if h and h not in ALL_HEADERS]
                 if unknown:
                     result.problem(
                         _("第 %(n)s 行", n=1),
-                        _("未知的列：%(columns)s", columns=enumerate_words(unknown)),
+                        _("未知的列：%(columns)s", columns=join_words(unknown)),
                     )
                 columns = "".join(x for x in ALL_LETTERS if f"选项{x}" in header)
                 continue
@@ -709,7 +709,7 @@ def _item_from_row(
     if kind in ("single", "multiple"):
         gaps = [letter for letter, text in texts[: len(filled)] if not text]
         if gaps:
-            bad(_("选项%(letters)s为空：选项须从 A 起连续填写", letters=enumerate_words(gaps)))
+            bad(_("选项%(letters)s为空：选项须从 A 起连续填写", letters=join_words(gaps)))
         keys = list(_SEPARATORS.sub("", answer))
         letters = [letter for letter, _text in filled]
         for key in keys:

@@ -16,11 +16,19 @@ from training.auth.models import Role, User
 from training.employees import importer
 from training.extensions import db
 from training.forms import choices
+from training.language.selection import LANGUAGES
 
 ROLE_CHOICES = [
     (Role.LEARNER.value, _l("员工（学员）")),
     (Role.MANAGER.value, _l("部门负责人")),
     (Role.HR.value, _l("人事")),
+]
+
+# The language of an employee's e-mails (and pages, until they pick one in the header). Empty:
+# not chosen — e-mails in Chinese, pages in the browser's language.
+LOCALE_CHOICES = [("", _l("未指定（邮件用中文）"))] + [
+    (code, names[0])
+    for code, names in LANGUAGES.items()  # each in its own words
 ]
 
 
@@ -73,6 +81,12 @@ class ProfileFields(FlaskForm):
         render_kw={"autocomplete": "off"},
     )
     role = SelectField(_l("角色"), choices=choices(ROLE_CHOICES), default=Role.LEARNER.value)
+    locale = SelectField(
+        _l("语言"),
+        choices=choices(LOCALE_CHOICES),
+        default="",
+        description=_l("账号邀请和提醒邮件用这种语言；员工在页面顶部切换语言后以其选择为准。"),
+    )
     managed = StringField(
         _l("负责部门（部门负责人填写）"),
         filters=[_strip],

@@ -17,14 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from babel.lists import format_list
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from training.auth.models import EMPLOYEE_NO_RE, fold_employee_no
 from training.employees import xlsx
-from training.i18n import N_
+from training.i18n import N_, join_words
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # A sheet that inflates beyond this is refused before openpyxl reads it (zip bombs).
@@ -134,11 +132,6 @@ class RowProblem:
 def column_label(key: str) -> str:
     """Return the name of a column (``"employee_no"``) in the reader's language."""
     return str(COLUMN_LABELS[key])
-
-
-def join_words(words: list[str]) -> str:
-    """Join names into a list in the reader's language ("工号、姓名和部门", "a, b, and c")."""
-    return format_list(words, locale=get_locale() or "zh_Hans_CN")
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ FIELD_LABELS = {
     "position": N_("岗位"),
     "role": N_("角色"),
     "managed": N_("负责部门"),
+    "locale": N_("语言"),
 }
 
 
@@ -164,6 +165,7 @@ def create_employee(
     position: str = "",
     role: Role = Role.LEARNER,
     managed: tuple[str, ...] = (),
+    locale: str | None = None,
     actor: User | None = None,
     source: str = "form",
 ) -> NewAccount:
@@ -176,6 +178,7 @@ def create_employee(
         email=email,
         position=position,
         role=role,
+        locale=locale or None,
     )
     set_managed(user, managed)
     return create_employees([user], actor=actor, source=source)[0]
@@ -675,6 +678,7 @@ def edit_employee(
     email: str,
     role: Role,
     managed: tuple[str, ...],
+    locale: str | None = None,
     actor: User | None = None,
 ) -> EditResult:
     """Apply HR's corrections, audit each change with before and after (flush).
@@ -690,6 +694,7 @@ def edit_employee(
         "email": email,
         "role": role,
         "managed": managed if role == Role.MANAGER else (),
+        "locale": locale or None,
     }
     current: dict[str, object] = {
         "name": user.name,
@@ -699,6 +704,7 @@ def edit_employee(
         "email": user.email,
         "role": Role(user.role),
         "managed": user.departments_managed,
+        "locale": user.locale,
     }
     changes = {k: (current[k], v) for k, v in wanted.items() if current[k] != v}
     result = EditResult(changes)

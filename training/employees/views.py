@@ -79,6 +79,7 @@ def create():
                 position=form.position.data or "",
                 role=Role(form.role.data),
                 managed=form.managed_departments(),
+                locale=form.locale.data or None,
                 actor=_actor(),
             )
             db.session.commit()
@@ -110,6 +111,7 @@ def edit(user_id: int):
     if request.method == "GET":
         form.role.data = Role(user.role).value
         form.managed.data = "、".join(user.departments_managed)
+        form.locale.data = user.locale or ""
     if form.validate_on_submit():
         if user.id == current_user.id and form.role.data != Role.HR.value:
             cast(list[str], form.role.errors).append(_("不能取消自己的人事角色。"))
@@ -123,6 +125,7 @@ def edit(user_id: int):
                 email=form.email.data or "",
                 role=Role(form.role.data),
                 managed=form.managed_departments(),
+                locale=form.locale.data or None,
                 actor=_actor(),
             )
             db.session.commit()

@@ -203,7 +203,7 @@ def _document(
             pre, flats = _scan_inline(joined)
     if not flats:
         raise NormParseError(
-            _("找不到可识别的章节编号，如 1、 1.1 一、 (一) 第一章 第一条"), lines[0].place
+            _("找不到可识别的章节编号，如 1、 1.1 一、 （一） 第一章 第一条"), lines[0].place
         )
     title, preamble = "", pre
     if pre and len(pre[0]) <= DOC_TITLE_MAX:
