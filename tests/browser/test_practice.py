@@ -31,7 +31,7 @@ def _choose_right_option_with_keys(page) -> None:
     assert page.evaluate("document.activeElement.name") == "q0"
     if question.kind == "multiple":
         boxes = page.locator("input[name=q0]")
-        labels = page.locator(".option span").all_inner_texts()
+        labels = page.locator(".option > span").all_inner_texts()
         wanted = {o.text for o in question.options if o.correct}
         for index, label in enumerate(labels):
             if label in wanted:
@@ -43,7 +43,7 @@ def _choose_right_option_with_keys(page) -> None:
         ]
         return
     assert question.kind in ("single", "truefalse"), question.kind
-    labels = page.locator(".option span").all_inner_texts()
+    labels = page.locator(".option > span").all_inner_texts()
     right = next(o.text for o in question.options if o.correct)
     target = labels.index(right)
     if target == 0:
