@@ -23,6 +23,9 @@ TOPS = """() => [...document.querySelectorAll('.nav > .brand, .nav-links > li')]
   .map((el) => Math.round(el.getBoundingClientRect().top))"""
 HEADER_HEIGHT = "() => document.querySelector('.site-header').getBoundingClientRect().height"
 SCROLL_WIDTH = "() => document.documentElement.scrollWidth"
+# Header entries whose label does not fit their box (cut off or spilling over a neighbour).
+CUT_LABELS = """() => [...document.querySelectorAll('.nav-links > li > a, .nav-menu > summary')]
+  .filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.textContent.trim())"""
 # Elements whose right edge is past the viewport (what would scroll sideways).
 OVERFLOWING = """() => [...document.querySelectorAll('body *')]
   .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5
@@ -116,8 +119,10 @@ def test_nothing_overflows_on_a_phone_and_the_chart_labels_stay_readable(
         page.goto(f"{live_server}{path}")
         assert page.evaluate(SCROLL_WIDTH) <= PHONE["width"], page.evaluate(OVERFLOWING)
         assert page.evaluate(OVERFLOWING) == []
-        # The header: the brand, then two tidy rows of four (HR's eight entries).
+        # The header: the brand, then two tidy rows of four (HR's eight entries), each label
+        # whole (an English one wraps onto a second line in its cell).
         assert page.evaluate(HEADER_HEIGHT) <= 150
+        assert page.evaluate(CUT_LABELS) == []
     page.goto(f"{live_server}/hr/")
     sizes = page.evaluate(
         """() => [...document.querySelectorAll('.bar-label, .bar-value')]
