@@ -146,3 +146,13 @@ def test_employee_page_includes_the_actions_partial_when_present(
     response = client.get(f"/hr/employees/{user.id}")
 
     assert response.status_code == 200
+
+
+def test_employee_page_shows_the_language_of_their_e_mails(client, hr, records):
+    unset = records.employee(employee_no="L100")
+    english = records.employee(employee_no="L101")
+    english.locale = "en"
+    db.session.commit()
+    assert "未指定（邮件用中文）" in client.get(f"/hr/employees/{unset.id}").get_data(as_text=True)
+    html = client.get(f"/hr/employees/{english.id}").get_data(as_text=True)
+    assert "<dd>English</dd>" in html

@@ -54,6 +54,8 @@ def _language():
         "other_languages": [
             (code, names[0]) for code, names in LANGUAGES.items() if code != locale
         ],
+        # Each language by its own name ("中文", "English"), for a saved choice shown to HR.
+        "language_names": {code: names[0] for code, names in LANGUAGES.items()},
         "shows_chinese_content": locale != DEFAULT
         and has_request_context()
         and request.endpoint in CONTENT_PAGES,
