@@ -169,7 +169,8 @@ class ImportUploadForm(FlaskForm):
         description=_l(
             "CSV（UTF-8 或 Excel 默认的 GBK 编码）或 Excel .xlsx 文件，第一行为表头："
             "工号、姓名、部门、入职日期，可选 邮箱、岗位、角色（员工/部门负责人/人事）、"
-            "负责部门（部门负责人所管的部门，多个用顿号分隔）。填了邮箱的新员工会收到设置密码的邀请邮件。"
+            "负责部门（部门负责人所管的部门，多个用顿号分隔）、语言（中文 或 English，邮件所用的语言）。"
+            "填了邮箱的新员工会收到设置密码的邀请邮件。"
         ),
         render_kw={"accept": ".csv,.xlsx,text/csv"},
     )

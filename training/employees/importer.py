@@ -23,6 +23,8 @@ from flask_babel import lazy_gettext as _l
 from training.auth.models import EMPLOYEE_NO_RE, fold_employee_no
 from training.employees import xlsx
 from training.i18n import N_, join_words
+from training.language.selection import DEFAULT as DEFAULT_LOCALE
+from training.language.selection import normalise
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # A sheet that inflates beyond this is refused before openpyxl reads it (zip bombs).
@@ -40,7 +42,13 @@ REQUIRED_COLUMNS = {
     "部门": "department",
     "入职日期": "hire_date",
 }
-OPTIONAL_COLUMNS = {"邮箱": "email", "岗位": "position", "角色": "role", "负责部门": "managed"}
+OPTIONAL_COLUMNS = {
+    "邮箱": "email",
+    "岗位": "position",
+    "角色": "role",
+    "负责部门": "managed",
+    "语言": "locale",
+}
 # The same columns by their English names, compared without case, spaces, "_", "-" or ".":
 # "Employee no.", "employee_no" and "EMPLOYEE NO" are all the 工号 column.
 ENGLISH_COLUMNS = {
@@ -58,6 +66,8 @@ ENGLISH_COLUMNS = {
     "manageddepartments": "managed",
     "manageddepartment": "managed",
     "managed": "managed",
+    "language": "locale",
+    "locale": "locale",
 }
 COLUMNS = REQUIRED_COLUMNS | OPTIONAL_COLUMNS
 # What a column is called in messages, in the reader's language (an accepted header in both).
@@ -70,6 +80,7 @@ COLUMN_LABELS = {
     "position": _l("岗位"),
     "role": _l("角色"),
     "managed": _l("负责部门"),
+    "locale": _l("语言"),
 }
 _HEADER_NOISE = re.compile(r"[\s_.\-]+")
 
@@ -87,6 +98,19 @@ ROLE_VALUES = {
 }
 # Shown in the import preview (as the create form's role choices call them).
 ROLE_LABELS = {"learner": _l("员工（学员）"), "manager": _l("部门负责人"), "hr": _l("人事")}
+# What a 语言 cell may say (compared without case), beside a locale code ("zh-CN", "en_US"):
+# the language of the employee's e-mails, and of their pages until they pick one themselves.
+LOCALE_VALUES = {
+    "中文": DEFAULT_LOCALE,
+    "简体中文": DEFAULT_LOCALE,
+    "中文简体": DEFAULT_LOCALE,
+    "汉语": DEFAULT_LOCALE,
+    "chinese": DEFAULT_LOCALE,
+    "simplified chinese": DEFAULT_LOCALE,
+    "english": "en",
+    "英文": "en",
+    "英语": "en",
+}
 # 负责部门 lists departments separated by any of these.
 _DEPARTMENT_SEPARATORS = re.compile(r"[、,，;；/]+")
 
@@ -147,6 +171,7 @@ class ImportRow:
     position: str | None = None
     role: str | None = None
     managed: str | None = None
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +196,7 @@ class ExistingUser:
     role: str
     active: bool = True
     managed: tuple[str, ...] = ()
+    locale: str | None = None  # None: not chosen
 
 
 @dataclass(frozen=True)
@@ -186,6 +212,7 @@ class EmployeeRecord:
     position: str | None
     role: str | None
     managed: tuple[str, ...] | None = None  # 负责部门 of a manager; None: keep as is
+    locale: str | None = None  # 语言: a locale, "" for an empty cell (not chosen); None: keep
 
 
 @dataclass
@@ -378,7 +405,7 @@ def _table_from_grid(grid: list[tuple[int, list]], kind: str) -> ImportTable:
                 "",
                 _(
                     "第 %(row)s 行应是表头，缺少列：%(columns)s。"
-                    "表头须包含 工号、姓名、部门、入职日期（可选：邮箱、岗位、角色、负责部门）。",
+                    "表头须包含 工号、姓名、部门、入职日期（可选：邮箱、岗位、角色、负责部门、语言）。",
                     row=header_number,
                     columns=join_words(missing),
                 ),
@@ -410,6 +437,7 @@ def _table_from_grid(grid: list[tuple[int, list]], kind: str) -> ImportTable:
                 position=optional(cells, "position"),
                 role=optional(cells, "role"),
                 managed=optional(cells, "managed"),
+                locale=optional(cells, "locale"),
             )
         )
     if not table_rows:
@@ -454,6 +482,12 @@ def parse_date(value: str | date) -> date | None:
 def parse_role(value: str) -> str | None:
     """Return "learner", "manager" or "hr" for a 角色 value, or None if it is not one."""
     return ROLE_VALUES.get(value.strip().lower())
+
+
+def parse_locale(value: str) -> str | None:
+    """Return "zh_Hans_CN" or "en" for a 语言 value (中文, English, zh-CN, en…), or None."""
+    text = value.strip()
+    return LOCALE_VALUES.get(text.casefold()) or normalise(text)
 
 
 def parse_departments(value: str) -> tuple[str, ...]:
@@ -558,6 +592,14 @@ def validate(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> lis
         for name in managed:
             if len(name) > LIMITS["department"]:
                 add("managed", _("部门名称最多 %(n)d 个字符。", n=LIMITS["department"]))
+        if row.locale and parse_locale(row.locale) is None:
+            add(
+                "locale",
+                _(
+                    "未知语言“%(value)s”，应为 中文 或 English（也可写 zh、en），或留空。",
+                    value=row.locale,
+                ),
+            )
     return problems
 
 
@@ -576,6 +618,7 @@ def to_record(row: ImportRow) -> EmployeeRecord:
         position=row.position,
         role=parse_role(row.role) if row.role else None,
         managed=parse_departments(row.managed) if row.managed else None,
+        locale=(parse_locale(row.locale) or "") if row.locale is not None else None,
     )
 
 
@@ -602,10 +645,21 @@ def plan(rows: list[ImportRow], existing: Mapping[str, ExistingUser]) -> ImportP
 def changes_for(record: EmployeeRecord, current: ExistingUser) -> dict[str, tuple[object, object]]:
     """Return {field: (old, new)} for what the record would change on an existing employee."""
     changes: dict[str, tuple[object, object]] = {}
-    for key in ("name", "department", "hire_date", "email", "position", "role", "managed"):
+    for key in (
+        "name",
+        "department",
+        "hire_date",
+        "email",
+        "position",
+        "role",
+        "managed",
+        "locale",
+    ):
         new = getattr(record, key)
-        if new is None:
-            continue  # column absent or role left blank: keep the current value
+        if new is None or (key == "locale" and not new):
+            # Column absent, or role or language left blank: keep the current value (a
+            # language the employee chose themselves in the header included).
+            continue
         old = getattr(current, key)
         if new != old:
             changes[key] = (old, new)

@@ -102,6 +102,7 @@ def existing_users() -> dict[str, ExistingUser]:
             User.hire_date,
             User.role,
             User.active,
+            User.locale,
         )
     )
     managed: dict[str, list[str]] = {}
@@ -122,6 +123,7 @@ def existing_users() -> dict[str, ExistingUser]:
             role=Role(row.role).value,
             active=row.active,
             managed=tuple(sorted(managed.get(row.employee_no, ()))),
+            locale=row.locale,
         )
         for row in rows
     }
@@ -404,6 +406,7 @@ def _insert_employees(
                 "email": rec.email or "",
                 "position": rec.position or "",
                 "role": Role(rec.role or Role.LEARNER.value),
+                "locale": rec.locale or None,
                 "password_hash": None,
                 "must_change_password": False,
                 "active": True,
@@ -494,6 +497,7 @@ def _insert_employees(
                 rec.name,
                 rec.email or "",
                 due.get(rec.employee_no),
+                rec.locale or None,  # their mail is in the language the file gave them
             )
             for rec in records
         ],

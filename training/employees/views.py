@@ -330,6 +330,7 @@ def _preview(
         changed=changed,
         field_labels=services.field_labels(),
         role_labels=importer.ROLE_LABELS,
+        locale_labels=dict(forms.LOCALE_CHOICES),  # "" (not chosen) and each language
         policy=policy,
         due_dates=due_dates,
         late=sum(1 for due in due_dates.values() if due < today),
