@@ -70,14 +70,18 @@ def english(path: str | None = None) -> dict[str, str]:
     (a check that the tests find UI text by its exact message id)."""
     with open(path or os.environ.get("I18N_TEST_PO") or CATALOG, "rb") as f:
         catalog = read_po(f)
-    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    return {
+        (m.id if isinstance(m.id, str) else m.id[0]): m.string
+        for m in catalog
+        if m.id and all(m.string if isinstance(m.string, tuple) else (m.string,)) and not m.fuzzy
+    }
 
 
 @cache
 def message_ids() -> frozenset[str]:
     """Every message id of the English catalog, translated or not (obsolete ones left out)."""
     with open(CATALOG, "rb") as f:
-        return frozenset(m.id for m in read_po(f) if m.id)
+        return frozenset(m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id)
 
 
 class Translator:
@@ -88,18 +92,22 @@ class Translator:
         self.lang = lang
         self.locale = LOCALES[lang]
 
-    def text(self, msgid: str) -> str:
+    def text(self, msgid: str, count: int | None = None) -> str:
         """The message as the page shows it, placeholders unfilled. A message id the catalog
         does not hold fails the test: a stale literal would otherwise only mismatch in Chinese."""
         if msgid not in message_ids():
             raise AssertionError(f"not a message id of the catalog: {msgid!r}")
         if self.lang == "en":
-            return english().get(msgid, msgid)
+            text = english().get(msgid, msgid)
+            if isinstance(text, tuple):  # a message with a count: English's one or other form
+                return text[0] if count == 1 else text[1]
+            return text
         return msgid
 
     def __call__(self, msgid: str, /, **params) -> str:
-        """The message with its placeholders filled: ``t("共 %(n)s 题", n=5)``."""
-        text = self.text(msgid)
+        """The message with its placeholders filled: ``t("共 %(n)s 题", n=5)``; a message
+        with a count (ngettext) takes its form from ``n``."""
+        text = self.text(msgid, params.get("n"))
         return text % params if params else text
 
     def pattern(self, msgid: str, /, **params) -> re.Pattern:
@@ -114,7 +122,7 @@ class Translator:
                 return re.escape(match.group(0) % params)
             return ".+?"
 
-        text = self.text(msgid)
+        text = self.text(msgid, params.get("n"))
         pieces, last = [], 0
         for match in PLACEHOLDER.finditer(text):
             pieces += [re.escape(text[last : match.start()]), part(match)]

@@ -131,6 +131,11 @@ def test_a_new_hire_whose_language_hr_chose_is_invited_in_it(client, hr):
     subjects = {n.user_id: n.subject for n in db.session.scalars(select(Notification)).all()}
     assert "Set your password" in subjects[english.id], subjects[english.id]
     assert "请设置密码" in subjects[chinese.id], subjects[chinese.id]
+    created = {
+        e.target_user_id: e.details
+        for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.create"))
+    }
+    assert (created[english.id]["locale"], created[chinese.id]["locale"]) == ("en", None)
 
 
 def test_optional_fields_may_be_empty(client, hr):

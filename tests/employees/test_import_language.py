@@ -74,6 +74,15 @@ def test_new_hires_get_the_files_language_and_are_invited_in_it(client, hr, uplo
     assert "Set your password" in subjects[users["E4001"].id], subjects
     assert "请设置密码" in subjects[users["E4002"].id], subjects
     assert "请设置密码" in subjects[users["E4003"].id], subjects
+    created = {
+        e.target_user_id: e.details["locale"]
+        for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.create"))
+    }
+    assert created == {
+        users["E4001"].id: "en",
+        users["E4002"].id: None,
+        users["E4003"].id: "zh_Hans_CN",
+    }
 
 
 def test_an_update_changes_the_language_shows_it_and_audits_it(

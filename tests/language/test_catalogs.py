@@ -64,21 +64,29 @@ def test_the_catalogs_have_no_untranslated_fuzzy_or_broken_entry():
 
 
 def test_translations_keep_the_placeholders_of_their_message(english):
-    wrong = [
-        (m.id, m.string)
-        for m in english
-        if isinstance(m.id, str)
-        and m.string
-        and sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(m.string))
-    ]
+    """Each translation (each plural form of one) has the placeholders of its message id."""
+    wrong = []
+    for m in english:
+        msgid = m.id if isinstance(m.id, str) else m.id[0]
+        forms = m.string if isinstance(m.string, tuple) else (m.string,)
+        wanted = sorted(PLACEHOLDER.findall(msgid))
+        wrong += [
+            (msgid, form) for form in forms if form and sorted(PLACEHOLDER.findall(form)) != wanted
+        ]
     assert wrong == []
+
+
+def test_a_message_with_a_count_has_english_for_one_and_for_many(english):
+    plural = [m for m in english if isinstance(m.id, tuple)]
+    assert len(plural) >= 10  # day counts of reminders, unanswered questions, …
+    assert all(len(m.string) == 2 and m.string[0] != m.string[1] for m in plural)
 
 
 def test_chinese_text_uses_full_width_punctuation(source):
     half = sorted(
         f"{m.locations[0][0]}:{m.locations[0][1]} {m.id!r}"
         for m in source
-        if isinstance(m.id, str) and HALF_WIDTH_NEXT_TO_CHINESE.search(m.id)
+        if m.id and HALF_WIDTH_NEXT_TO_CHINESE.search(m.id if isinstance(m.id, str) else m.id[0])
     )
     assert half == [], f"half-width , : ; ( ) next to Chinese characters: {half}"
 

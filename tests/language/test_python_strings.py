@@ -78,6 +78,28 @@ def test_chinese_text_in_python_is_a_message_or_known_content():
     assert bare == [], "Chinese text outside gettext (wrap it in _() or N_()):\n" + "\n".join(bare)
 
 
+def _built_messages(path: Path) -> list[int]:
+    """Lines where a message is built before gettext sees it (an f-string, "+" or "%"): such a
+    message id is never in the catalog, so it is never translated."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in MARKERS and isinstance(node.args[0], (ast.JoinedStr, ast.BinOp)):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_no_message_is_built_before_it_is_translated():
+    built = [
+        f"training/{path.relative_to(PACKAGE).as_posix()}:{line}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for line in _built_messages(path)
+    ]
+    assert built == [], "use one message with named placeholders instead:\n" + "\n".join(built)
+
+
 def test_the_content_list_names_only_modules_that_need_it():
     stale = [name for name in CONTENT if not _bare_chinese(PACKAGE / name)]
     assert stale == []
@@ -87,3 +109,5 @@ def test_the_scan_sees_a_bare_string_and_passes_a_message(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text('"""模块。"""\nA = _("已保存")\nB = "未翻译"\nC = N_("稍后翻译")\n', "utf-8")
     assert _bare_chinese(sample) == [(3, "未翻译")]
+    sample.write_text('A = _(f"导出{x}")\nB = _("第 %(n)s 行", n=1)\nC = _("甲" + y)\n', "utf-8")
+    assert _built_messages(sample) == [1, 3]

@@ -119,13 +119,20 @@ def test_an_english_managers_weekly_digest_is_in_english(
         locale="en",
     )
     manager.managed.append(ManagedDepartment(department="销售部"))
+    manager.managed.append(ManagedDepartment(department="客服部"))
     db.session.commit()
     overdue = company_today() - timedelta(days=3)
     late = records.employee(employee_no="S9", name="销售员", department="销售部", due=overdue)
     assert send().exit_code == 0
     [digest] = smtp.mailbox.to("boss@example.com")
     week = planner.iso_week(company_today())
-    title = "Weekly service norm training report: 销售部"
+    # The departments are listed in English too ("A and B", not 「A、B」).
+    departments = {"客服部 and 销售部", "销售部 and 客服部"}
+    [title] = [
+        f"Weekly service norm training report: {names}"
+        for names in departments
+        if names in digest["Subject"]
+    ]
     assert digest["Subject"] == f"[服务规范培训] {title} ({week})"
     body = text_of(digest)
     assert body.startswith("Hello 销售负责人,")
@@ -133,3 +140,18 @@ def test_an_english_managers_weekly_digest_is_in_english(
     assert " overdue." in body
     assert f"{late.employee_no} {late.name} (销售部), due {overdue}, 0 / " in body
     assert "<th>Employee no.</th>" in html_of(digest)
+
+
+def test_one_day_is_one_day_in_english(mail_app, smtp, send, records, lessons):
+    """Counts take the plural form of their language: "1 day left", "1 day overdue"."""
+    soon = company_today() + timedelta(days=1)
+    late = company_today() - timedelta(days=1)
+    records.employee(employee_no="L7", name="一天", email="soon@example.com", locale="en", due=soon)
+    records.employee(employee_no="L8", name="逾期", email="late@example.com", locale="en", due=late)
+    result = send()
+    assert result.exit_code == 0, result.output
+    [message] = smtp.mailbox.to("soon@example.com")
+    assert f"by {soon} (1 day left)." in text_of(message)
+    [message] = smtp.mailbox.to("late@example.com")
+    assert message["Subject"].endswith("Your service norm training is 1 day overdue")
+    assert "is 1 day overdue." in text_of(message)

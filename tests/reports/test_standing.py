@@ -229,6 +229,7 @@ class Mix:
             email=user.email,
             role=role,
             managed=(),
+            locale=user.locale,
             actor=self.hr,
         )
 

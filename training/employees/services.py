@@ -251,6 +251,7 @@ def _set_up_accounts(
                 "hire_date": _audit_value(user.hire_date),
                 "role": Role(user.role).value,
                 "managed": list(user.departments_managed),
+                "locale": user.locale,
                 "due_date": assignment.due_date.isoformat() if assignment else None,
                 "source": source,
             },
@@ -463,6 +464,7 @@ def _insert_employees(
                     "hire_date": rec.hire_date.isoformat(),
                     "role": rec.role or Role.LEARNER.value,
                     "managed": list(rec.managed or ()) if rec.role == Role.MANAGER.value else [],
+                    "locale": rec.locale or None,
                     "due_date": due[rec.employee_no].isoformat()
                     if rec.employee_no in due
                     else None,
@@ -682,7 +684,7 @@ def edit_employee(
     email: str,
     role: Role,
     managed: tuple[str, ...],
-    locale: str | None = None,
+    locale: str | None,
     actor: User | None = None,
 ) -> EditResult:
     """Apply HR's corrections, audit each change with before and after (flush).

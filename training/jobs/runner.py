@@ -42,7 +42,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -267,9 +267,12 @@ def run(job_id: int) -> JobState:
 
 
 def _in_locale(job: Job) -> AbstractContextManager[None]:
-    """The language the job was requested in (older jobs and commands: the default)."""
+    """The language the job was requested in; the default for older jobs and those a command
+    or a schedule queued (not the language of whatever request happens to run the queue)."""
     locale = job.params.get("locale")
-    return force_locale(locale) if isinstance(locale, str) and locale else nullcontext()
+    if not (isinstance(locale, str) and locale):
+        locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return force_locale(locale)
 
 
 def _unexpected(job_id: int, exc: Exception) -> str:

@@ -25,6 +25,7 @@ from markupsafe import escape
 from training.auth.models import User
 from training.course.lessons import active_lessons
 from training.course.models import Lesson, NormVersion
+from training.i18n import join_words
 from training.i18n import render as render_message
 from training.language.selection import DEFAULT, normalise
 from training.notifications import outbox
@@ -303,7 +304,12 @@ def digest(
     fingerprint, so each week's mail is a copy kept outside the database.
     """
     with force_locale(recipient_locale(user)):
-        title = render_message(title, title_params)
+        # A list parameter (a manager's departments) is joined in the reader's language.
+        params = {
+            key: join_words(value) if isinstance(value, (list, tuple)) else value
+            for key, value in (title_params or {}).items()
+        }
+        title = render_message(title, params if title_params is not None else None)
     return _mail(
         key,
         kind,

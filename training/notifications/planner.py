@@ -162,7 +162,7 @@ def plan_digests(today: date, report: PlanReport) -> None:
             Kind.MANAGER_DIGEST,
             manager,
             title=N_("%(departments)s服务规范培训周报"),
-            title_params={"departments": "、".join(scope)},
+            title_params={"departments": list(scope)},
             rows=overdue_rows(today, DIGEST_ROWS, departments=scope),
             finished=finished_rows(since, DIGEST_ROWS, departments=scope),
             counts=_digest_counts(totals),
