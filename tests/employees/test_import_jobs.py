@@ -253,7 +253,7 @@ def test_a_running_jobs_progress_shows_on_every_app_host(app, make_app, client, 
     job = runner.enqueue("test_progress_elsewhere", title="进度", params={}, actor=hr)
     db.session.commit()
     assert runner.run_pending() == [(job.id, JobState.DONE)]
-    assert "正在处理:4 / 10" in _ELSEWHERE.pop("page")
+    assert "正在处理：4 / 10" in _ELSEWHERE.pop("page")
     # The progress went to the job's row, not to a file of the host that ran it.
     assert not (tmp_path / "host-a" / "jobs").exists()
 
