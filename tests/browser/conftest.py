@@ -34,10 +34,30 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _buffered(app):
+    """The app with each response read whole and its iterable closed before anything is sent.
+
+    A browser drops connections it no longer needs (a static file while the page moves on);
+    werkzeug's development server then leaves a file response unclosed, and its ResourceWarning
+    fails whichever test is running. Closed at once, a response holds no file while it is sent.
+    """
+
+    def wrapped(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
+
+    return wrapped
+
+
 @contextmanager
 def serving(app) -> Iterator[str]:
     """Serve an app on a free loopback port for the block; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
