@@ -85,19 +85,22 @@ def test_new_hires_get_the_files_language_and_are_invited_in_it(client, hr, uplo
     }
 
 
+def _existing(create_user, employee_no: str, name: str, **fields):
+    """An employee already in 销售部 (hired 2024-03-01) whom an import then updates."""
+    return create_user(
+        employee_no=employee_no,
+        name=name,
+        department="销售部",
+        hire_date=date(2024, 3, 1),
+        **fields,
+    )
+
+
 def test_an_update_changes_the_language_shows_it_and_audits_it(
     client, hr, upload, csv_file, create_user
 ):
-    employee = create_user(
-        employee_no="E4101", name="李四", department="销售部", hire_date=date(2024, 3, 1)
-    )
-    chosen = create_user(
-        employee_no="E4102",
-        name="周五",
-        department="销售部",
-        hire_date=date(2024, 3, 1),
-        locale="en",
-    )
+    employee = _existing(create_user, "E4101", "李四")
+    chosen = _existing(create_user, "E4102", "周五", locale="en")
     rows = [
         ["E4101", "李四", "销售部", "2024-03-01", "", "", "", "en-US"],
         ["E4102", "周五", "销售部", "2024-03-01", "", "", "", ""],
@@ -127,13 +130,7 @@ def test_an_update_changes_the_language_shows_it_and_audits_it(
 def test_a_file_without_the_column_leaves_languages_alone(
     client, hr, upload, csv_file, create_user
 ):
-    employee = create_user(
-        employee_no="E4201",
-        name="吴六",
-        department="销售部",
-        hire_date=date(2024, 3, 1),
-        locale="en",
-    )
+    employee = _existing(create_user, "E4201", "吴六", locale="en")
     rows = [["E4201", "吴六", "客服部", "2024-03-01", "", "", ""]]
     html = _import(client, upload, csv_file(rows))
     assert "更新 1 人" in html

@@ -16,7 +16,7 @@ from training.auth.models import Role, User
 from training.employees import importer
 from training.extensions import db
 from training.forms import choices
-from training.language.selection import LANGUAGES
+from training.language.selection import NAMES
 
 ROLE_CHOICES = [
     (Role.LEARNER.value, _l("员工（学员）")),
@@ -26,10 +26,7 @@ ROLE_CHOICES = [
 
 # The language of an employee's e-mails (and pages, until they pick one in the header). Empty:
 # not chosen — e-mails in Chinese, pages in the browser's language.
-LOCALE_CHOICES = [("", _l("未指定（邮件用中文）"))] + [
-    (code, names[0])
-    for code, names in LANGUAGES.items()  # each in its own words
-]
+LOCALE_CHOICES = [("", _l("未指定（邮件用中文）")), *NAMES.items()]  # each in its own words
 
 
 def local_today() -> date:

@@ -8,6 +8,8 @@ from flask_login import current_user
 DEFAULT = "zh_Hans_CN"
 # What the switch offers: locale -> (its name in its own language, BCP 47 tag for <html lang>).
 LANGUAGES = {DEFAULT: ("中文", "zh-CN"), "en": ("English", "en")}
+# Each language by its own name, as the switch and HR's forms show it.
+NAMES = {code: names[0] for code, names in LANGUAGES.items()}
 COOKIE = "lang"
 # Pages whose main part is content — the norm, lessons, questions — which is Chinese in every
 # language: a reader of a translation is told so above it.

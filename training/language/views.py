@@ -9,7 +9,7 @@ from flask_login import current_user
 from training.auth.views import safe_next
 from training.extensions import db
 from training.i18n import forget_request_locale
-from training.language.selection import CONTENT_PAGES, COOKIE, DEFAULT, LANGUAGES
+from training.language.selection import CONTENT_PAGES, COOKIE, DEFAULT, LANGUAGES, NAMES
 
 bp = Blueprint("language", __name__)
 
@@ -51,11 +51,9 @@ def _language():
     return {
         "ui_lang": "zh" if locale == DEFAULT else locale,
         "html_lang": LANGUAGES.get(locale, LANGUAGES[DEFAULT])[1],
-        "other_languages": [
-            (code, names[0]) for code, names in LANGUAGES.items() if code != locale
-        ],
+        "other_languages": [(code, name) for code, name in NAMES.items() if code != locale],
         # Each language by its own name ("中文", "English"), for a saved choice shown to HR.
-        "language_names": {code: names[0] for code, names in LANGUAGES.items()},
+        "language_names": NAMES,
         "shows_chinese_content": locale != DEFAULT
         and has_request_context()
         and request.endpoint in CONTENT_PAGES,

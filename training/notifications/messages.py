@@ -309,7 +309,7 @@ def digest(
             key: join_words(value) if isinstance(value, (list, tuple)) else value
             for key, value in (title_params or {}).items()
         }
-        title = render_message(title, params if title_params is not None else None)
+        title = render_message(title, params)
     return _mail(
         key,
         kind,
